@@ -1,0 +1,1 @@
+print("01-direct-call")

@@ -1,0 +1,1 @@
+print("02-pool-map-hang")

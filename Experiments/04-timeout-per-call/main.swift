@@ -1,0 +1,1 @@
+print("04-timeout-per-call")

@@ -1,0 +1,1 @@
+print("05-inprocess-guard")

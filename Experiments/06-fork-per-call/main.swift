@@ -1,0 +1,1 @@
+print("06-fork-per-call")

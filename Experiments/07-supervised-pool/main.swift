@@ -1,0 +1,1 @@
+print("07-supervised-pool")

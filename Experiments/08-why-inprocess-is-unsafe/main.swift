@@ -1,0 +1,1 @@
+print("08-why-inprocess-is-unsafe")

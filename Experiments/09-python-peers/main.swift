@@ -1,0 +1,1 @@
+print("09-python-peers")

@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+//
+// Faultline: call crash-prone native code and get back an exact, typed outcome.
+// See README.md, section ARCHITECTURE, for how the targets fit together.
+
+import PackageDescription
+
+/// One executable target per numbered experiment, under `Experiments/NN-name`.
+let experiments = [
+    "01-direct-call",
+    "02-pool-map-hang",
+    "03-signal-handler-returns",
+    "04-timeout-per-call",
+    "05-inprocess-guard",
+    "06-fork-per-call",
+    "07-supervised-pool",
+    "08-why-inprocess-is-unsafe",
+    "09-python-peers",
+]
+
+let package = Package(
+    name: "Faultline",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Faultline", targets: ["Faultline"]),
+        .library(name: "FaultlineVictims", type: .dynamic, targets: ["FaultlineVictims"]),
+        .executable(name: "faultline", targets: ["FaultlineCLI"]),
+    ] + experiments.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Everything that runs in a signal handler, jumps, or runs between fork() and _exit().
+        .target(
+            name: "CFaultline",
+            cSettings: [.headerSearchPath("."), .define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
+        ),
+        // Native functions that misbehave on purpose: the zoo every test and experiment uses.
+        .target(
+            name: "FaultlineVictims",
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-fno-omit-frame-pointer"])],
+            linkerSettings: [.linkedLibrary("pthread")]
+        ),
+        // The public Swift API: outcomes, strategies, the worker pool.
+        .target(name: "Faultline", dependencies: ["CFaultline"]),
+        // Shared plumbing of the numbered experiments and the report.
+        .target(name: "ExperimentKit", dependencies: ["Faultline"], path: "Experiments/ExperimentKit"),
+        // The `faultline` command.
+        .executableTarget(
+            name: "FaultlineCLI",
+            dependencies: [
+                "Faultline", "ExperimentKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "ExperimentKit"]),
+    ] + experiments.map {
+        .executableTarget(name: $0, dependencies: ["Faultline", "ExperimentKit"], path: "Experiments/\($0)")
+    }
+)

@@ -1,0 +1,98 @@
+/*
+ * backtrace.c: return addresses of the interrupted frames, from a signal context.
+ *
+ * libunwind is loaded with dlopen(RTLD_LOCAL) and called through pointers.
+ * Linking libunwind.so instead would make every `_Unwind_*` reference in the
+ * process (C++ throw/catch, Swift) bind to libunwind's, which is about 17x
+ * slower for C++ exceptions on our machines. Here only this file uses it.
+ *
+ * Async-signal-safety: dlopen/dlsym run once, outside any handler
+ * (fl_backtrace_load, called when the guard is installed and before a fork).
+ * In the handler only unw_init_local2/unw_step/unw_get_reg run; libunwind
+ * documents local unwinding as signal-safe. Names are never resolved here:
+ * the Swift side symbolizes addresses afterwards (a ~0.5 ms job).
+ *
+ * Limits: without libunwind (libunwind-dev not installed) the report holds
+ * only the faulting instruction. A stack too corrupt to walk ends the walk.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <ucontext.h>
+/* Local unwinding only: the _UL* symbols, which libunwind.so.8 exports. */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#define FL_STRINGIFY2(x) #x
+#define FL_STRINGIFY(x) FL_STRINGIFY2(x)
+
+static int (*unwind_init_local2)(unw_cursor_t *, unw_context_t *, int);
+static int (*unwind_step)(unw_cursor_t *);
+static int (*unwind_get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static int loaded;
+
+static void load(void) {
+    static const char *const names[] = {"libunwind.so.8", "libunwind.so"};
+    void *handle = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && handle == NULL; i++) {
+        handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    }
+    if (handle == NULL) return;
+    /* unw_init_local2 is a macro naming the architecture's symbol, e.g. _ULx86_64_init_local2. */
+    unwind_init_local2 = (int (*)(unw_cursor_t *, unw_context_t *, int))dlsym(handle, FL_STRINGIFY(unw_init_local2));
+    unwind_step = (int (*)(unw_cursor_t *))dlsym(handle, FL_STRINGIFY(unw_step));
+    unwind_get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))dlsym(handle, FL_STRINGIFY(unw_get_reg));
+    loaded = unwind_init_local2 && unwind_step && unwind_get_reg;
+}
+
+int fl_backtrace_load(void) {
+    pthread_once(&load_once, load);
+    return loaded;
+}
+
+uint64_t fl_context_pc(void *context) {
+    const ucontext_t *uc = context;
+#if defined(__x86_64__)
+    return (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uint64_t)uc->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+static uint32_t walk(unw_cursor_t *cursor, uint64_t *frames, uint32_t capacity) {
+    uint32_t count = 0;
+    do {
+        unw_word_t ip = 0;
+        if (unwind_get_reg(cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+        frames[count++] = (uint64_t)ip;
+    } while (count < capacity && unwind_step(cursor) > 0);
+    return count;
+}
+
+uint32_t fl_backtrace_from_context(void *context, uint64_t *frames, uint32_t capacity) {
+    if (capacity == 0) return 0;
+    if (!loaded) {
+        frames[0] = fl_context_pc(context);
+        return 1;
+    }
+    unw_cursor_t cursor;
+    if (unwind_init_local2(&cursor, (unw_context_t *)context, UNW_INIT_SIGNAL_FRAME) < 0) {
+        frames[0] = fl_context_pc(context);
+        return 1;
+    }
+    return walk(&cursor, frames, capacity);
+}
+
+uint32_t fl_backtrace_here(uint64_t *frames, uint32_t capacity) {
+    if (capacity == 0 || !fl_backtrace_load()) return 0;
+    /* On Linux unw_context_t is the ucontext_t that getcontext fills. */
+    ucontext_t context;
+    unw_cursor_t cursor;
+    if (getcontext(&context) != 0 || unwind_init_local2(&cursor, (unw_context_t *)&context, 0) < 0) return 0;
+    return walk(&cursor, frames, capacity);
+}

@@ -1,0 +1,199 @@
+/*
+ * guard.c: the in-process guard. Catch a fault inside a native call and jump
+ * back to the caller with sigsetjmp/siglongjmp.
+ *
+ * Mechanism: sigaction(SA_SIGINFO | SA_ONSTACK | SA_NODEFER) handlers for the
+ * fault signals; a thread-local pointer to the innermost guard frame (its
+ * jump buffer and report); sigsetjmp(env, 0), which saves no signal mask and
+ * so costs no system call. Because the handler runs with SA_NODEFER and an
+ * empty sa_mask, the mask inside it is exactly the mask of the interrupted
+ * code, and jumping out leaves that mask in force: no fault signal is left
+ * blocked and no sigprocmask call is needed on either path.
+ *
+ * Async-signal-safety of the handler: it reads thread-local storage of the
+ * initial-exec model (no allocation), fills a caller-owned struct, calls
+ * libunwind's signal-safe local unwinder, getpid, sigaction, sigprocmask,
+ * raise, and siglongjmp. Nothing else.
+ *
+ * Limits (why it is "unsafe"): the jump skips everything the callee would
+ * have done on the way out: locks stay held (malloc's, the library's own),
+ * memory and descriptors leak, C++ destructors and cleanup never run, and the
+ * library's state may be half-updated. A fault in a thread the callee started
+ * is not on a guarded thread and is passed on (the process dies as it would
+ * have). A fault while the signal is blocked is killed by the kernel before
+ * any handler runs. exit() in the callee ends the process. If the callee
+ * changes the signal mask and then faults, the mask it set stays in force.
+ * Another library installing its own handler after ours wins over ours.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+struct guard_frame {
+    sigjmp_buf env;
+    fl_report *report;
+    int options;
+    volatile sig_atomic_t in_handler;
+    struct guard_frame *previous;
+};
+
+static FL_TLS struct guard_frame *volatile current_frame;
+static FL_TLS int thread_prepared;
+
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile sig_atomic_t installed;
+static struct sigaction previous_actions[NSIG];
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP};
+#define FAULT_SIGNAL_COUNT (sizeof fault_signals / sizeof fault_signals[0])
+
+const int *fl_fault_signals(size_t *count) {
+    *count = FAULT_SIGNAL_COUNT;
+    return fault_signals;
+}
+
+void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info) {
+    report->kind = FL_KIND_SIGNALED;
+    report->signo = signo;
+    report->code = info ? info->si_code : 0;
+    /* si_addr is meaningful only for faults the kernel raised (si_code > 0). */
+    report->address = (info && info->si_code > 0) ? (uint64_t)(uintptr_t)info->si_addr : 0;
+    report->flags = FL_REPORT_DETAILED;
+    report->frame_count = 0;
+}
+
+/* A signal is ours to recover only if the kernel raised it for this thread's
+   instruction, or this very process sent it (raise, abort). kill from another
+   process is passed on. */
+static int raised_by_this_process(const siginfo_t *info) {
+    if (info->si_code > 0) return 1;
+    return info->si_pid == getpid();
+}
+
+/* Hands a signal we do not recover to whoever had it before us. */
+static void pass_on(int signo, siginfo_t *info, void *context) {
+    const struct sigaction *previous = &previous_actions[signo];
+    if (previous->sa_flags & SA_SIGINFO) {
+        if (previous->sa_sigaction) {
+            previous->sa_sigaction(signo, info, context);
+            return;
+        }
+    } else if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN) {
+        previous->sa_handler(signo);
+        return;
+    }
+    if (previous->sa_handler == SIG_IGN && info->si_code <= 0) return; /* a sent signal that was ignored */
+    /* Default action: die of this signal, as if we had never been here. */
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    sigaction(signo, &default_action, NULL);
+    if (info->si_code <= 0 || signo == SIGTRAP || signo == SIGABRT) {
+        sigset_t unblock;
+        sigemptyset(&unblock);
+        sigaddset(&unblock, signo);
+        sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+        raise(signo);
+    }
+    /* A hardware fault re-executes the faulting instruction on return and now dies of it. */
+}
+
+static void guard_handler(int signo, siginfo_t *info, void *context) {
+    int saved_errno = errno;
+    struct guard_frame *frame = current_frame;
+    if (frame == NULL || !raised_by_this_process(info)) {
+        pass_on(signo, info, context);
+        errno = saved_errno;
+        return;
+    }
+    fl_report *report = frame->report;
+    if (frame->in_handler) {
+        /* A second fault while walking the stack: keep what was captured. */
+        report->flags |= FL_REPORT_TRUNCATED;
+    } else {
+        frame->in_handler = 1;
+        fl_report_fill_signal(report, signo, info);
+        if (frame->options & FL_CAPTURE_BACKTRACE) {
+            report->frame_count = fl_backtrace_from_context(context, report->frames, FL_MAX_FRAMES);
+        } else {
+            report->frames[0] = fl_context_pc(context);
+            report->frame_count = 1;
+        }
+    }
+    current_frame = frame->previous;
+    errno = saved_errno;
+    siglongjmp(frame->env, 1);
+}
+
+int fl_guard_install(void) {
+    int error = 0;
+    pthread_mutex_lock(&install_lock);
+    if (!installed) {
+        fl_backtrace_load();
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_sigaction = guard_handler;
+        action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+        sigemptyset(&action.sa_mask);
+        for (size_t i = 0; i < FAULT_SIGNAL_COUNT && error == 0; i++) {
+            if (sigaction(fault_signals[i], &action, &previous_actions[fault_signals[i]]) != 0) error = errno;
+        }
+        if (error == 0) installed = 1;
+    }
+    pthread_mutex_unlock(&install_lock);
+    return error;
+}
+
+int fl_guard_uninstall(void) {
+    pthread_mutex_lock(&install_lock);
+    if (installed) {
+        for (size_t i = 0; i < FAULT_SIGNAL_COUNT; i++) {
+            int signo = fault_signals[i];
+            struct sigaction current;
+            if (sigaction(signo, NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
+                current.sa_sigaction == guard_handler) {
+                sigaction(signo, &previous_actions[signo], NULL);
+            }
+        }
+        installed = 0;
+    }
+    pthread_mutex_unlock(&install_lock);
+    return 0;
+}
+
+int fl_guard_installed(void) { return installed; }
+
+static int prepare_thread(void) {
+    int error = fl_guard_install();
+    if (error == 0) error = fl_altstack_ensure();
+    if (error == 0) thread_prepared = 1;
+    return error;
+}
+
+int fl_guard_call(fl_function function, int input, int options, fl_report *report) {
+    if (FL_UNLIKELY(!thread_prepared || !installed)) {
+        int error = prepare_thread();
+        if (error != 0) return -error;
+    }
+    struct guard_frame frame;
+    frame.report = report;
+    frame.options = options;
+    frame.in_handler = 0;
+    frame.previous = current_frame;
+    if (sigsetjmp(frame.env, 0) == 0) {
+        current_frame = &frame;
+        int value = function(input);
+        current_frame = frame.previous;
+        report->kind = FL_KIND_RETURNED;
+        report->value = value;
+        return 0;
+    }
+    /* Arrived by siglongjmp from guard_handler, which filled the report. */
+    return 0;
+}

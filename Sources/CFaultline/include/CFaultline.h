@@ -1,0 +1,205 @@
+/*
+ * CFaultline: the C half of Faultline.
+ *
+ * Everything that runs inside a signal handler, jumps with siglongjmp, or runs
+ * between fork() and _exit() lives here, in C, so that no Swift code ever runs
+ * in those places. Each .c file is one mechanism and states its limits at the top:
+ *
+ *   guard.c      in-process guard: sigaction handlers + sigsetjmp/siglongjmp
+ *   altstack.c   per-thread alternate signal stacks (sigaltstack)
+ *   backtrace.c  libunwind, loaded with dlopen(RTLD_LOCAL), walked from a signal context
+ *   child.c      what a forked child does before the callee runs, and its fault reporter
+ *   fork_call.c  one fork per call, classified by waitpid
+ *   symbol.c     dladdr for the Swift symbolizer (needs _GNU_SOURCE)
+ *   process.c    pidfd_open, subreaper, parent-death signal (variadic or macro APIs)
+ *   wait_status.c the WIFEXITED family, which Swift cannot see
+ *
+ * The Swift module `Faultline` is the public, typed API on top of these.
+ */
+#ifndef CFAULTLINE_H
+#define CFAULTLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The only shape of native function Faultline calls: `int f(int)`. */
+typedef int (*fl_function)(int);
+
+/** How many return addresses a report holds at most. */
+#define FL_MAX_FRAMES 48
+
+/** What happened to one call. */
+typedef enum fl_kind {
+    FL_KIND_NONE = 0,      /**< nothing known (an internal error) */
+    FL_KIND_RETURNED = 1,  /**< the callee returned `value` */
+    FL_KIND_SIGNALED = 2,  /**< a signal ended the call: `signo`, `code`, `address`, `frames` */
+    FL_KIND_EXITED = 3,    /**< the callee ended its process with status `value` */
+    FL_KIND_TIMED_OUT = 4, /**< the deadline passed; `elapsed_ns` says when the call was killed */
+} fl_kind;
+
+/** `flags` bits of a report. */
+enum {
+    /** Signal details (code, address, frames) were captured where the signal arrived. */
+    FL_REPORT_DETAILED = 1u << 0,
+    /** The backtrace stopped early: a second fault while walking the stack. */
+    FL_REPORT_TRUNCATED = 1u << 1,
+};
+
+/** `options` bits of a call. */
+enum {
+    /** Walk the stack with libunwind when a fault is caught (about +3 µs per fault). */
+    FL_CAPTURE_BACKTRACE = 1u << 0,
+};
+
+/**
+ * The report of one call. Fixed size and free of pointers, so that it can
+ * cross a pipe or shared memory in one async-signal-safe write.
+ */
+typedef struct fl_report {
+    int32_t kind;        /**< an fl_kind */
+    int32_t value;       /**< returned value, or exit status */
+    int32_t signo;       /**< signal number when SIGNALED */
+    int32_t code;        /**< si_code of the signal, when DETAILED */
+    uint64_t address;    /**< si_addr (fault address), when DETAILED and the signal is a fault */
+    uint32_t flags;      /**< FL_REPORT_* bits */
+    uint32_t frame_count;/**< valid entries of `frames` */
+    int64_t elapsed_ns;  /**< TIMED_OUT: how long the call ran before it was killed */
+    uint64_t frames[FL_MAX_FRAMES]; /**< instruction addresses, faulting frame first */
+} fl_report;
+
+/* ---- guard.c: the in-process guard ------------------------------------ */
+
+/**
+ * Installs the guard's handlers for SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT
+ * and SIGTRAP (SA_SIGINFO | SA_ONSTACK | SA_NODEFER), saving the handlers that
+ * were there. Idempotent and thread-safe. Returns 0 or an errno value.
+ * A signal that arrives outside a guarded call, on another thread, or sent by
+ * another process is passed to the saved handler (or the default action).
+ */
+int fl_guard_install(void);
+
+/**
+ * Puts back the handlers saved by fl_guard_install, for each signal whose
+ * handler is still the guard's. Must not race with guarded calls.
+ */
+int fl_guard_uninstall(void);
+
+/** 1 when the guard's handlers are installed. */
+int fl_guard_installed(void);
+
+/**
+ * Calls `function(input)` on this thread; a fault inside it is caught and
+ * written to `report` instead of ending the process.
+ *
+ * Cost: one sigsetjmp without saving the mask (no system call) and two
+ * thread-local stores; the first call on a thread also installs the handlers
+ * and an alternate signal stack. After a caught fault the signal mask is the
+ * one in force when the fault happened (the handler runs with SA_NODEFER, so
+ * the jump does not leave the signal blocked).
+ *
+ * UNSAFE by nature: the callee's locks stay held, its memory and descriptors
+ * leak, its cleanup never runs, and faults in threads it started are not caught.
+ * Returns 0, or a negative errno when the thread could not be prepared.
+ */
+int fl_guard_call(fl_function function, int input, int options, fl_report *report);
+
+/* ---- altstack.c --------------------------------------------------------- */
+
+/**
+ * Makes sure the calling thread has an alternate signal stack big enough to
+ * handle a stack overflow (keeps an existing one that is large enough).
+ * The stack is freed when the thread exits. Returns 0 or an errno value.
+ */
+int fl_altstack_ensure(void);
+
+/* ---- backtrace.c -------------------------------------------------------- */
+
+/**
+ * Loads libunwind with dlopen(RTLD_LOCAL) so that its `_Unwind_*` symbols do
+ * not replace the process's own (C++ exceptions stay fast). Idempotent.
+ * Returns 1 when libunwind is available, 0 when only the faulting address
+ * can be reported.
+ */
+int fl_backtrace_load(void);
+
+/**
+ * Writes up to `capacity` instruction addresses starting at the frame that
+ * was interrupted by a signal. `context` is the handler's third argument.
+ * Async-signal-safe once fl_backtrace_load() has run. Returns the count.
+ */
+uint32_t fl_backtrace_from_context(void *context, uint64_t *frames, uint32_t capacity);
+
+/** The instruction pointer saved in a signal context. Async-signal-safe. */
+uint64_t fl_context_pc(void *context);
+
+/** Captures the caller's own stack (not async-signal-safe; for tests). */
+uint32_t fl_backtrace_here(uint64_t *frames, uint32_t capacity);
+
+/* ---- child.c ------------------------------------------------------------ */
+
+/**
+ * Prepares a freshly forked child to call a callee. Async-signal-safe.
+ * Dies with the parent (PR_SET_PDEATHSIG, checked against the race where the
+ * parent already died), moves to its own process group, disables core dumps,
+ * points stdout at stderr (the caller's stdout stays clean), and installs a
+ * fault reporter that writes an fl_report to `report_fd` and then dies of the
+ * same signal so that the parent's waitpid sees the true cause. A callee's
+ * exit(n) ends the child with _exit(n), skipping the parent's atexit handlers.
+ */
+void fl_child_prepare(pid_t expected_parent, int report_fd, int options);
+
+/** The fault signals Faultline handles; `count` receives the length. */
+const int *fl_fault_signals(size_t *count);
+
+/* ---- fork_call.c -------------------------------------------------------- */
+
+/**
+ * Calls `function(input)` in a forked child and classifies how it ended.
+ * `timeout_ns` < 0 means no deadline at all; otherwise the child (and its
+ * process group) is killed when it passes and the kind is TIMED_OUT.
+ * Returns 0 with `report` filled, or a negative errno when fork/pipe failed.
+ * Safe to call from any thread; blocks the calling thread until the child ends.
+ */
+int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int options, fl_report *report);
+
+/* ---- symbol.c ---------------------------------------------------------- */
+
+/** What dladdr knows about an address (strings owned by the loader). */
+typedef struct fl_symbol {
+    const char *symbol;      /**< nearest dynamic symbol, or NULL */
+    uint64_t symbol_address; /**< its start */
+    const char *image;       /**< path of the containing object, or NULL */
+    uint64_t image_base;     /**< load address of that object */
+} fl_symbol;
+
+/** Looks an address up with dladdr. Returns 1 when the address is in a loaded object. Not for handlers. */
+int fl_symbol_lookup(uint64_t address, fl_symbol *symbol);
+
+/* ---- process.c --------------------------------------------------------- */
+
+/** pidfd_open(2): a descriptor that becomes readable when `pid` exits. -1 with errno on failure. */
+int fl_pidfd_open(pid_t pid);
+/** Makes this process adopt its orphaned descendants (PR_SET_CHILD_SUBREAPER). 0 or errno. */
+int fl_become_subreaper(void);
+/** Asks for `signo` when the calling thread's parent dies (PR_SET_PDEATHSIG); exits if the parent is not `expected_parent`. */
+void fl_die_with_parent(int signo, pid_t expected_parent);
+
+/* ---- wait_status.c ------------------------------------------------------ */
+
+/** WIFEXITED ? WEXITSTATUS : -1 */
+int fl_wait_exit_code(int status);
+/** WIFSIGNALED ? WTERMSIG : -1 */
+int fl_wait_term_signal(int status);
+
+/** Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
+int64_t fl_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

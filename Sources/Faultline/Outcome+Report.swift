@@ -1,0 +1,33 @@
+import CFaultline
+
+extension Outcome {
+    /// Translates the C report into a typed outcome, resolving backtrace
+    /// addresses to names (never done inside a handler).
+    init(report: fl_report, symbolize: Bool = true) {
+        switch fl_kind(rawValue: UInt32(bitPattern: report.kind)) {
+        case FL_KIND_RETURNED:
+            self = .returned(report.value)
+        case FL_KIND_EXITED:
+            self = .exited(status: report.value)
+        case FL_KIND_TIMED_OUT:
+            self = .timedOut(seconds: Double(report.elapsed_ns) / 1e9)
+        case FL_KIND_SIGNALED:
+            let detailed = report.flags & UInt32(FL_REPORT_DETAILED) != 0
+            var addresses: [UInt64] = []
+            if detailed {
+                withUnsafeBytes(of: report.frames) { raw in
+                    let frames = raw.bindMemory(to: UInt64.self)
+                    addresses = Array(frames.prefix(Int(min(report.frame_count, UInt32(FL_MAX_FRAMES)))))
+                }
+            }
+            self = .signaled(Fault(
+                signal: Signal(report.signo),
+                code: detailed ? report.code : nil,
+                address: detailed && report.code > 0 ? report.address : nil,
+                backtrace: symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) },
+                truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0))
+        default:
+            self = .signaled(Fault(signal: Signal(0)))
+        }
+    }
+}

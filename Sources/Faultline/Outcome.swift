@@ -1,0 +1,87 @@
+/// What happened to one call of a native function: the whole, exact answer.
+///
+/// Crashes are values here, not errors. The `Codable` form is the one the
+/// `faultline call` command prints, one JSON object per input:
+/// `{"outcome":"returned","value":4}`,
+/// `{"outcome":"signaled","signal":"SIGSEGV","signo":11,"address":"0x0","backtrace":[…]}`,
+/// `{"outcome":"exited","status":100}`, `{"outcome":"timed_out","seconds":1.0}`.
+public enum Outcome: Hashable, Sendable, CustomStringConvertible {
+    /// The function returned this value.
+    case returned(Int32)
+    /// A signal ended the call; the fault says which, where, and from where.
+    case signaled(Fault)
+    /// The function ended its process with `exit(status)`, including `exit(0)`,
+    /// which is not a successful return.
+    case exited(status: Int32)
+    /// A deadline was set and passed; the call was killed after `seconds`.
+    case timedOut(seconds: Double)
+
+    /// The returned value, if the call returned.
+    public var returnedValue: Int32? {
+        if case .returned(let value) = self { return value }
+        return nil
+    }
+
+    /// The fault, if a signal ended the call.
+    public var fault: Fault? {
+        if case .signaled(let fault) = self { return fault }
+        return nil
+    }
+
+    /// The signal, if one ended the call.
+    public var signal: Signal? { fault?.signal }
+
+    /// `"returned"`, `"signaled"`, `"exited"` or `"timed_out"`: the `outcome` key of the JSON form.
+    public var kind: String {
+        switch self {
+        case .returned: "returned"
+        case .signaled: "signaled"
+        case .exited: "exited"
+        case .timedOut: "timed_out"
+        }
+    }
+
+    /// A one-line, human-readable summary, e.g. `signaled SIGSEGV at 0x0 in raise_a_fault`.
+    public var description: String {
+        switch self {
+        case .returned(let value): "returned \(value)"
+        case .signaled(let fault): "signaled \(fault)"
+        case .exited(let status): "exited with status \(status)"
+        case .timedOut(let seconds): "timed out after \(seconds) s"
+        }
+    }
+}
+
+/// A signal that ended a call, with what could be learned where it arrived.
+public struct Fault: Hashable, Sendable, CustomStringConvertible {
+    /// The signal that ended the call.
+    public var signal: Signal
+    /// `si_code` (e.g. `SEGV_MAPERR`), when the signal was seen by a handler.
+    public var code: Int32?
+    /// The faulting address (`si_addr`), when the kernel raised the signal for a fault.
+    public var address: UInt64?
+    /// The stack at the fault, innermost frame first; empty when no handler saw it
+    /// (e.g. SIGKILL, or a fault the kernel forced because the signal was blocked).
+    public var backtrace: [Frame]
+    /// True when a second fault interrupted the stack walk.
+    public var truncated: Bool
+
+    /// Creates a fault description.
+    public init(signal: Signal, code: Int32? = nil, address: UInt64? = nil, backtrace: [Frame] = [], truncated: Bool = false) {
+        self.signal = signal
+        self.code = code
+        self.address = address
+        self.backtrace = backtrace
+        self.truncated = truncated
+    }
+
+    /// `SIGSEGV at 0x0 in raise_a_fault`.
+    public var description: String {
+        var text = signal.name
+        if let address { text += " at 0x\(String(address, radix: 16))" }
+        if let first = backtrace.first(where: { $0.symbol != nil }) ?? backtrace.first {
+            text += " in \(first.symbol ?? first.description)"
+        }
+        return text
+    }
+}

@@ -1,0 +1,45 @@
+import CFaultline
+
+/// Calls the function in this process under the in-process guard: signal
+/// handlers on an alternate stack catch a fault and `siglongjmp` back here.
+///
+/// Fast (a few nanoseconds per call, about 2 µs per caught fault, +3 µs with
+/// a backtrace) and **unsafe**. After a caught fault:
+/// - locks the callee held stay held (its own mutexes, or malloc's if it
+///   faulted inside malloc), so a later call may deadlock;
+/// - memory and descriptors it allocated leak, and its cleanup never runs;
+/// - its data structures may be half-updated.
+///
+/// It cannot catch a fault in a thread the callee started, an `exit()`, a
+/// fault while the signal is blocked, or an infinite loop: those end (or
+/// hang) the process as they would have. Use ``ForkStrategy`` or
+/// ``PoolStrategy`` when the process must stay trustworthy.
+///
+/// Faults outside a guarded call are passed to the handler that was installed
+/// before the guard (for example the Swift runtime's crash reporter).
+public struct GuardStrategy: Strategy {
+    /// The function to call.
+    public let function: NativeFunction
+    /// Whether a caught fault records a libunwind backtrace.
+    public let captureBacktrace: Bool
+
+    /// `"guard"`.
+    public var name: String { "guard" }
+
+    /// Creates the strategy. The handlers are installed on the first call.
+    public init(_ function: NativeFunction, captureBacktrace: Bool = true) {
+        self.function = function
+        self.captureBacktrace = captureBacktrace
+    }
+
+    /// Calls the function under the guard.
+    public func call(_ input: Int32) throws -> Outcome {
+        var report = fl_report()
+        let result = fl_guard_call(function.pointer, input, captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0, &report)
+        if result < 0 { throw SystemError("guard", errno: -result) }
+        return Outcome(report: report)
+    }
+
+    /// Puts back the signal handlers that were installed before the guard.
+    public static func uninstall() { fl_guard_uninstall() }
+}

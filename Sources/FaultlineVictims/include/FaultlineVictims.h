@@ -1,0 +1,72 @@
+/*
+ * FaultlineVictims: native functions that misbehave on purpose.
+ *
+ * Every function has the shape `int f(int)`, the shape Faultline calls.
+ * They are built into libFaultlineVictims.so so that tests, experiments and
+ * the `faultline` command load them the way a user loads an unknown library:
+ * with dlopen/dlsym. Faults go through volatile pointers, because clang -O2
+ * deletes a plain write through NULL.
+ */
+#ifndef FAULTLINE_VICTIMS_H
+#define FAULTLINE_VICTIMS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The write-up's function: prints "r is N", then writes through NULL when r > 3. */
+int raise_a_fault(int r);
+
+/* Returns r. The cheap, well-behaved callee. */
+int fl_identity(int r);
+/* Writes through a volatile NULL pointer: SIGSEGV, address 0. */
+int fl_null_write(int r);
+/* Reads a mapping that lies past the end of its (empty) file: SIGBUS. */
+int fl_bus_error(int r);
+/* Integer division by zero: SIGFPE. */
+int fl_divide_by_zero(int r);
+/* An undefined instruction (ud2): SIGILL. */
+int fl_illegal_instruction(int r);
+/* A breakpoint instruction (int3): SIGTRAP. */
+int fl_breakpoint(int r);
+/* abort(): SIGABRT. */
+int fl_abort(int r);
+/* Unbounded recursion until the stack overflows: SIGSEGV on the guard page. */
+int fl_stack_overflow(int r);
+/* Starts a thread that writes through NULL, and joins it. */
+int fl_fault_in_thread(int r);
+/* exit(r): the process ends with status r (r may be 0). */
+int fl_exit(int r);
+/* exit(0): ends the process "successfully" without returning. */
+int fl_exit_zero(int r);
+/* Never returns: spins forever. */
+int fl_infinite_loop(int r);
+/* Sleeps r milliseconds, then returns r: slow but correct. */
+int fl_slow(int r);
+/* Frees the same block twice: glibc detects it and aborts (SIGABRT). */
+int fl_double_free(int r);
+/* raise(SIGSEGV): a sent signal, not a hardware fault. */
+int fl_raise_segv(int r);
+/* Blocks SIGSEGV, then writes through NULL: the kernel kills the process. */
+int fl_fault_with_segv_blocked(int r);
+/* Prints lines on stdout and stderr, then returns r. */
+int fl_noisy(int r);
+/* Takes a mutex of the library's own; faults while holding it when r > 0. */
+int fl_fault_holding_lock(int r);
+/* Takes the same mutex and returns r: deadlocks once fl_fault_holding_lock faulted. */
+int fl_locked_identity(int r);
+/* Allocates r KiB (at least 1) and opens /dev/null, then faults: both leak when jumped over. */
+int fl_leak_then_fault(int r);
+/* Increments a counter of resources "in use" and decrements it on the way out;
+   when r > 0 it faults between the two, so the cleanup never runs. */
+int fl_cleanup_skipped(int r);
+/* How many resources fl_cleanup_skipped believes are in use. */
+int fl_resources_in_use(int r);
+/* A mixed workload: r >= 0 returns r; r == -1 SIGSEGV; -2 SIGFPE; -3 SIGILL;
+   -4 SIGABRT; -5 stack overflow; -6 SIGBUS; -7 exit(7). */
+int fl_mixed(int r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

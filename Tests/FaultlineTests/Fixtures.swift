@@ -1,0 +1,34 @@
+import Faultline
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the build put the things the tests load or run.
+enum Fixtures {
+    /// The folder of the test executable: SwiftPM puts the victims library and
+    /// the `faultline` executable next to it.
+    static let buildDirectory: String = {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let path = String(cString: Array(buffer[0..<max(0, count)]) + [0])
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        while let last = parts.last, !last.isEmpty {
+            parts.removeLast()
+            let folder = parts.joined(separator: "/")
+            if access(folder + "/libFaultlineVictims.so", F_OK) == 0 { return folder }
+        }
+        return "."
+    }()
+
+    /// libFaultlineVictims.so, built by `swift build --build-tests`.
+    static var victimsLibrary: String { buildDirectory + "/libFaultlineVictims.so" }
+
+    /// The `faultline` executable.
+    static var faultline: String { buildDirectory + "/faultline" }
+
+    /// Loads one victim by name, the way a user loads an unknown library.
+    static func victim(_ symbol: String) throws -> NativeFunction {
+        try NativeFunction(library: victimsLibrary, symbol: symbol)
+    }
+}

@@ -1,0 +1,61 @@
+import Faultline
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fork isolation gives the exact outcome for every victim in the zoo.
+final class ForkStrategyTests: XCTestCase {
+    private func outcome(_ symbol: String, _ input: Int32 = 5, timeout: Duration? = nil) throws -> Outcome {
+        try ForkStrategy(Fixtures.victim(symbol), timeout: timeout).call(input)
+    }
+
+    func testEveryVictimHasItsExactOutcome() throws {
+        let signals: [(String, Int32)] = [
+            ("raise_a_fault", SIGSEGV), ("fl_null_write", SIGSEGV), ("fl_bus_error", SIGBUS),
+            ("fl_divide_by_zero", SIGFPE), ("fl_illegal_instruction", SIGILL), ("fl_breakpoint", SIGTRAP),
+            ("fl_abort", SIGABRT), ("fl_stack_overflow", SIGSEGV), ("fl_fault_in_thread", SIGSEGV),
+            ("fl_double_free", SIGABRT), ("fl_raise_segv", SIGSEGV), ("fl_fault_with_segv_blocked", SIGSEGV),
+            ("fl_fault_holding_lock", SIGSEGV), ("fl_leak_then_fault", SIGSEGV),
+        ]
+        for (symbol, signal) in signals {
+            XCTAssertEqual(try outcome(symbol).signal, Signal(signal), symbol)
+        }
+        XCTAssertEqual(try outcome("fl_exit", 100), .exited(status: 100))
+        XCTAssertEqual(try outcome("fl_exit", 0), .exited(status: 0))
+        XCTAssertEqual(try outcome("fl_exit_zero", 9), .exited(status: 0))
+        XCTAssertEqual(try outcome("fl_noisy", 7), .returned(7))
+        XCTAssertEqual(try outcome("raise_a_fault", 2), .returned(2))
+    }
+
+    func testFaultInChildCarriesAddressAndBacktrace() throws {
+        let fault = try XCTUnwrap(try outcome("raise_a_fault", 4).fault)
+        XCTAssertEqual(fault.address, 0)
+        XCTAssertTrue(fault.backtrace.contains { $0.symbol == "raise_a_fault" }, "\(fault.backtrace)")
+        let threaded = try XCTUnwrap(try outcome("fl_fault_in_thread", 1).fault)
+        XCTAssertTrue(threaded.backtrace.contains { $0.symbol?.contains("write_through_null") == true || $0.symbol == "fl_fault_in_thread" || $0.image?.hasSuffix("libFaultlineVictims.so") == true })
+        // The kernel kills a fault with the signal blocked before any handler runs: exact signal, no details.
+        let blocked = try XCTUnwrap(try outcome("fl_fault_with_segv_blocked").fault)
+        XCTAssertEqual(blocked.signal, .segmentationFault)
+        XCTAssertTrue(blocked.backtrace.isEmpty)
+    }
+
+    func testDeadlineKillsAnInfiniteLoop() throws {
+        let started = ContinuousClock.now
+        let result = try outcome("fl_infinite_loop", timeout: .milliseconds(300))
+        guard case .timedOut(let seconds) = result else { return XCTFail("\(result)") }
+        XCTAssertGreaterThanOrEqual(seconds, 0.29)
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(30), "the deadline was not enforced")
+    }
+
+    func testSlowCallWithoutDeadlineCompletes() throws {
+        XCTAssertEqual(try outcome("fl_slow", 1500), .returned(1500))
+    }
+
+    func testNoChildIsLeftBehind() throws {
+        for symbol in ["fl_null_write", "fl_identity", "fl_exit"] { _ = try outcome(symbol) }
+        _ = try outcome("fl_infinite_loop", timeout: .milliseconds(50))
+        let children = ProcessTable.descendants(of: getpid())
+        XCTAssertEqual(children, [], "left behind: \(children)")
+    }
+}

@@ -1,0 +1,106 @@
+import CFaultline
+import Faultline
+import XCTest
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The in-process guard catches every recoverable fault, reports it exactly,
+/// and leaves the process able to catch the next one.
+final class GuardStrategyTests: XCTestCase {
+    private func outcome(_ symbol: String, _ input: Int32 = 5) throws -> Outcome {
+        try GuardStrategy(Fixtures.victim(symbol)).call(input)
+    }
+
+    func testReturnsValueOfAWellBehavedCall() throws {
+        XCTAssertEqual(try outcome("raise_a_fault", 3), .returned(3))
+        XCTAssertEqual(try outcome("fl_identity", -42), .returned(-42))
+    }
+
+    func testRecoversEachRecoverableSignal() throws {
+        let expected: [(String, Int32)] = [
+            ("fl_null_write", SIGSEGV), ("fl_bus_error", SIGBUS), ("fl_divide_by_zero", SIGFPE),
+            ("fl_illegal_instruction", SIGILL), ("fl_abort", SIGABRT), ("fl_breakpoint", SIGTRAP),
+            ("fl_stack_overflow", SIGSEGV), ("fl_raise_segv", SIGSEGV), ("fl_double_free", SIGABRT),
+        ]
+        for (symbol, signal) in expected {
+            let result = try outcome(symbol)
+            XCTAssertEqual(result.signal, Signal(signal), "\(symbol): \(result)")
+        }
+    }
+
+    func testFaultAddressAndBacktraceNameTheCalleeAndItsCaller() throws {
+        let result = try outcome("raise_a_fault", 10)
+        let fault = try XCTUnwrap(result.fault)
+        XCTAssertEqual(fault.signal, .segmentationFault)
+        XCTAssertEqual(fault.address, 0)
+        XCTAssertEqual(fault.code, 1 /* SEGV_MAPERR */)
+        // The write itself is in a static helper; raise_a_fault is its caller,
+        // and the frame after it is the guard's entry point in this executable.
+        let index = try XCTUnwrap(fault.backtrace.firstIndex { $0.symbol == "raise_a_fault" }, "\(fault.backtrace)")
+        XCTAssertLessThanOrEqual(index, 1)
+        let caller = try XCTUnwrap(fault.backtrace.dropFirst(index + 1).first)
+        XCTAssertEqual(caller.image.map { URL(fileURLWithPath: $0).lastPathComponent }, "FaultlinePackageTests.xctest", "\(caller)")
+        XCTAssertTrue(fault.backtrace.contains { $0.symbol == "__libc_start_main" }, "the walk reached main: \(fault.backtrace)")
+    }
+
+    func testBacktraceCanBeSwitchedOff() throws {
+        let result = try GuardStrategy(Fixtures.victim("fl_null_write"), captureBacktrace: false).call(1)
+        XCTAssertEqual(result.fault?.backtrace.count, 1)
+    }
+
+    func testTenThousandRecoveriesKeepMaskAndMemory() throws {
+        let strategy = GuardStrategy(try Fixtures.victim("fl_null_write"), captureBacktrace: true)
+        var before = sigset_t()
+        pthread_sigmask(SIG_SETMASK, nil, &before)
+        _ = try strategy.call(1) // warm up: altstack, libunwind caches
+        let rssBefore = try XCTUnwrap(ProcessTable.residentBytes())
+        for index in 0..<10_000 {
+            let result = try strategy.call(Int32(index))
+            if result.signal != .segmentationFault { return XCTFail("call \(index): \(result)") }
+        }
+        let rssAfter = try XCTUnwrap(ProcessTable.residentBytes())
+        var after = sigset_t()
+        pthread_sigmask(SIG_SETMASK, nil, &after)
+        for signal in [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP] {
+            XCTAssertEqual(sigismember(&before, signal), sigismember(&after, signal), "mask of signal \(signal) changed")
+            XCTAssertEqual(sigismember(&after, signal), 0, "signal \(signal) left blocked")
+        }
+        XCTAssertLessThan(rssAfter - rssBefore, 8 << 20, "RSS grew by \(rssAfter - rssBefore) bytes over 10,000 recoveries")
+    }
+
+    func testGuardWorksOnManyThreads() throws {
+        let function = try Fixtures.victim("fl_mixed")
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 8)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let strategy = GuardStrategy(function, captureBacktrace: index % 2 == 0)
+            var signals: Int32 = 0
+            for round in 0..<200 {
+                let input: Int32 = round % 2 == 0 ? -1 : -2
+                if let signal = try? strategy.call(input).signal, signal.rawValue == (round % 2 == 0 ? SIGSEGV : SIGFPE) {
+                    signals += 1
+                }
+            }
+            results[index] = signals
+        }
+        XCTAssertEqual(Array(results), Array(repeating: 200, count: 8))
+    }
+
+    func testUninstallPutsBackThePreviousHandler() throws {
+        _ = try outcome("fl_null_write")
+        var during = sigaction()
+        sigaction(SIGSEGV, nil, &during)
+        GuardStrategy.uninstall()
+        var after = sigaction()
+        sigaction(SIGSEGV, nil, &after)
+        XCTAssertFalse(fl_guard_installed() != 0)
+        XCTAssertNotEqual(unsafeBitCast(during.__sigaction_handler.sa_sigaction, to: Int.self),
+                          unsafeBitCast(after.__sigaction_handler.sa_sigaction, to: Int.self))
+        // And the guard comes back on the next call.
+        XCTAssertEqual(try outcome("fl_divide_by_zero").signal, .floatingPointException)
+    }
+}
+
+import Dispatch
