@@ -1,0 +1,56 @@
+/// The streaming form of the `faultline call` contract: one JSON object per
+/// input with `input` first, written without an encoder so that a million
+/// outcomes print quickly. `JSONDecoder().decode(Outcome.self, …)` reads it
+/// back (the `input` key is ignored), and the tests check that it agrees with
+/// the `Codable` form.
+extension Outcome {
+    /// `{"input":4,"outcome":"returned","value":4}` and the like, without a newline.
+    public func jsonLine(input: Int32) -> String {
+        var line = "{\"input\":\(input),\"outcome\":\"\(kind)\""
+        switch self {
+        case .returned(let value):
+            line += ",\"value\":\(value)"
+        case .signaled(let fault):
+            line += ",\"signal\":\"\(fault.signal.name)\",\"signo\":\(fault.signal.rawValue)"
+            line += ",\"code\":" + (fault.code.map(String.init) ?? "null")
+            line += ",\"address\":" + (fault.address.map { "\"0x\(String($0, radix: 16))\"" } ?? "null")
+            line += ",\"backtrace\":[" + fault.backtrace.map { JSONText.quoted($0.description) }.joined(separator: ",") + "]"
+            line += ",\"frames\":[" + fault.backtrace.map(JSONText.frame).joined(separator: ",") + "]"
+            if fault.truncated { line += ",\"truncated\":true" }
+        case .exited(let status):
+            line += ",\"status\":\(status)"
+        case .timedOut(let seconds):
+            line += ",\"seconds\":\(seconds)"
+        }
+        return line + "}"
+    }
+}
+
+/// Minimal JSON text helpers for the streaming form.
+enum JSONText {
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case let c where c.value < 0x20: result += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    /// A frame in the same shape as `Frame`'s Codable form.
+    static func frame(_ frame: Frame) -> String {
+        var parts = ["\"address\":\(frame.address)"]
+        if let symbol = frame.symbol { parts.append("\"symbol\":" + quoted(symbol)) }
+        if let offset = frame.offset { parts.append("\"offset\":\(offset)") }
+        if let image = frame.image { parts.append("\"image\":" + quoted(image)) }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Faultline
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `faultline call LIBRARY SYMBOL [--strategy pool|fork|guard] [--workers N] [--timeout SECONDS] [--] INPUT...`
+struct CallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call",
+        abstract: "Call SYMBOL from LIBRARY once per input and print one JSON line per outcome.",
+        discussion: """
+        Standard output carries exactly one JSON object per input, in input order, and nothing else:
+          {"input":4,"outcome":"returned","value":4}
+          {"input":4,"outcome":"signaled","signal":"SIGSEGV","signo":11,"address":"0x0","backtrace":["raise_a_fault+0x2a",...]}
+          {"input":100,"outcome":"exited","status":100}
+          {"input":42,"outcome":"timed_out","seconds":1.0}
+        Whatever the callee prints goes to standard error.
+
+        Strategies:
+          pool   (default) N supervised worker processes. A crash fails exactly its input; the
+                 worker is replaced; no timeout is needed to notice a death.
+          fork   one fresh child process per call.
+          guard  in this process, with signal handlers and siglongjmp. Fast but unsafe: a fault
+                 in a thread the callee started, a fault with the signal blocked, or a call to
+                 exit() ends this process as it would have (no further output), and an infinite
+                 loop hangs it (--timeout is not available with guard).
+
+        Exit status: 0 when every input got an outcome (crashes are outcomes). 2 for a usage error,
+        an unloadable library, a missing symbol or a malformed input: one line on stderr, nothing on
+        stdout, no worker started. 130/143 when interrupted by SIGINT/SIGTERM (workers are killed).
+        """
+    )
+
+    /// Where the call runs.
+    enum StrategyName: String, ExpressibleByArgument, CaseIterable {
+        case pool, fork, `guard`
+    }
+
+    @Argument(help: "Path to a shared object (passed to dlopen).")
+    var library: String
+
+    @Argument(help: "An exported function of the form int SYMBOL(int).")
+    var symbol: String
+
+    @Option(help: "pool, fork or guard.")
+    var strategy: StrategyName = .pool
+
+    @Option(help: "Worker processes for --strategy pool (default: the number of cores).")
+    var workers: Int?
+
+    @Option(help: "Deadline per call in seconds (pool and fork). Without it there is none.")
+    var timeout: Double?
+
+    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed). Without any, one per line from standard input.")
+    var inputs: [String] = []
+
+    func validate() throws {
+        if let workers, workers < 1 || workers > 1024 {
+            throw ValidationError("--workers must be between 1 and 1024, got \(workers)")
+        }
+        if let timeout {
+            guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+            if strategy == .guard { throw ValidationError("--timeout cannot be used with --strategy guard") }
+        }
+    }
+
+    func run() throws {
+        let values = try InputParser.parse(arguments: inputs, standardInput: inputs.isEmpty)
+        let output = OutputStream.claimStandardOutput()
+        let outcomes = try makeStrategy().call(values)
+        for (input, outcome) in zip(values, outcomes) {
+            output.write(outcome.jsonLine(input: input))
+        }
+        output.flush()
+    }
+
+    private func makeStrategy() throws -> any Strategy {
+        let deadline = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
+        switch strategy {
+        case .guard:
+            return GuardStrategy(try NativeFunction(library: library, symbol: symbol))
+        case .fork:
+            return ForkStrategy(try NativeFunction(library: library, symbol: symbol), timeout: deadline)
+        case .pool:
+            throw ValidationError("--strategy pool is not available yet")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faultline's machine-readable output, kept apart from anything a callee prints.
+///
+/// `claimStandardOutput()` duplicates descriptor 1 for our own use and then
+/// points descriptor 1 at stderr: a callee (or a library constructor) that
+/// prints to stdout in this process ends up on stderr, and stdout carries only
+/// what is written through this stream.
+final class OutputStream {
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+
+    private init(descriptor: Int32) {
+        self.descriptor = descriptor
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Takes stdout for Faultline's output and sends descriptor 1 to stderr.
+    static func claimStandardOutput() -> OutputStream {
+        fflush(nil)
+        let ours = dup(STDOUT_FILENO)
+        dup2(STDERR_FILENO, STDOUT_FILENO)
+        return OutputStream(descriptor: ours >= 0 ? ours : STDOUT_FILENO)
+    }
+
+    /// Appends a line (a newline is added).
+    func write(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    /// Writes what is buffered.
+    func flush() {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
