@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "FaultlineCLI",
             dependencies: [
-                "Faultline", "ExperimentKit",
+                "Faultline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

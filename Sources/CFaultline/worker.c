@@ -1,0 +1,122 @@
+/*
+ * worker.c: one worker process of the pool, forked by the helper.
+ *
+ * It runs C only (the helper is single-threaded, so everything here is as
+ * safe as in any fresh process), and makes no system call per call: the
+ * inputs, the values and the progress counters live in the shared channel;
+ * one 4-byte message on its socket starts a batch and one ends it.
+ *
+ * Before each call it publishes `started`, after it `finished`: if the worker
+ * dies, the supervisor knows exactly which input it was holding. A fault is
+ * recorded in the channel by an async-signal-safe handler (on an alternate
+ * stack, so stack overflows are reported too), which then re-raises the
+ * signal with the default action so the helper's waitpid sees the real cause.
+ * exit(n) from the callee ends the worker with _exit(n), skipping atexit
+ * handlers inherited from the helper's executable.
+ *
+ * Limits: a callee thread that overflows its own stack dies without a report
+ * (the signal is still exact). The worker dies with the helper
+ * (PR_SET_PDEATHSIG) and when its socket closes.
+ */
+#include "channel.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static fl_channel *worker_channel;
+static int worker_options;
+static char worker_altstack[128 * 1024] __attribute__((aligned(64)));
+
+static void worker_fault(int signo, siginfo_t *info, void *context) {
+    fl_report *crash = &worker_channel->crash;
+    fl_report_fill_signal(crash, signo, info);
+    if (worker_options & FL_CAPTURE_BACKTRACE) {
+        crash->frame_count = fl_backtrace_from_context(context, crash->frames, FL_MAX_FRAMES);
+    } else {
+        crash->frames[0] = fl_context_pc(context);
+        crash->frame_count = 1;
+    }
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    sigaction(signo, &default_action, NULL);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signo);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    raise(signo);
+    _exit(128 + signo);
+}
+
+static void worker_exit(int status, void *unused) {
+    (void)unused;
+    _exit(status);
+}
+
+static int transfer(int fd, void *data, size_t size, int sending) {
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = sending ? send(fd, (char *)data + done, size - done, MSG_NOSIGNAL)
+                            : recv(fd, (char *)data + done, size - done, 0);
+        if (n > 0) { done += (size_t)n; continue; }
+        if (n < 0 && errno == EINTR) continue;
+        return -1;
+    }
+    return 0;
+}
+
+void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper, int recycle_after) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != helper) _exit(127);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+
+    worker_channel = channel;
+    worker_options = options;
+    stack_t stack = {.ss_sp = worker_altstack, .ss_size = sizeof worker_altstack, .ss_flags = 0};
+    sigaltstack(&stack, NULL);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = worker_fault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    size_t count;
+    const int *signals = fl_fault_signals(&count);
+    for (size_t i = 0; i < count; i++) sigaction(signals[i], &action, NULL);
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    sigaction(SIGCHLD, &default_action, NULL);
+    sigaction(SIGPIPE, &default_action, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    on_exit(worker_exit, NULL);
+
+    uint64_t calls = 0;
+    for (;;) {
+        uint32_t batch;
+        if (transfer(socket_fd, &batch, sizeof batch, 0) != 0) _exit(0); /* supervisor gone */
+        if (batch > FL_CHANNEL_CAPACITY) _exit(126);
+        const int timed = channel->timed;
+        for (uint32_t i = 0; i < batch; i++) {
+            if (timed) atomic_store_explicit(&channel->call_started_ns, fl_now_ns(), memory_order_relaxed);
+            atomic_store_explicit(&channel->started, i + 1, memory_order_release);
+            channel->values[i] = function(channel->inputs[i]);
+            atomic_store_explicit(&channel->finished, i + 1, memory_order_release);
+        }
+        if (transfer(socket_fd, &batch, sizeof batch, 1) != 0) _exit(0);
+        calls += batch;
+        if (recycle_after > 0 && calls >= (uint64_t)recycle_after) _exit(0);
+    }
+}
