@@ -14,7 +14,7 @@ struct FaultlineCommand: ParsableCommand {
         whether the call returned, was killed by a signal (with fault address and backtrace), \
         ended its process with exit(), or passed a deadline — without dying or hanging itself.
         """,
-        subcommands: [CallCommand.self]
+        subcommands: [CallCommand.self, BenchCommand.self]
     )
 
     /// Runs the command. Every failure of the command line itself (bad flag,

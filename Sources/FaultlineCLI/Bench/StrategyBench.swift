@@ -1,0 +1,119 @@
+import CFaultline
+import Faultline
+
+/// The victims every row calls, loaded once from the victims library.
+struct Victims {
+    /// `fl_identity`: the cheap, non-faulting callee.
+    var identity: NativeFunction
+    /// `fl_mixed`: the mixed workloads.
+    var mixed: NativeFunction
+    /// `fl_null_write`: SIGSEGV at address 0, the fault of the recovery figures.
+    var faulting: NativeFunction
+    /// The library they come from.
+    var library: String
+
+    /// Loads them.
+    init(library: String) throws {
+        self.library = library
+        identity = try NativeFunction(library: library, symbol: "fl_identity")
+        mixed = try NativeFunction(library: library, symbol: "fl_mixed")
+        faulting = try NativeFunction(library: library, symbol: "fl_null_write")
+    }
+
+    /// The function a workload calls.
+    func function(for workload: Workload) -> NativeFunction {
+        workload.symbol == "fl_identity" ? identity : mixed
+    }
+}
+
+/// Measures the in-process and per-call strategies: direct, guard, fork.
+enum StrategyBench {
+    /// Times `strategy` on `workload` for about `seconds`. A faulted call is
+    /// one whose outcome is not `returned`. A thrown error (the strategy
+    /// itself failed) becomes a skipped cell that says so.
+    static func measure(_ strategy: some Strategy, _ workload: Workload, seconds: Double) -> WorkloadCell {
+        do {
+            return .measured(try measureCalls(inputs: workload.inputs, seconds: seconds) {
+                try strategy.call($0).returnedValue == nil
+            })
+        } catch {
+            return .skipped("failed: \(error)")
+        }
+    }
+
+    /// Times single calls of `call` for about `seconds` (at least `minimum` calls).
+    static func timeEach(seconds: Double, minimum: Int = 5, _ call: () throws -> Void) rethrows -> LatencySummary? {
+        var samples: [Double] = []
+        let start = benchNow()
+        while samples.count < minimum || Double(benchNow() - start) / 1e9 < seconds {
+            let before = benchNow()
+            try call()
+            samples.append(Double(benchNow() - before))
+        }
+        return LatencySummary(samples)
+    }
+
+    /// `DirectStrategy`: the identity workload only; a mixed workload would end the bench.
+    static func direct(_ victims: Victims, budget: Budget) -> StrategyRow {
+        var row = StrategyRow(name: "direct")
+        row.workloads.append(("identity", measure(DirectStrategy(victims.identity), .identity, seconds: budget.seconds(1))))
+        for percent in Workload.mixedPercentages {
+            row.workloads.append(("mixed_\(percent)", .skipped("not applicable: the first fault would end the bench")))
+        }
+        row.recoveryNote = "not applicable: a fault ends the process"
+        return row
+    }
+
+    /// `GuardStrategy`: identity, mixed workloads without exit(7) (which would
+    /// end the process), and recovery from the C floors (no Swift around the
+    /// fault) plus the same through the Swift strategy with a symbolized backtrace.
+    static func guardRow(_ victims: Victims, floors: Floors, budget: Budget) -> StrategyRow {
+        var row = StrategyRow(name: "guard")
+        let strategy = GuardStrategy(victims.identity, captureBacktrace: false)
+        row.workloads.append(("identity", measure(strategy, .identity, seconds: budget.seconds(1))))
+        for percent in Workload.mixedPercentages {
+            let workload = Workload.mixed(percent: percent, kinds: Workload.guardableFaultKinds)
+            row.workloads.append((workload.name, measure(GuardStrategy(victims.mixed, captureBacktrace: false), workload,
+                                                         seconds: budget.seconds(1))))
+        }
+        if let fault = floors.faultLongjmp {
+            row.recovery = Recovery(method: "fl_guard_call on fl_null_write (SIGSEGV) in a C loop, no backtrace; "
+                                        + "the caller can call again at once",
+                                    outcome: fault, restored: fault)
+        }
+        let symbolized = timeEach(seconds: budget.seconds(0.5)) {
+            _ = try? GuardStrategy(victims.faulting, captureBacktrace: true).call(1)
+        }
+        row.extras = [
+            ("mixed_fault_kinds", .array(Workload.guardableFaultKinds.map { .int(Int($0)) })),
+            ("mixed_note", .string("exit(7) is left out: the guard cannot survive exit(), it ends the process")),
+            ("recovery_backtrace_p50_ns", .number(floors.faultLongjmpBacktrace?.p50)),
+            ("recovery_backtrace_p99_ns", .number(floors.faultLongjmpBacktrace?.p99)),
+            ("recovery_strategy_symbolized_p50_ns", .number(symbolized?.p50)),
+            ("recovery_strategy_symbolized_p99_ns", .number(symbolized?.p99)),
+            ("call_c_loop_ns", .number(floors.guardCall)),
+        ]
+        return row
+    }
+
+    /// `ForkStrategy` (one child per call, backtraces on): identity, mixed
+    /// workloads with every fault kind, and recovery (a faulting call's
+    /// latency: nothing has to be restored afterwards).
+    static func fork(_ victims: Victims, budget: Budget) -> (row: StrategyRow, identityLatency: LatencySummary?) {
+        var row = StrategyRow(name: "fork")
+        let identity = measure(ForkStrategy(victims.identity), .identity, seconds: budget.seconds(2))
+        row.workloads.append(("identity", identity))
+        for percent in Workload.mixedPercentages {
+            let workload = Workload.mixed(percent: percent)
+            row.workloads.append((workload.name, measure(ForkStrategy(victims.mixed), workload, seconds: budget.seconds(1.5))))
+        }
+        let faulting = ForkStrategy(victims.faulting)
+        if let recovery = try? timeEach(seconds: budget.seconds(1), { _ = try faulting.call(1) }) {
+            row.recovery = Recovery(method: "ForkStrategy on fl_null_write (SIGSEGV) with backtrace: fork, fault, "
+                                        + "report, waitpid, symbolize; a new child per call, so nothing to restore",
+                                    outcome: recovery, restored: recovery)
+        }
+        row.extras = [("mixed_fault_kinds", .array(Workload.allFaultKinds.map { .int(Int($0)) }))]
+        return (row, identity.measurement?.latency)
+    }
+}

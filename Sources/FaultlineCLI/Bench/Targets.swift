@@ -1,0 +1,163 @@
+/// The performance targets, judged on the figures of one run (medians), with
+/// pass/fail and, where a target is missed, by how much.
+struct Target {
+    /// A stable key, e.g. `guard_call_vs_plain`.
+    var name: String
+    /// The target in words, e.g. `guard non-faulting call ≤ 3× plain call`.
+    var description: String
+    /// The measured figure (a ratio, nanoseconds or calls per second), nil when it could not be measured.
+    var measured: Double?
+    /// `ratio`, `ns` or `calls/s`.
+    var unit: String
+    /// The limit the figure is held to.
+    var limit: Double
+    /// True when the figure must stay at or below the limit, false when at or above.
+    var atMost: Bool
+    /// How the figure was obtained (the two numbers behind a ratio, for instance).
+    var detail: String
+    /// Why there is no figure, or a caveat.
+    var note: String?
+
+    /// True or false once measured; nil when not measured.
+    var pass: Bool? {
+        guard let measured else { return nil }
+        return atMost ? measured <= limit : measured >= limit
+    }
+
+    /// measured / limit: below 1 is good for an "at most" target, above 1 for an "at least" one.
+    var fractionOfLimit: Double? { measured.map { $0 / limit } }
+
+    /// `passes`, or by how much it misses, e.g. `misses: 2.41× the limit`.
+    var verdict: String {
+        guard let pass, let fraction = fractionOfLimit else { return "not measured" }
+        if pass { return "passes" }
+        return atMost
+            ? "misses: \(showNumber(fraction))× over the limit"
+            : "misses: \(showNumber(fraction)) of the limit (needs \(showNumber(1 / fraction))× more)"
+    }
+
+    var json: JSON {
+        var members: [(String, JSON)] = [
+            ("name", .string(name)),
+            ("description", .string(description)),
+            ("measured", .number(measured)),
+            ("unit", .string(unit)),
+            ("limit", .number(limit)),
+            ("comparison", .string(atMost ? "<=" : ">=")),
+            ("pass", pass.map { JSON.bool($0) } ?? .null),
+            ("fraction_of_limit", .number(fractionOfLimit)),
+            ("verdict", .string(verdict)),
+            ("detail", .string(detail)),
+        ]
+        if let note { members.append(("note", .string(note))) }
+        return .object(members)
+    }
+
+    /// Every target, judged on `report`.
+    static func evaluate(_ report: BenchReport) -> [Target] {
+        var targets: [Target] = []
+        let floors = report.floors
+
+        let guardCall = report.strategy("guard")?.measurement("identity")?.latency.p50
+        targets.append(Target(
+            name: "guard_call_vs_plain", description: "guard non-faulting call ≤ 3× plain call",
+            measured: benchRatio(guardCall, floors.plainCall), unit: "ratio", limit: 3, atMost: true,
+            detail: "GuardStrategy.call p50 \(showNs(guardCall)) / plain call \(showNs(floors.plainCall)); "
+                + "fl_guard_call alone (C loop) \(showNs(floors.guardCall)) = \(showNumber(benchRatio(floors.guardCall, floors.plainCall)))×, "
+                + "sigsetjmp+call \(showNs(floors.sigsetjmpCall)) = \(showNumber(benchRatio(floors.sigsetjmpCall, floors.plainCall)))×"))
+
+        targets.append(Target(
+            name: "guard_recovery", description: "guard recovery ≤ 3 µs without backtrace",
+            measured: floors.faultLongjmp?.p50, unit: "ns", limit: 3_000, atMost: true,
+            detail: "p50 of SIGSEGV caught + siglongjmp (fl_guard_call on fl_null_write), p99 \(showNs(floors.faultLongjmp?.p99))"))
+        targets.append(Target(
+            name: "guard_recovery_backtrace", description: "guard recovery ≤ 8 µs with backtrace addresses",
+            measured: floors.faultLongjmpBacktrace?.p50, unit: "ns", limit: 8_000, atMost: true,
+            detail: "the same with FL_CAPTURE_BACKTRACE (libunwind walk, no symbolization), p99 \(showNs(floors.faultLongjmpBacktrace?.p99))"))
+
+        let pool = report.strategy("pool")
+        let poolNote = pool?.unavailable ?? (pool == nil ? "not available: no pool row" : nil)
+        let workersNote = report.run.workers == 2 ? nil : "measured with \(report.run.workers) workers, not 2"
+        let poolRate = pool?.measurement("identity")?.callsPerSecond
+        targets.append(Target(
+            name: "pool_calls_per_second", description: "pool cheap callee ≥ 1,000,000 calls/s with 2 workers",
+            measured: poolRate, unit: "calls/s", limit: 1_000_000, atMost: false,
+            detail: "WorkerPool.run on batches of fl_identity, \(report.run.workers) workers",
+            note: poolNote ?? workersNote))
+        targets.append(Target(
+            name: "pool_recovery", description: "pool crash recovery p50 ≤ 200 µs",
+            measured: pool?.recovery?.restored.p50, unit: "ns", limit: 200_000, atMost: true,
+            detail: pool?.recovery?.method ?? "", note: poolNote ?? pool?.recoveryNote))
+        for percent in Workload.mixedPercentages {
+            let workload = "mixed_\(percent)"
+            let ours = pool?.measurement(workload)?.callsPerSecond
+            let theirs = report.peers.measurement("pebble", workload)?.callsPerSecond
+            var note = poolNote
+            if note == nil && theirs == nil {
+                note = report.peers.unavailable ?? "not available: pebble was not measured (run scripts/setup --peers)"
+            }
+            targets.append(Target(
+                name: "pool_vs_pebble_\(workload)", description: "pool ≥ 20× pebble's calls/s on the \(percent)% faulting workload",
+                measured: benchRatio(ours, theirs), unit: "ratio", limit: 20, atMost: false,
+                detail: "pool \(showRate(ours)) / pebble ProcessPool \(showRate(theirs)), both \(report.run.workers) workers, fl_mixed",
+                note: note))
+        }
+
+        let small = report.forkCost.small
+        targets.append(Target(
+            name: "fork_vs_floor", description: "fork per call ≤ 1.2× the raw C fork+waitpid floor",
+            measured: benchRatio(small.forkStrategy?.p50, small.forkWaitpid?.p50), unit: "ratio", limit: 1.2, atMost: true,
+            detail: "ForkStrategy p50 \(showNs(small.forkStrategy?.p50)) / fork+waitpid p50 \(showNs(small.forkWaitpid?.p50)), "
+                + "pipe round trip to a live process \(showNs(floors.pipeRoundTrip?.p50))"))
+        let large = report.forkCost.large
+        let size = report.forkCost.largeParentBytes >> 20
+        let sizeNote = size >= 1024 ? nil : "the large parent had only \(size) MiB, not 1 GiB"
+        targets.append(Target(
+            name: "fork_large_parent", description: "fork per call with a 1 GiB parent ≤ 1.5× the small-parent figure",
+            measured: benchRatio(large?.forkStrategy?.p50, small.forkStrategy?.p50), unit: "ratio", limit: 1.5, atMost: true,
+            detail: "ForkStrategy p50 in a \(size) MiB parent \(showNs(large?.forkStrategy?.p50)) / small parent \(showNs(small.forkStrategy?.p50)); "
+                + "raw fork+waitpid there \(showNs(large?.forkWaitpid?.p50))",
+            note: report.forkCost.largeNote ?? sizeNote))
+        targets.append(Target(
+            name: "fork_server_large_parent",
+            description: "fork per call via the fork server with a 1 GiB parent ≤ 1.5× the small-parent fork figure",
+            measured: benchRatio(large?.forkServer?.p50, small.forkStrategy?.p50), unit: "ratio", limit: 1.5, atMost: true,
+            detail: "ForkServerStrategy p50 in a \(size) MiB parent \(showNs(large?.forkServer?.p50)) / "
+                + "ForkStrategy p50 in the small parent \(showNs(small.forkStrategy?.p50))",
+            note: report.forkCost.largeNote ?? large?.forkServerNote ?? sizeNote))
+        return targets
+    }
+}
+
+/// `12.3 ns`, `4.56 µs`, `1.23 ms`, or `n/a`.
+func showNs(_ value: Double?) -> String {
+    guard let value else { return "n/a" }
+    if value < 1_000 { return "\(showNumber(value)) ns" }
+    if value < 1_000_000 { return "\(showNumber(value / 1_000)) µs" }
+    if value < 1_000_000_000 { return "\(showNumber(value / 1_000_000)) ms" }
+    return "\(showNumber(value / 1_000_000_000)) s"
+}
+
+/// `1.23M/s`, `45.6k/s`, or `n/a`.
+func showRate(_ value: Double?) -> String {
+    guard let value else { return "n/a" }
+    if value >= 1_000_000 { return "\(showNumber(value / 1_000_000))M/s" }
+    if value >= 1_000 { return "\(showNumber(value / 1_000))k/s" }
+    return "\(showNumber(value))/s"
+}
+
+/// Three significant digits, or `n/a`.
+func showNumber(_ value: Double?) -> String {
+    guard let value, value.isFinite else { return "n/a" }
+    let magnitude = abs(value)
+    let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : 3
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    if decimals == 0 { return String(Int64(rounded)) }
+    var text = "\(rounded)"
+    if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) - 1 < decimals {
+        text += String(repeating: "0", count: decimals - (text.distance(from: dot, to: text.endIndex) - 1))
+    }
+    return text
+}
