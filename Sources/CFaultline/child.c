@@ -95,7 +95,7 @@ void fl_child_prepare(pid_t expected_parent, int report_fd, int options) {
     sigaction(SIGINT, &default_action, NULL);
     sigaction(SIGTERM, &default_action, NULL);
     sigaction(SIGPIPE, &default_action, NULL);
-    sigaddset(&unblock, SIGTERM);
-    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    sigemptyset(&unblock);
+    sigprocmask(SIG_SETMASK, &unblock, NULL); /* the caller may block SIGINT/SIGTERM for a sigwait thread */
     on_exit(exit_without_parent_handlers, NULL);
 }

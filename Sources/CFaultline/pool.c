@@ -358,21 +358,24 @@ static pid_t spawn_helper(const fl_pool_config *config, int control_child) {
     return pid;
 }
 
+/* Waits for the helper (once: whoever takes its pid reaps it). */
 static void reap_helper(fl_pool *pool, int *status) {
+    pid_t helper = __atomic_exchange_n(&pool->helper, 0, __ATOMIC_ACQ_REL);
+    if (helper <= 0) return;
     /* The helper exits by itself once its control socket closes; give it a moment, then insist. */
     if (pool->helper_pidfd >= 0) {
         struct pollfd watch = {.fd = pool->helper_pidfd, .events = POLLIN};
-        if (poll(&watch, 1, 2000) == 0) kill(pool->helper, SIGKILL);
+        if (poll(&watch, 1, 2000) == 0) kill(helper, SIGKILL);
     }
     int ignored;
-    while (waitpid(pool->helper, status ? status : &ignored, 0) < 0 && errno == EINTR) {
+    while (waitpid(helper, status ? status : &ignored, 0) < 0 && errno == EINTR) {
     }
 }
 
 static void release(fl_pool *pool) {
     if (pool->control >= 0) close(pool->control);
     pool->control = -1;
-    if (pool->helper > 0) reap_helper(pool, NULL);
+    reap_helper(pool, NULL);
     for (int i = 0; i < pool->worker_slots; i++) {
         pool_worker *worker = pool->workers[i];
         if (worker && worker->in_use) {
@@ -418,7 +421,6 @@ fl_pool *fl_pool_create(const fl_pool_config *config, char *error, size_t error_
     if (pool->helper < 0) {
         *error_kind = FL_POOL_ERROR_SYSTEM;
         snprintf(error, error_size, "cannot start the helper %s: %s", config->executable, strerror(errno));
-        pool->helper = 0;
         release(pool);
         return NULL;
     }
@@ -440,7 +442,6 @@ fl_pool *fl_pool_create(const fl_pool_config *config, char *error, size_t error_
             close(pool->control);
             pool->control = -1;
             reap_helper(pool, &status);
-            pool->helper = 0;
             if (WIFSIGNALED(status)) {
                 snprintf(error, error_size, "the helper died of signal %d while loading '%s'", WTERMSIG(status), library);
             } else {
@@ -469,6 +470,11 @@ fl_pool *fl_pool_create(const fl_pool_config *config, char *error, size_t error_
         }
     }
     return pool;
+}
+
+void fl_pool_shutdown(fl_pool *pool) {
+    if (pool->control >= 0) shutdown(pool->control, SHUT_RDWR);
+    reap_helper(pool, NULL);
 }
 
 void fl_pool_destroy(fl_pool *pool) {
@@ -606,9 +612,18 @@ void fl_pool_free_failures(fl_pool_failure *failures, size_t count) {
     free(failures);
 }
 
+/* Waits for the replacements of workers that died (the helper forks them at
+   once); the pool is then back at full size. Called with the lock held. */
+static void await_capacity(fl_pool *pool) {
+    if (!pool->broken && drain_control(pool, NULL, 0) != 0) pool->broken = 1;
+    while (!pool->broken && pool->stats.live_workers < pool->workers_wanted) {
+        if (drain_control(pool, NULL, 1) != 0) pool->broken = 1;
+    }
+}
+
 int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity) {
     pthread_mutex_lock(&pool->lock);
-    if (!pool->broken && drain_control(pool, NULL, 0) != 0) pool->broken = 1;
+    await_capacity(pool);
     int count = 0;
     for (int i = 0; i < pool->worker_slots; i++) {
         pool_worker *worker = pool->workers[i];
@@ -623,6 +638,7 @@ int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity) {
 
 fl_pool_stats fl_pool_statistics(fl_pool *pool) {
     pthread_mutex_lock(&pool->lock);
+    await_capacity(pool);
     fl_pool_stats stats = pool->stats;
     pthread_mutex_unlock(&pool->lock);
     return stats;

@@ -67,12 +67,25 @@ struct CallCommand: ParsableCommand {
 
     func run() throws {
         let values = try InputParser.parse(arguments: inputs, standardInput: inputs.isEmpty)
-        let output = OutputStream.claimStandardOutput()
-        let outcomes = try makeStrategy().call(values)
-        for (input, outcome) in zip(values, outcomes) {
-            output.write(outcome.jsonLine(input: input))
+        SignalWatcher.start()
+        let strategy = try makeStrategy()
+        if let pool = (strategy as? PoolStrategy)?.pool {
+            SignalWatcher.onStop { pool.shutdown() }
         }
-        output.flush()
+        let output = OutputStream.claimStandardOutput()
+        let progress = Progress(total: values.count)
+        // Chunks let output stream out and progress show on long runs.
+        var start = 0
+        while start < values.count {
+            let chunk = Array(values[start..<min(values.count, start + 65536)])
+            for (input, outcome) in zip(chunk, try strategy.call(chunk)) {
+                output.write(outcome.jsonLine(input: input))
+            }
+            output.flush()
+            start += chunk.count
+            progress.update(done: start)
+        }
+        progress.finish()
     }
 
     private func makeStrategy() throws -> any Strategy {
@@ -83,7 +96,8 @@ struct CallCommand: ParsableCommand {
         case .fork:
             return ForkStrategy(try NativeFunction(library: library, symbol: symbol), timeout: deadline)
         case .pool:
-            throw ValidationError("--strategy pool is not available yet")
+            let configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline)
+            return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: configuration))
         }
     }
 }

@@ -25,6 +25,8 @@ struct FaultlineCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            // A run that failed because SIGINT/SIGTERM stopped the workers: the watcher exits.
+            while SignalWatcher.isStopping { pause() }
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
@@ -42,8 +44,11 @@ struct FaultlineCommand: ParsableCommand {
 /// Lines for humans on standard error (never on stdout, which is for JSON).
 enum StandardError {
     /// Writes `line` and a newline to descriptor 2.
-    static func write(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
+    static func write(_ line: String) { writeRaw(line + "\n") }
+
+    /// Writes `text` as it is (no newline added).
+    static func writeRaw(_ text: String) {
+        let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

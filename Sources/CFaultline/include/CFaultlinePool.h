@@ -90,11 +90,19 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
 /** Frees what fl_pool_run returned in *failures. */
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count);
 
-/** Writes up to `capacity` worker pids; returns how many workers are alive. */
+/** Writes up to `capacity` worker pids; returns how many workers are alive.
+    First waits until workers that died have been replaced (an event from the helper). */
 int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity);
 
-/** Counters. */
+/** Counters, once workers that died have been replaced. */
 fl_pool_stats fl_pool_statistics(fl_pool *pool);
+
+/**
+ * Stops the pool from any thread, even while a run is in progress (that run
+ * then fails): the helper is told to go (its control socket is shut down),
+ * kills and reaps every worker, and is reaped here. Idempotent.
+ */
+void fl_pool_shutdown(fl_pool *pool);
 
 /** Kills the workers and the helper, reaps them, frees the pool. */
 void fl_pool_destroy(fl_pool *pool);

@@ -1,0 +1,274 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFaultline
+
+/// A supervised pool of worker processes that call one native function.
+///
+/// This is the answer to the pool that hangs: a crash of the callee fails
+/// exactly the input it was holding and nothing else; the death is noticed
+/// as an event (the worker's socket closes and the helper reaps it), not by a
+/// timeout; the worker is replaced at once, so the pool never shrinks; and
+/// every other input still gets its outcome.
+///
+/// How it works: a small helper process (this executable, re-executed; C
+/// only) loads the library and forks the workers. Inputs go to the workers
+/// in batches through shared memory; each worker publishes which input it is
+/// calling before the call starts. See README.md, ARCHITECTURE.
+///
+/// Workers die with the pool: when it is shut down or deinitialized, when
+/// this process exits, and even when it is killed with SIGKILL (the helper
+/// sees its control socket close; workers have PR_SET_PDEATHSIG on the helper).
+///
+/// Runs are serialized: concurrent callers wait for each other. Use one
+/// `run` with many inputs to keep all workers busy.
+public final class WorkerPool: @unchecked Sendable {
+    /// How a pool is built.
+    public struct Configuration: Sendable {
+        /// Workers to keep alive (default: the number of online cores).
+        public var workers: Int
+        /// Per-call deadline. `nil` (the default) means none: a death is
+        /// detected without one, and a slow call is never cut off.
+        public var timeout: Duration?
+        /// Record a libunwind backtrace when a worker faults.
+        public var captureBacktrace: Bool
+        /// Resolve backtrace addresses to names (in the helper, where the library is mapped).
+        public var symbolize: Bool
+        /// A worker exits after this many calls; 1 gives a fresh process per call. `nil`: never.
+        public var recycleAfter: Int?
+
+        /// Creates a configuration.
+        public init(workers: Int = WorkerPool.onlineCores, timeout: Duration? = nil, captureBacktrace: Bool = true,
+                    symbolize: Bool = true, recycleAfter: Int? = nil) {
+            self.workers = workers
+            self.timeout = timeout
+            self.captureBacktrace = captureBacktrace
+            self.symbolize = symbolize
+            self.recycleAfter = recycleAfter
+        }
+    }
+
+    /// Counters since the pool was created.
+    public struct Statistics: Sendable, Hashable {
+        /// Workers forked so far (the initial ones and every replacement).
+        public var workersStarted: Int
+        /// Workers that died (crash, exit, deadline, recycling).
+        public var workerDeaths: Int
+        /// Workers alive now.
+        public var liveWorkers: Int
+        /// Inputs answered.
+        public var calls: Int
+        /// Batches handed out.
+        public var batches: Int
+        /// The helper process's id.
+        public var helperPID: pid_t
+    }
+
+    /// The number of online processors.
+    public static var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// The configuration the pool was built with.
+    public let configuration: Configuration
+    private let pool: OpaquePointer
+
+    /// Starts a pool for `symbol` in the shared library at `library`.
+    ///
+    /// The library is loaded in the helper, never in this process: a missing
+    /// file or symbol throws ``LoadError`` (and no worker is started), and a
+    /// library that crashes while loading throws ``PoolError/helperDied(_:)``.
+    public convenience init(library: String, symbol: String, configuration: Configuration = Configuration()) throws {
+        try self.init(library: library, symbol: symbol, imageOffset: 0, configuration: configuration)
+    }
+
+    /// Starts a pool for a function you hold: one exported from a shared
+    /// library (found with `dladdr`), or any function of this executable.
+    public convenience init(_ function: NativeFunction, configuration: Configuration = Configuration()) throws {
+        if let library = function.library, let symbol = function.symbol {
+            try self.init(library: library, symbol: symbol, imageOffset: 0, configuration: configuration)
+            return
+        }
+        let location = FunctionLocation(function.pointer)
+        switch location {
+        case .library(let path, let symbol):
+            try self.init(library: path, symbol: symbol, imageOffset: 0, configuration: configuration)
+        case .mainExecutable(let offset):
+            try self.init(library: nil, symbol: nil, imageOffset: offset, configuration: configuration)
+        case .unknown:
+            throw PoolError.unlocatableFunction(function.description)
+        }
+    }
+
+    private init(library: String?, symbol: String?, imageOffset: UInt64, configuration: Configuration) throws {
+        self.configuration = configuration
+        var options = configuration.captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0
+        if configuration.symbolize { options |= Int32(FL_POOL_SYMBOLIZE) }
+        let timeout = configuration.timeout.map { $0.nanoseconds } ?? -1
+        var errorText = [CChar](repeating: 0, count: 1024)
+        var errorKind: Int32 = 0
+        let created: OpaquePointer? = "/proc/self/exe".withCString { executable in
+            withOptionalCString(library) { library in
+                withOptionalCString(symbol) { symbol in
+                    var config = fl_pool_config(
+                        executable: executable, library: library, symbol: symbol, image_offset: imageOffset,
+                        workers: Int32(max(1, configuration.workers)), timeout_ns: timeout, options: options,
+                        recycle_after: Int32(configuration.recycleAfter ?? 0))
+                    return fl_pool_create(&config, &errorText, errorText.count, &errorKind)
+                }
+            }
+        }
+        guard let created else {
+            let message = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            switch errorKind {
+            case Int32(FL_POOL_ERROR_LIBRARY):
+                let reason = message.firstRange(of: "': ").map { String(message[$0.upperBound...]) } ?? message
+                throw LoadError.libraryNotLoadable(path: library ?? "", reason: reason)
+            case Int32(FL_POOL_ERROR_SYMBOL):
+                throw LoadError.symbolNotFound(symbol: symbol ?? "", library: library ?? "")
+            case Int32(FL_POOL_ERROR_HELPER):
+                throw PoolError.helperDied(message)
+            default:
+                throw PoolError.system(message)
+            }
+        }
+        pool = created
+    }
+
+    deinit { fl_pool_destroy(pool) }
+
+    /// Kills every worker and the helper and reaps them. Safe from any thread,
+    /// even during a run (which then throws). The pool cannot be used afterwards.
+    public func shutdown() { fl_pool_shutdown(pool) }
+
+    /// Calls the function once per input, in parallel on the workers.
+    /// Outcomes come back in input order; each input gets exactly one.
+    /// Throws only if the helper process itself died.
+    public func run(_ inputs: [Int32]) throws -> [Outcome] {
+        if inputs.isEmpty { return [] }
+        var kinds = [Int32](repeating: 0, count: inputs.count)
+        var values = [Int32](repeating: 0, count: inputs.count)
+        var failures: UnsafeMutablePointer<fl_pool_failure>?
+        var failureCount = 0
+        let result = fl_pool_run(pool, inputs, inputs.count, &kinds, &values, &failures, &failureCount)
+        defer { fl_pool_free_failures(failures, failureCount) }
+        if result < 0 { throw PoolError.helperDied("the helper process is gone (\(SystemError("run", errno: -result)))") }
+        var outcomes = values.map { Outcome.returned($0) }
+        for index in 0..<failureCount {
+            let failure = failures![index]
+            outcomes[Int(failure.index)] = Outcome(report: failure.report, namedFrames: failure.symbols.map { String(cString: $0) })
+        }
+        return outcomes
+    }
+
+    /// Calls the function with one input.
+    public func call(_ input: Int32) throws -> Outcome {
+        try run([input])[0]
+    }
+
+    /// Runs `inputs` on a thread of its own and resumes when all are answered.
+    public func run(_ inputs: [Int32]) async throws -> [Outcome] {
+        try await withCheckedThrowingContinuation { continuation in
+            let work = PoolRunThread(pool: self, inputs: inputs, continuation: continuation)
+            work.start()
+        }
+    }
+
+    /// The process ids of the workers alive now.
+    public var workerPIDs: [pid_t] {
+        var pids = [pid_t](repeating: 0, count: 1024)
+        let count = fl_pool_worker_pids(pool, &pids, Int32(pids.count))
+        return Array(pids.prefix(Int(min(count, 1024))))
+    }
+
+    /// Counters since the pool was created.
+    public var statistics: Statistics {
+        let stats = fl_pool_statistics(pool)
+        return Statistics(workersStarted: Int(stats.workers_started), workerDeaths: Int(stats.worker_deaths),
+                          liveWorkers: Int(stats.live_workers), calls: Int(stats.calls), batches: Int(stats.batches),
+                          helperPID: stats.helper_pid)
+    }
+}
+
+/// Why a pool could not be made or used (the callee's crashes are outcomes, not these).
+public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A system call failed while starting the helper.
+    case system(String)
+    /// The helper process died (for example a library whose constructor crashes).
+    case helperDied(String)
+    /// A function pointer that is neither exported by a library nor part of this executable.
+    case unlocatableFunction(String)
+
+    /// One line.
+    public var description: String {
+        switch self {
+        case .system(let message): message
+        case .helperDied(let message): message
+        case .unlocatableFunction(let function): "cannot find \(function) in a loaded object"
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds.
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}
+
+private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let string else { return body(nil) }
+    return string.withCString { body($0) }
+}
+
+/// Where a function pointer lives, so that a re-executed helper can find it again.
+enum FunctionLocation {
+    case library(path: String, symbol: String)
+    case mainExecutable(offset: UInt64)
+    case unknown
+
+    init(_ pointer: NativeFunction.Pointer) {
+        let address = UInt64(UInt(bitPattern: unsafeBitCast(pointer, to: UnsafeRawPointer.self)))
+        let offset = fl_main_image_offset(pointer)
+        if offset != 0 {
+            self = .mainExecutable(offset: offset)
+            return
+        }
+        var symbol = fl_symbol()
+        if fl_symbol_lookup(address, &symbol) != 0, let name = symbol.symbol, let image = symbol.image,
+           symbol.symbol_address == address {
+            self = .library(path: String(cString: image), symbol: String(cString: name))
+        } else {
+            self = .unknown
+        }
+    }
+}
+
+/// A thread that runs one pool run for the async API (pool runs block).
+private final class PoolRunThread: @unchecked Sendable {
+    let pool: WorkerPool
+    let inputs: [Int32]
+    let continuation: CheckedContinuation<[Outcome], Error>
+
+    init(pool: WorkerPool, inputs: [Int32], continuation: CheckedContinuation<[Outcome], Error>) {
+        self.pool = pool
+        self.inputs = inputs
+        self.continuation = continuation
+    }
+
+    func start() {
+        var thread = pthread_t()
+        let retained = Unmanaged.passRetained(self).toOpaque()
+        let created = pthread_create(&thread, nil, { argument in
+            let work = Unmanaged<PoolRunThread>.fromOpaque(argument!).takeRetainedValue()
+            do { work.continuation.resume(returning: try work.pool.run(work.inputs)) } catch {
+                work.continuation.resume(throwing: error)
+            }
+            return nil
+        }, retained)
+        if created == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<PoolRunThread>.fromOpaque(retained).release()
+            continuation.resume(throwing: SystemError("pthread_create", errno: created))
+        }
+    }
+}

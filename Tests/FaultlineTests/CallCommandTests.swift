@@ -1,0 +1,130 @@
+import Faultline
+import XCTest
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `faultline call` contract, checked from outside as another tool would.
+final class CallCommandTests: XCTestCase {
+    private func call(_ arguments: [String], stdin: String? = nil, timeout: Double = 60) throws -> (status: ExitStatus?, stdout: String, stderr: String) {
+        let (process, status) = try ChildProcess.run(Fixtures.faultline, ["call"] + arguments, stdin: stdin, timeout: timeout)
+        return (status, process.standardOutput, process.standardError)
+    }
+
+    private func lines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { line in
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+        }
+    }
+
+    func testEveryStrategyAnswersTheBlogInputsInOrder() throws {
+        let inputs = ["1", "2", "3", "4", "5", "4", "3", "2", "1", "10", "2"]
+        for strategy in ["pool", "fork", "guard"] {
+            let result = try call([Fixtures.victimsLibrary, "raise_a_fault", "--strategy", strategy] + inputs)
+            XCTAssertEqual(result.status, .exitCode(0), "\(strategy): \(result.stderr)")
+            let objects = try lines(result.stdout)
+            XCTAssertEqual(objects.map { $0["input"] as? Int }, inputs.map { Int($0) }, strategy)
+            for object in objects {
+                let input = object["input"] as! Int
+                if input > 3 {
+                    XCTAssertEqual(object["outcome"] as? String, "signaled", strategy)
+                    XCTAssertEqual(object["signal"] as? String, "SIGSEGV")
+                    XCTAssertEqual(object["signo"] as? Int, 11)
+                    XCTAssertEqual(object["address"] as? String, "0x0")
+                    XCTAssertTrue((object["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("raise_a_fault+0x") }, "\(object)")
+                } else {
+                    XCTAssertEqual(object["outcome"] as? String, "returned", strategy)
+                    XCTAssertEqual(object["value"] as? Int, input)
+                }
+            }
+            XCTAssertTrue(result.stderr.contains("r is 1"), "the callee's prints go to stderr")
+        }
+    }
+
+    func testExitTimeoutAndStdin() throws {
+        let exited = try call([Fixtures.victimsLibrary, "fl_exit", "--", "100", "0", "-3"])
+        XCTAssertEqual(try lines(exited.stdout).map { $0["status"] as? Int }, [100, 0, 253])
+        let looping = try call([Fixtures.victimsLibrary, "fl_infinite_loop", "--timeout", "0.2", "--workers", "1", "7"])
+        let object = try XCTUnwrap(try lines(looping.stdout).first)
+        XCTAssertEqual(object["outcome"] as? String, "timed_out")
+        XCTAssertGreaterThanOrEqual(object["seconds"] as? Double ?? 0, 0.2)
+        let piped = try call([Fixtures.victimsLibrary, "fl_identity"], stdin: "5\n-6\n\n  7  \n")
+        XCTAssertEqual(try lines(piped.stdout).map { $0["value"] as? Int }, [5, -6, 7])
+    }
+
+    func testNoisyCalleeLeavesStdoutValidJSONLines() throws {
+        for strategy in ["pool", "fork", "guard"] {
+            let result = try call([Fixtures.victimsLibrary, "fl_noisy", "--strategy", strategy, "1", "2", "3"])
+            let objects = try lines(result.stdout)
+            XCTAssertEqual(objects.count, 3, strategy)
+            XCTAssertTrue(result.stderr.contains("noisy: stdout line"), strategy)
+        }
+    }
+
+    func testErrorsExitTwoWithOneLineAndNothingOnStdout() throws {
+        let cases: [([String], String)] = [
+            (["/nonexistent/libx.so", "f", "1"], "/nonexistent/libx.so"),
+            ([Fixtures.victimsLibrary, "no_such_symbol", "1"], "no_such_symbol"),
+            ([Fixtures.victimsLibrary, "no_such_symbol", "--strategy", "fork", "1"], "no_such_symbol"),
+            ([Fixtures.victimsLibrary, "fl_identity", "12x"], "12x"),
+            ([Fixtures.victimsLibrary, "fl_identity", "99999999999"], "99999999999"),
+            ([Fixtures.victimsLibrary, "fl_identity", "--bogus", "1"], "--bogus"),
+            ([Fixtures.victimsLibrary, "fl_identity", "--workers", "0", "1"], "--workers"),
+            ([Fixtures.victimsLibrary, "fl_identity", "--strategy", "threads", "1"], "threads"),
+            ([Fixtures.victimsLibrary, "fl_identity", "--timeout", "soon", "1"], "soon"),
+            ([Fixtures.victimsLibrary], "symbol"),
+        ]
+        for (arguments, named) in cases {
+            let result = try call(arguments)
+            XCTAssertEqual(result.status, .exitCode(2), "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stdout, "", "\(arguments)")
+            let errorLines = result.stderr.split(separator: "\n")
+            XCTAssertEqual(errorLines.count, 1, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(named), "\(arguments): \(result.stderr)")
+        }
+        let malformedStdin = try call([Fixtures.victimsLibrary, "fl_identity"], stdin: "1\nzwei\n")
+        XCTAssertEqual(malformedStdin.status, .exitCode(2))
+        XCTAssertTrue(malformedStdin.stderr.contains("zwei"))
+        XCTAssertEqual(malformedStdin.stdout, "")
+    }
+
+    func testUnguardedFaultIsNotSwallowed() throws {
+        // A fault in a thread the callee started is outside the guard: the process must die of it.
+        let threaded = try call([Fixtures.victimsLibrary, "fl_fault_in_thread", "--strategy", "guard", "1"])
+        XCTAssertEqual(threaded.status, .signal(.segmentationFault), threaded.stderr)
+        XCTAssertEqual(threaded.stdout, "")
+        let blocked = try call([Fixtures.victimsLibrary, "fl_fault_with_segv_blocked", "--strategy", "guard", "1"])
+        XCTAssertEqual(blocked.status, .signal(.segmentationFault))
+        let exited = try call([Fixtures.victimsLibrary, "fl_exit", "--strategy", "guard", "9"])
+        XCTAssertEqual(exited.status, .exitCode(9))
+    }
+
+    func testKilledSupervisorLeavesNoWorker() throws {
+        ProcessTable.becomeSubreaper()
+        for signal in [Signal.interrupt, .terminate, .kill] {
+            let child = try ChildProcess(Fixtures.faultline, ["call", Fixtures.victimsLibrary, "fl_infinite_loop", "--workers", "3", "1", "2", "3"])
+            // Readiness: wait (bounded) until the helper and the three workers exist.
+            var family: [ProcessTable.Entry] = []
+            for _ in 0..<200 {
+                family = ProcessTable.descendants(of: child.pid)
+                if family.count >= 4 { break }
+                usleep(25_000)
+            }
+            XCTAssertEqual(family.count, 4, "helper and 3 workers expected: \(family)")
+            child.send(signal)
+            let status = child.wait(timeout: 10)
+            XCTAssertNotNil(status, "faultline did not stop on \(signal)")
+            if signal != .kill { XCTAssertEqual(status, .exitCode(128 + signal.rawValue)) }
+            // Orphans (if any) are re-parented to this subreaper; give the kernel a bounded moment.
+            var alive: [pid_t] = []
+            for _ in 0..<200 {
+                while waitpid(-1, nil, WNOHANG) > 0 {}
+                alive = family.map(\.pid).filter { pid in ProcessTable.entry(pid).map { $0.state != "Z" } ?? false }
+                if alive.isEmpty { break }
+                usleep(25_000)
+            }
+            XCTAssertEqual(alive, [], "left alive after \(signal): \(alive)")
+        }
+    }
+}

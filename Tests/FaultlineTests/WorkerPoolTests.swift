@@ -1,0 +1,185 @@
+import Faultline
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The supervised pool: exact outcomes, exact blame, constant size, no timeout needed.
+final class WorkerPoolTests: XCTestCase {
+    private func pool(_ symbol: String, workers: Int = 2, timeout: Duration? = nil) throws -> WorkerPool {
+        try WorkerPool(library: Fixtures.victimsLibrary, symbol: symbol,
+                       configuration: .init(workers: workers, timeout: timeout))
+    }
+
+    func testBlogInputsGiveExactOutcomesInOrder() throws {
+        let inputs: [Int32] = [1, 2, 3, 4, 5, 4, 3, 2, 1, 10, 2]
+        let outcomes = try pool("raise_a_fault").run(inputs)
+        XCTAssertEqual(outcomes.count, inputs.count)
+        for (input, outcome) in zip(inputs, outcomes) {
+            if input > 3 {
+                let fault = try XCTUnwrap(outcome.fault, "input \(input): \(outcome)")
+                XCTAssertEqual(fault.signal, .segmentationFault)
+                XCTAssertEqual(fault.address, 0)
+                XCTAssertTrue(fault.backtrace.contains { $0.symbol == "raise_a_fault" }, "\(fault.backtrace)")
+            } else {
+                XCTAssertEqual(outcome, .returned(input), "input \(input)")
+            }
+        }
+    }
+
+    func testEveryVictimHasItsExactOutcome() throws {
+        let expected: [(String, Int32, Outcome?)] = [
+            ("fl_null_write", SIGSEGV, nil), ("fl_bus_error", SIGBUS, nil), ("fl_divide_by_zero", SIGFPE, nil),
+            ("fl_illegal_instruction", SIGILL, nil), ("fl_breakpoint", SIGTRAP, nil), ("fl_abort", SIGABRT, nil),
+            ("fl_stack_overflow", SIGSEGV, nil), ("fl_fault_in_thread", SIGSEGV, nil), ("fl_double_free", SIGABRT, nil),
+            ("fl_raise_segv", SIGSEGV, nil), ("fl_fault_with_segv_blocked", SIGSEGV, nil),
+            ("fl_exit", 0, .exited(status: 5)), ("fl_exit_zero", 0, .exited(status: 0)),
+            ("fl_noisy", 0, .returned(5)), ("fl_slow", 0, .returned(5)),
+        ]
+        for (symbol, signal, outcome) in expected {
+            let result = try pool(symbol, workers: 1).run([5, 5])
+            for item in result {
+                if let outcome { XCTAssertEqual(item, outcome, symbol) } else { XCTAssertEqual(item.signal, Signal(signal), "\(symbol): \(item)") }
+            }
+        }
+    }
+
+    func testACrashBlamesOnlyItsInput() throws {
+        // fl_mixed faults on negative inputs only; everything else must come back intact.
+        var inputs: [Int32] = Array(0..<2000)
+        for position in stride(from: 7, to: 2000, by: 97) { inputs[position] = -Int32(1 + position % 7) }
+        let outcomes = try pool("fl_mixed").run(inputs)
+        for (input, outcome) in zip(inputs, outcomes) {
+            switch input {
+            case 0...: XCTAssertEqual(outcome, .returned(input))
+            case -7: XCTAssertEqual(outcome, .exited(status: 7))
+            default:
+                let expected: [Int32: Int32] = [-1: SIGSEGV, -2: SIGFPE, -3: SIGILL, -4: SIGABRT, -5: SIGSEGV, -6: SIGBUS]
+                XCTAssertEqual(outcome.signal?.rawValue, expected[input], "input \(input): \(outcome)")
+            }
+        }
+    }
+
+    func testPoolKeepsItsSizeAfterAThousandCrashes() throws {
+        let pool = try pool("fl_null_write", workers: 3)
+        let outcomes = try pool.run(Array(repeating: 1, count: 1000))
+        XCTAssertTrue(outcomes.allSatisfy { $0.signal == .segmentationFault })
+        let statistics = pool.statistics
+        XCTAssertEqual(statistics.workerDeaths, 1000)
+        XCTAssertGreaterThanOrEqual(statistics.workersStarted, 1003)
+        let pids = pool.workerPIDs
+        XCTAssertEqual(pids.count, 3)
+        for pid in pids {
+            XCTAssertEqual(kill(pid, 0), 0, "worker \(pid) is not alive")
+        }
+    }
+
+    func testSlowCallWithoutDeadlineIsNotCutOff() throws {
+        XCTAssertEqual(try pool("fl_slow", workers: 1).run([1500]), [.returned(1500)])
+    }
+
+    func testDeadlineKillsAnInfiniteLoopAndOnlyIt() throws {
+        let looping = try pool("fl_infinite_loop", workers: 2, timeout: .milliseconds(200))
+        let outcomes = try looping.run([1, 2, 3])
+        for outcome in outcomes {
+            guard case .timedOut(let seconds) = outcome else { return XCTFail("\(outcome)") }
+            XCTAssertGreaterThanOrEqual(seconds, 0.19)
+        }
+        XCTAssertEqual(looping.workerPIDs.count, 2)
+        let mixed = try pool("fl_slow", workers: 2, timeout: .milliseconds(800))
+        let results = try mixed.run([10, 5000, 20])
+        XCTAssertEqual(results[0], .returned(10))
+        XCTAssertEqual(results[1].kind, "timed_out")
+        XCTAssertEqual(results[2], .returned(20))
+    }
+
+    func testSlowCallsSpreadOverWorkers() throws {
+        // 8 calls of 0.5 s on 4 workers: about 1 s in parallel, 4 s if serialized.
+        let pool = try pool("fl_slow", workers: 4)
+        let started = ContinuousClock.now
+        let outcomes = try pool.run(Array(repeating: 500, count: 8))
+        let elapsed = ContinuousClock.now - started
+        XCTAssertEqual(outcomes, Array(repeating: .returned(500), count: 8))
+        XCTAssertLessThan(elapsed, .milliseconds(1900), "calls did not run in parallel")
+    }
+
+    func testSoakWithOneFifthFaultsLosesNothingAndLeaksNothing() throws {
+        let pool = try pool("fl_mixed", workers: 2)
+        _ = try pool.run([1, -1, 2])
+        XCTAssertEqual(pool.statistics.liveWorkers, 2) // waits for the replacement of the crashed worker
+        let descriptorsBefore = ProcessTable.openDescriptorCount()
+        let childrenBefore = ProcessTable.descendants(of: getpid()).count
+        var generator = SystemRandomNumberGenerator()
+        let kinds: [Int32] = [-1, -2, -3, -4, -6, -7]
+        let inputs: [Int32] = (0..<10_000).map { index in
+            Int.random(in: 0..<5, using: &generator) == 0 ? kinds.randomElement(using: &generator)! : Int32(index)
+        }
+        let outcomes = try pool.run(inputs)
+        XCTAssertEqual(outcomes.count, inputs.count)
+        let signals: [Int32: Int32] = [-1: SIGSEGV, -2: SIGFPE, -3: SIGILL, -4: SIGABRT, -6: SIGBUS]
+        var wrong = 0
+        for (input, outcome) in zip(inputs, outcomes) {
+            let right: Bool
+            switch input {
+            case 0...: right = outcome == .returned(input)
+            case -7: right = outcome == .exited(status: 7)
+            default: right = outcome.signal?.rawValue == signals[input]
+            }
+            if !right { wrong += 1 }
+        }
+        XCTAssertEqual(wrong, 0, "misclassified outcomes")
+        let faults = inputs.filter { $0 < 0 }.count
+        XCTAssertGreaterThanOrEqual(faults, 1500)
+        XCTAssertEqual(pool.statistics.liveWorkers, 2)
+        XCTAssertEqual(ProcessTable.openDescriptorCount(), descriptorsBefore, "descriptors leaked")
+        XCTAssertEqual(ProcessTable.descendants(of: getpid()).count, childrenBefore, "children leaked")
+    }
+
+    func testShutdownLeavesNoProcessBehind() throws {
+        let pool = try pool("fl_identity", workers: 3)
+        let helper = pool.statistics.helperPID
+        let workers = pool.workerPIDs
+        pool.shutdown()
+        for pid in workers + [helper] {
+            XCTAssertNotEqual(ProcessTable.entry(pid).map { $0.state != "Z" }, true, "process \(pid) still alive")
+        }
+        XCTAssertThrowsError(try pool.run([1]))
+    }
+
+    func testMissingLibraryAndSymbolStartNoWorker() {
+        XCTAssertThrowsError(try WorkerPool(library: "/nonexistent/lib.so", symbol: "f")) { error in
+            guard case LoadError.libraryNotLoadable(let path, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, "/nonexistent/lib.so")
+        }
+        XCTAssertThrowsError(try WorkerPool(library: Fixtures.victimsLibrary, symbol: "missing")) { error in
+            XCTAssertEqual(error as? LoadError, .symbolNotFound(symbol: "missing", library: Fixtures.victimsLibrary))
+        }
+        XCTAssertEqual(ProcessTable.descendants(of: getpid()), [])
+    }
+
+    func testFunctionPointerOfThisExecutable() throws {
+        let pool = try WorkerPool(NativeFunction(testDoubler), configuration: .init(workers: 1))
+        XCTAssertEqual(try pool.run([1, 2, 21]), [.returned(2), .returned(4), .returned(42)])
+    }
+
+    func testForkServerGivesAFreshProcessPerCall() throws {
+        let strategy = try ForkServerStrategy(library: Fixtures.victimsLibrary, symbol: "fl_cleanup_skipped")
+        // Each call sees a fresh library: the counter the previous fault left at 1 is gone.
+        let outcomes = try strategy.call([1, 0, 1, 0])
+        XCTAssertEqual(outcomes[0].signal, .segmentationFault)
+        XCTAssertEqual(outcomes[1], .returned(0))
+        let counter = try ForkServerStrategy(library: Fixtures.victimsLibrary, symbol: "fl_resources_in_use")
+        XCTAssertEqual(try counter.call([0, 0]), [.returned(0), .returned(0)])
+    }
+
+    func testAsyncRun() async throws {
+        let pool = try pool("fl_mixed")
+        let outcomes = try await pool.run([1, -1, 3])
+        XCTAssertEqual(outcomes[0], .returned(1))
+        XCTAssertEqual(outcomes[1].signal, .segmentationFault)
+        XCTAssertEqual(outcomes[2], .returned(3))
+    }
+}
+
+/// A function of the test executable itself, for the function-pointer pool.
+private let testDoubler: @convention(c) (Int32) -> Int32 = { $0 * 2 }
