@@ -1,0 +1,136 @@
+import Faultline
+import Foundation
+import XCTest
+
+/// `faultline bench --json --quick` prints one JSON object with every figure.
+/// These tests check the shape and the sanity of the figures (positive,
+/// p50 ≤ p99), never the speed: timing belongs to the bench, not to tests.
+final class BenchTests: XCTestCase {
+    private func runBench(_ arguments: [String]) throws -> (object: [String: Any], stdout: String) {
+        let (process, status) = try ChildProcess.run(Fixtures.faultline, ["bench"] + arguments, timeout: 240)
+        XCTAssertEqual(status, .exitCode(0), "stderr: \(process.standardError.suffix(2000))")
+        let stdout = process.standardOutput
+        let trimmed = stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(trimmed.hasPrefix("{") && trimmed.hasSuffix("}"), "stdout is not one JSON object: \(stdout.prefix(300))")
+        XCTAssertEqual(trimmed.split(separator: "\n").count, 1, "stdout has more than the JSON line")
+        let parsed = try JSONSerialization.jsonObject(with: Data(trimmed.utf8))
+        return (try XCTUnwrap(parsed as? [String: Any]), stdout)
+    }
+
+    /// A number at `key`, which must be present.
+    private func number(_ object: [String: Any], _ key: String, _ context: String, file: StaticString = #filePath,
+                        line: UInt = #line) -> Double? {
+        XCTAssertTrue(object.keys.contains(key), "\(context): no key \(key)", file: file, line: line)
+        return (object[key] as? NSNumber)?.doubleValue
+    }
+
+    /// `p50_ns` and `p99_ns` are positive and ordered, and `calls_per_second` (when asked) positive.
+    private func checkFigures(_ object: [String: Any], _ context: String, rate: Bool = true,
+                              p50: String = "p50_ns", p99: String = "p99_ns") {
+        let low = number(object, p50, context), high = number(object, p99, context)
+        XCTAssertGreaterThan(low ?? 0, 0, "\(context).\(p50)")
+        XCTAssertGreaterThan(high ?? 0, 0, "\(context).\(p99)")
+        if let low, let high { XCTAssertLessThanOrEqual(low, high, "\(context): p50 > p99") }
+        if rate { XCTAssertGreaterThan(number(object, "calls_per_second", context) ?? 0, 0, "\(context).calls_per_second") }
+    }
+
+    func testQuickJSONHasEveryKeyAndSaneFigures() throws {
+        // Adopt orphans, so that a helper, worker or probe the bench left behind would show.
+        ProcessTable.becomeSubreaper()
+        let before = Set(ProcessTable.descendants(of: getpid()).map(\.pid))
+        let (report, _) = try runBench(["--json", "--quick"])
+        let left = ProcessTable.descendants(of: getpid()).filter { !before.contains($0.pid) }
+        XCTAssertEqual(left, [], "left behind: \(left)")
+        for key in ["schema", "run", "strategies", "floors", "fork_cost", "rss", "peers", "targets"] {
+            XCTAssertNotNil(report[key], "missing \(key)")
+        }
+
+        let strategies = try XCTUnwrap(report["strategies"] as? [String: Any])
+        for name in ["direct", "guard", "fork", "pool", "fork_server"] {
+            let strategy = try XCTUnwrap(strategies[name] as? [String: Any], "no strategy \(name)")
+            for key in ["available", "calls_per_second", "p50_ns", "p99_ns", "recovery_p50_ns", "recovery_p99_ns"] {
+                XCTAssertTrue(strategy.keys.contains(key), "\(name): no key \(key)")
+            }
+            guard strategy["available"] as? Bool == true else {
+                XCTAssertNotNil(strategy["reason"] as? String, "\(name) is unavailable without a reason")
+                continue
+            }
+            checkFigures(strategy, name)
+            let workloads = try XCTUnwrap(strategy["workloads"] as? [String: Any], name)
+            for workload in ["identity", "mixed_5", "mixed_25"] {
+                let cell = try XCTUnwrap(workloads[workload] as? [String: Any], "\(name).\(workload)")
+                if cell["available"] as? Bool == true {
+                    checkFigures(cell, "\(name).\(workload)")
+                    if workload != "identity" {
+                        XCTAssertGreaterThan(number(cell, "faults", "\(name).\(workload)") ?? 0, 0,
+                                             "\(name).\(workload): a mixed workload without faults")
+                    }
+                } else {
+                    XCTAssertNotNil(cell["reason"] as? String, "\(name).\(workload) skipped without a reason")
+                }
+            }
+            if name != "direct" {
+                checkFigures(strategy, "\(name) recovery", rate: false, p50: "recovery_p50_ns", p99: "recovery_p99_ns")
+            }
+        }
+
+        let floors = try XCTUnwrap(report["floors"] as? [String: Any])
+        for key in ["plain_call_ns", "sigsetjmp_call_ns", "guard_call_c_ns", "fault_longjmp_ns",
+                    "fault_longjmp_backtrace_ns", "fork_waitpid_ns", "pipe_round_trip_ns"] {
+            XCTAssertGreaterThan(number(floors, key, "floors") ?? 0, 0, "floors.\(key)")
+        }
+        for key in ["fault_longjmp", "fault_longjmp_backtrace", "fork_waitpid", "pipe_round_trip"] {
+            checkFigures(try XCTUnwrap(floors[key] as? [String: Any], key), "floors.\(key)", rate: false)
+        }
+
+        let forkCost = try XCTUnwrap(report["fork_cost"] as? [String: Any])
+        let small = try XCTUnwrap(forkCost["small_parent"] as? [String: Any])
+        checkFigures(small, "fork_cost.small_parent", rate: false, p50: "fork_waitpid_p50_ns", p99: "fork_waitpid_p99_ns")
+        checkFigures(small, "fork_cost.small_parent", rate: false, p50: "fork_p50_ns", p99: "fork_p99_ns")
+        let large = try XCTUnwrap(forkCost["large_parent"] as? [String: Any])
+        if large["available"] as? Bool == false {
+            XCTAssertNotNil(large["reason"] as? String)
+        } else {
+            checkFigures(large, "fork_cost.large_parent", rate: false, p50: "fork_p50_ns", p99: "fork_p99_ns")
+            let parentBytes = number(large, "parent_rss_bytes", "large_parent") ?? 0
+            XCTAssertGreaterThanOrEqual(parentBytes, number(forkCost, "large_parent_bytes", "fork_cost") ?? .infinity,
+                                        "the large parent is not resident")
+        }
+
+        let rss = try XCTUnwrap(report["rss"] as? [String: Any])
+        XCTAssertGreaterThan(number(rss, "supervisor_peak_bytes", "rss") ?? 0, 0)
+
+        let peers = try XCTUnwrap(report["peers"] as? [String: Any])
+        XCTAssertNotNil(peers["available"] as? Bool)
+        for name in ["pebble", "process_pool_executor", "python_fork"] {
+            guard let peer = peers[name] as? [String: Any] else { continue } // no python3: no peer objects
+            if peer["available"] as? Bool == true {
+                checkFigures(peer, "peers.\(name)")
+            } else {
+                XCTAssertNotNil(peer["reason"] as? String, "peers.\(name) unavailable without a reason")
+            }
+        }
+
+        let targets = try XCTUnwrap(report["targets"] as? [[String: Any]])
+        XCTAssertGreaterThanOrEqual(targets.count, 9)
+        for target in targets {
+            let name = target["name"] as? String ?? "?"
+            for key in ["name", "description", "measured", "limit", "pass", "verdict"] {
+                XCTAssertTrue(target.keys.contains(key), "target \(name): no key \(key)")
+            }
+            if target["measured"] is NSNull {
+                XCTAssertTrue(target["pass"] is NSNull, "target \(name) judged without a figure")
+            } else {
+                XCTAssertNotNil(target["pass"] as? Bool, "target \(name) measured but not judged")
+            }
+        }
+    }
+
+    func testHumanTableGoesToStdoutAndProgressToStderr() throws {
+        let (process, status) = try ChildProcess.run(Fixtures.faultline,
+                                                      ["bench", "--quick", "--no-peers", "--parent-mib", "8"], timeout: 240)
+        XCTAssertEqual(status, .exitCode(0))
+        XCTAssertTrue(process.standardOutput.contains("Targets"), process.standardOutput)
+        XCTAssertTrue(process.standardError.contains("bench: floors"), process.standardError)
+    }
+}
