@@ -197,3 +197,14 @@ int fl_guard_call(fl_function function, int input, int options, fl_report *repor
     /* Arrived by siglongjmp from guard_handler, which filled the report. */
     return 0;
 }
+
+ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t count, int options,
+                            int32_t *values, fl_report *report) {
+    for (size_t i = 0; i < count; i++) {
+        int result = fl_guard_call(function, inputs[i], options, report);
+        if (result < 0) return result;
+        if (report->kind != FL_KIND_RETURNED) return (ssize_t)i;
+        values[i] = report->value;
+    }
+    return (ssize_t)count;
+}

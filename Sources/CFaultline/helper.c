@@ -40,10 +40,20 @@
 struct helper_slot {
     pid_t pid;
     fl_channel *channel;
+    int announced; /* 0 for the spare: forked ahead of need, not yet given to the supervisor */
 };
 
 static struct helper_slot slots[FL_HELPER_MAX_WORKERS];
-static int live_workers;
+static int live_workers;    /* slots in use, the spare included */
+static int announced_workers;
+
+/* The spare: a worker forked in advance, so that replacing a dead worker costs
+   one message instead of a fork on the supervisor's critical path. */
+static struct {
+    pid_t pid;
+    int fds[3];
+    int fd_count;
+} spare;
 
 static int send_message(int control, fl_message *message, const int *fds, int fd_count) {
     struct iovec vector = {.iov_base = message, .iov_len = FL_MESSAGE_SIZE(message)};
@@ -125,7 +135,28 @@ static void symbolize(const fl_report *crash, fl_message *message) {
 
 /* ---- workers ---- */
 
-static int spawn_worker(int control, int signal_fd, fl_function function, int options, int recycle_after) {
+static void announce(int control, pid_t pid, const int *fds, int fd_count) {
+    fl_message message;
+    memset(&message, 0, offsetof(fl_message, text));
+    message.type = FL_MSG_SPAWNED;
+    message.pid = pid;
+    send_message(control, &message, fds, fd_count);
+    for (int i = 0; i < fd_count; i++) close(fds[i]);
+    for (int i = 0; i < live_workers; i++) {
+        if (slots[i].pid == pid) slots[i].announced = 1;
+    }
+    announced_workers++;
+}
+
+/* Hands the spare to the supervisor. Returns 0 if there was none. */
+static int announce_spare(int control) {
+    if (spare.pid <= 0) return 0;
+    announce(control, spare.pid, spare.fds, spare.fd_count);
+    spare.pid = 0;
+    return 1;
+}
+
+static int spawn_worker(int control, int signal_fd, fl_function function, int options, int recycle_after, int as_spare) {
     if (live_workers >= FL_HELPER_MAX_WORKERS) return -1;
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
@@ -149,6 +180,9 @@ static int spawn_worker(int control, int signal_fd, fl_function function, int op
         close(control);
         close(signal_fd);
         for (int i = 0; i < live_workers; i++) munmap(slots[i].channel, sizeof(fl_channel));
+        if (spare.pid > 0) {
+            for (int i = 0; i < spare.fd_count; i++) close(spare.fds[i]);
+        }
         fl_worker_main(pair[1], channel, function, options, helper, recycle_after);
     }
     close(pair[1]);
@@ -160,17 +194,18 @@ static int spawn_worker(int control, int signal_fd, fl_function function, int op
     }
     slots[live_workers].pid = pid;
     slots[live_workers].channel = channel;
+    slots[live_workers].announced = 0;
     live_workers++;
     int pidfd = fl_pidfd_open(pid);
-    fl_message message;
-    memset(&message, 0, offsetof(fl_message, text));
-    message.type = FL_MSG_SPAWNED;
-    message.pid = pid;
     int fds[3] = {pair[0], memory, pidfd};
-    send_message(control, &message, fds, pidfd >= 0 ? 3 : 2);
-    close(pair[0]);
-    close(memory);
-    if (pidfd >= 0) close(pidfd);
+    int fd_count = pidfd >= 0 ? 3 : 2;
+    if (as_spare) {
+        spare.pid = pid;
+        memcpy(spare.fds, fds, sizeof fds);
+        spare.fd_count = fd_count;
+    } else {
+        announce(control, pid, fds, fd_count);
+    }
     return 0;
 }
 
@@ -182,6 +217,7 @@ static void report_exit(int control, pid_t pid, int status, int options) {
         message.type = FL_MSG_EXITED;
         message.pid = pid;
         message.status = status;
+        int announced = slots[i].announced;
         const fl_report *crash = &slots[i].channel->crash;
         if ((options & FL_POOL_SYMBOLIZE) && WIFSIGNALED(status) && crash->kind == FL_KIND_SIGNALED &&
             crash->signo == WTERMSIG(status)) {
@@ -189,7 +225,13 @@ static void report_exit(int control, pid_t pid, int status, int options) {
         }
         munmap(slots[i].channel, sizeof(fl_channel));
         slots[i] = slots[--live_workers];
-        send_message(control, &message, NULL, 0);
+        if (announced) {
+            announced_workers--;
+            send_message(control, &message, NULL, 0);
+        } else if (spare.pid == pid) { /* the spare died before it was needed */
+            for (int j = 0; j < spare.fd_count; j++) close(spare.fds[j]);
+            spare.pid = 0;
+        }
         return;
     }
 }
@@ -250,8 +292,13 @@ void fl_helper_main(int control, const char *library, const char *symbol, uint64
     static fl_message incoming;
     for (;;) {
         int spawn_failed = 0;
-        while (live_workers < target && !spawn_failed) {
-            spawn_failed = spawn_worker(control, signal_fd, function, options, recycle_after) != 0;
+        while (announced_workers < target && !spawn_failed) {
+            if (!announce_spare(control)) {
+                spawn_failed = spawn_worker(control, signal_fd, function, options, recycle_after, 0) != 0;
+            }
+        }
+        if (target > 0 && spare.pid <= 0 && !spawn_failed) {
+            spawn_failed = spawn_worker(control, signal_fd, function, options, recycle_after, 1) != 0;
         }
         struct pollfd watch[2] = {{.fd = control, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
         /* A fork that failed (out of processes) is retried after a pause; deaths are still events. */

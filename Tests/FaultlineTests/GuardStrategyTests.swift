@@ -45,6 +45,16 @@ final class GuardStrategyTests: XCTestCase {
         XCTAssertTrue(fault.backtrace.contains { $0.symbol == "__libc_start_main" }, "the walk reached main: \(fault.backtrace)")
     }
 
+    func testBatchCallsGiveEachInputItsOutcome() throws {
+        let inputs: [Int32] = [1, -1, 2, -2, -3, 3, -4, -5, -6, 4]
+        let outcomes = try GuardStrategy(Fixtures.victim("fl_mixed")).call(inputs)
+        let expected: [Int32: Int32] = [-1: SIGSEGV, -2: SIGFPE, -3: SIGILL, -4: SIGABRT, -5: SIGSEGV, -6: SIGBUS]
+        XCTAssertEqual(outcomes.count, inputs.count)
+        for (input, outcome) in zip(inputs, outcomes) {
+            if input >= 0 { XCTAssertEqual(outcome, .returned(input)) } else { XCTAssertEqual(outcome.signal?.rawValue, expected[input], "\(input)") }
+        }
+    }
+
     func testBacktraceCanBeSwitchedOff() throws {
         let result = try GuardStrategy(Fixtures.victim("fl_null_write"), captureBacktrace: false).call(1)
         XCTAssertEqual(result.fault?.backtrace.count, 1)

