@@ -3,9 +3,9 @@
  *
  * The child (see child.c) calls the function and writes a RETURNED report to a
  * pipe, or its fault reporter writes a SIGNALED one. The parent waits for the
- * child's death through a pidfd (an event, no polling): with a deadline it
- * polls the pidfd with that timeout, without one it waits as long as it takes.
- * Then waitpid gives the true cause, and the pipe gives the details.
+ * child's death as an event: without a deadline it simply blocks in waitpid;
+ * with one it polls a pidfd with that timeout, then reaps with waitpid.
+ * waitpid gives the true cause, and the pipe gives the details.
  *
  * Classification: RETURNED needs both the report and exit status 0 (a callee
  * that calls exit(0) is EXITED 0, not a success). SIGNALED takes the signal
@@ -92,20 +92,22 @@ int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int option
         _exit(0);
     }
     close(fds[1]);
-    /* Avoid a race on the group: the child calls setpgid too. */
-    setpgid(pid, pid);
 
     int timed_out = 0;
-    int pidfd = pidfd_open_compat(pid);
-    int watched = pidfd >= 0 ? pidfd : fds[0];
-    if (!wait_readable(watched, deadline)) {
-        timed_out = 1;
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-    }
-    if (pidfd >= 0) close(pidfd);
-
     int status = 0;
+    if (deadline >= 0) {
+        /* Make sure the group exists before we may have to kill it (the child calls setpgid too). */
+        setpgid(pid, pid);
+        int pidfd = pidfd_open_compat(pid);
+        if (!wait_readable(pidfd >= 0 ? pidfd : fds[0], deadline)) {
+            timed_out = 1;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
+        if (pidfd >= 0) close(pidfd);
+    }
+    /* Without a deadline, waitpid is the event: the parent touches as little
+       memory as possible while the child shares its pages copy-on-write. */
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     int64_t end = fl_now_ns();

@@ -1,3 +1,4 @@
+import CFaultline
 import Faultline
 import XCTest
 #if canImport(Glibc)
@@ -38,6 +39,16 @@ final class ForkStrategyTests: XCTestCase {
         let blocked = try XCTUnwrap(try outcome("fl_fault_with_segv_blocked").fault)
         XCTAssertEqual(blocked.signal, .segmentationFault)
         XCTAssertTrue(blocked.backtrace.isEmpty)
+    }
+
+    func testFaultOutsideAGuardedCallIsPassedOn() throws {
+        // In the child, the guard saves the child's fault reporter as "previous"; a fault
+        // outside fl_guard_call must reach it and kill the child with the same signal.
+        let outcome = try ForkStrategy(NativeFunction(fl_probe_fault_outside_guard)).call(3)
+        let fault = try XCTUnwrap(outcome.fault, "\(outcome)")
+        XCTAssertEqual(fault.signal, .segmentationFault)
+        XCTAssertEqual(fault.address, 0)
+        XCTAssertTrue(fault.backtrace.contains { $0.symbol == "fl_probe_fault_outside_guard" || $0.image?.contains("FaultlinePackageTests") == true })
     }
 
     func testDeadlineKillsAnInfiniteLoop() throws {

@@ -117,6 +117,13 @@ int fl_guard_call(fl_function function, int input, int options, fl_report *repor
 ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t count, int options,
                             int32_t *values, fl_report *report);
 
+/**
+ * A probe for tests: installs the guard, then writes through NULL outside any
+ * guarded call. The fault must reach the previously installed handler (or the
+ * default action): the process dies of SIGSEGV. Run it only in a child.
+ */
+int fl_probe_fault_outside_guard(int input);
+
 /* ---- altstack.c --------------------------------------------------------- */
 
 /**
