@@ -56,6 +56,7 @@ let package = Package(
         ),
         .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "ExperimentKit"]),
     ] + experiments.map {
-        .executableTarget(name: $0, dependencies: ["Faultline", "ExperimentKit"], path: "Experiments/\($0)")
+        .executableTarget(name: $0, dependencies: ["Faultline", "ExperimentKit"], path: "Experiments/\($0)",
+                          exclude: $0 == "09-python-peers" ? ["peers.py"] : [])
     }
 )

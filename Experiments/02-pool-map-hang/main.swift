@@ -32,50 +32,23 @@ Experiment(
     subjects: ["pool-map": poolMapSubject]
 ) { result, options, supervisor in
     let workers = Int(options["workers"])
-    // The budget covers the watch and the CPU window at its end.
-    let window = min(0.5, options.budget / 4)
     let child = try supervisor.start(subject: "pool-map", [String(workers)])
-    let watch = child.watch(for: options.budget - window, progress: "result")
-    var lines = child.lines
+    let probe = HangProbe.run(child, supervisor: supervisor, budget: options.budget, progress: "result")
+    let watch = probe.watch
+    let lines = child.lines
     let mapStart = lines.firstIndex { $0.tag == "mapping" } ?? lines.endIndex
     let perCall = lines.metric("cost_per_call")
     let total = Blog.inputs.count
-    var summary: [String] = []
-    var sigintEnded: Bool?
-    var cpuPercent: Double?
-
+    let sigintEnded = probe.sigintEnded
+    result.leftBehind = probe.leftBehind
+    var summary = [probe.hungLine(total: total)]
     if watch.hung {
-        let cpuBefore = child.treeCPUSeconds
-        Clock.sleep(window)
-        cpuPercent = (child.treeCPUSeconds - cpuBefore) / window * 100
-        let state = child.state ?? "?"
-        let inPool = ProcessTable.descendants(of: child.pid).count
-        lines = child.lines
-        summary.append("hung: \(watch.progress) of \(total) results, none after \(Format.seconds(watch.lastProgressAt)), still waiting at \(Format.seconds(watch.waited)) (caller state \(state), \(Format.percent(cpuPercent!)) CPU for the whole tree)")
         let postMap = lines[mapStart...]
-        summary.append("pool kept its size: \(inPool) live worker(s) of \(workers) while hung; \(postMap.count("worker-died")) died, \(postMap.count("worker-started") - workers) replacement(s) started")
-
-        // Ctrl-C: SIGINT to the waiting program (the process the user is waiting on).
-        let sent = Clock.now()
-        child.send(SIGINT)
-        let afterSigint = child.wait(min(1, options.budget))
-        sigintEnded = afterSigint != nil
-        if let afterSigint {
-            summary.append("SIGINT to the waiting program: it ended (\(afterSigint)) after \(Format.seconds(Clock.now() - sent))")
-        } else {
-            summary.append("SIGINT to the waiting program: no effect after \(Format.seconds(Clock.now() - sent)); sent SIGKILL to it alone")
-            child.send(SIGKILL)
-            child.wait(1)
-        }
-        Clock.sleep(0.1) // orphans are re-parented to the watchdog (a subreaper)
-        result.leftBehind = supervisor.survivors()
-        let left = result.leftBehind.map { "pid \($0.pid) `\($0.command)` (state \($0.state), now a child of the watchdog)" }
-        summary.append("left behind: " + (left.isEmpty ? "nothing" : "\(left.count) process(es): " + left.joined(separator: ", ")) + "; all killed and reaped")
-        result.measure("cpu_percent_while_hung", cpuPercent!, "%", "CPU use of the hung pool (caller and workers)")
-        result.measure("workers_alive_while_hung", Double(inPool), "count", "live workers while hung")
+        summary.append("pool kept its size: \(probe.poolSize) live worker(s) of \(workers) while hung; \(postMap.count("worker-died")) died, \(postMap.count("worker-started") - workers) replacement(s) started")
+        summary += [probe.sigintLine, probe.leftLine].compactMap { $0 }
+        result.measure("cpu_percent_while_hung", probe.cpuPercent ?? .nan, "%", "CPU use of the hung pool (caller and workers)")
+        result.measure("workers_alive_while_hung", Double(probe.poolSize), "count", "live workers while hung")
         result.measure("worker_deaths", Double(postMap.count("worker-died")), "count", "workers that died during map")
-    } else {
-        summary.append("did not hang: ended with \(watch.status!) after \(Format.seconds(watch.waited)) with \(watch.progress) of \(total) results")
     }
     result.summary = summary
     result.measure("results", Double(watch.progress), "count", "results received before the watchdog stopped it")

@@ -19,9 +19,13 @@ public final class Supervisor {
         try start(program: Victims.executablePath, ["--subject", name] + arguments, environment: environment)
     }
 
-    /// Starts any program in its own process group.
+    /// Starts any program in its own process group. The Swift runtime's crash
+    /// backtracer is switched off in it (`SWIFT_BACKTRACE=enable=no`): the
+    /// victims library carries the Swift runtime, whose reporter would
+    /// otherwise spend milliseconds and pages of stderr on every crash.
     public func start(program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> SupervisedChild {
-        let child = SupervisedChild(try ChildProcess(program, arguments, environment: environment))
+        let merged = environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { mine, _ in mine }
+        let child = SupervisedChild(try ChildProcess(program, arguments, environment: merged))
         children.append(child)
         return child
     }
