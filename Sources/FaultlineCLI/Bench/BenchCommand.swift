@@ -91,8 +91,9 @@ struct BenchCommand: ParsableCommand {
         progress("floors (C): plain call, sigsetjmp, fault + siglongjmp, fork + waitpid, pipe round trip")
         report.floors = FloorBench.measure(identity: victims.identity.pointer, faulting: victims.faulting.pointer,
                                            budget: budget)
-        progress("direct, guard")
+        progress("direct")
         report.strategies.append(StrategyBench.direct(victims, budget: budget))
+        progress("guard")
         report.strategies.append(StrategyBench.guardRow(victims, floors: report.floors, budget: budget))
         progress("fork per call")
         let fork = StrategyBench.fork(victims, budget: budget)
@@ -121,6 +122,7 @@ struct BenchCommand: ParsableCommand {
             report.peers = Peers.measure(library: library, phaseSeconds: budget.seconds(1.5), workers: workers)
         }
         report.run.elapsedSeconds = Double(fl_now_ns() - started) / 1e9
+        progress("done")
 
         if json {
             output.write(report.json.text)
@@ -130,10 +132,13 @@ struct BenchCommand: ParsableCommand {
         output.flush()
     }
 
-    /// One line of progress on stderr.
+    /// One line of progress on stderr, with the seconds since the process started.
     private func progress(_ text: String) {
-        StandardError.write("bench: \(text)")
+        StandardError.write("bench: [\(showNumber(Double(fl_now_ns() - Self.processStart) / 1e9)) s] \(text)")
     }
+
+    /// When this process started measuring (for the progress lines).
+    private static let processStart = fl_now_ns()
 
     /// This executable, resolved through /proc/self/exe.
     static func executablePath() -> String {

@@ -272,6 +272,8 @@ struct ResidentMemory {
     var workersTotal: Int?
     /// How many workers were looked at.
     var workerCount: Int = 0
+    /// VmHWM of the pool's helper process (the one that forks the workers).
+    var helperPeak: Int?
     /// Why the worker figures are missing.
     var workerNote: String?
 
@@ -283,6 +285,7 @@ struct ResidentMemory {
             ("worker_peak_bytes", bytes(workerPeak)),
             ("workers_total_peak_bytes", bytes(workersTotal)),
             ("workers", .int(workerCount)),
+            ("helper_peak_bytes", bytes(helperPeak)),
         ] + (workerNote.map { [("worker_note", JSON.string($0))] } ?? []))
     }
 }

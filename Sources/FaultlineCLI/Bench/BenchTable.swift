@@ -78,7 +78,8 @@ enum BenchTable {
         let rss = report.rss
         out.append("Peak RSS: supervisor (this process) \(mib(rss.supervisorPeak)), now \(mib(rss.supervisorCurrent)); "
             + (rss.workerPeak != nil
-                ? "largest worker \(mib(rss.workerPeak)), \(rss.workerCount) workers \(mib(rss.workersTotal)) in all"
+                ? "largest worker \(mib(rss.workerPeak)), \(rss.workerCount) workers \(mib(rss.workersTotal)) in all, "
+                    + "helper \(mib(rss.helperPeak))"
                 : "workers: \(rss.workerNote ?? "n/a")"))
         out.append("")
 

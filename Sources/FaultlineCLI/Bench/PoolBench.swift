@@ -1,23 +1,171 @@
 import Faultline
 
-/// Measures the supervised worker pool and the fork server.
+/// Measures the supervised worker pool and the fork server (a pool whose
+/// workers serve one call each, forked by the small helper process).
+///
+/// Pool figures: calls per second from runs of many inputs (the way the pool
+/// is meant to be used: all workers busy, inputs in batches), latency p50/p99
+/// from single calls (one round trip to a worker each). Recovery: from
+/// calling a faulting input to its outcome, and on to the moment the pool is
+/// back at full strength (`statistics` returns once the helper's replacement
+/// worker has registered).
 enum PoolBench {
-    /// Why the pool rows are empty in this build.
-    static let missing = "not available: WorkerPool is not in this build"
+    /// Inputs per run for the throughput of the cheap callee, and of the mixed workloads.
+    static let identityRunLength = 100_000
+    static let mixedRunLength = 10_000
 
-    /// The `pool` row and the workers' resident memory.
+    /// The `pool` row, and the resident memory of its workers and helper.
     static func poolRow(_ victims: Victims, workers: Int, budget: Budget, rss: inout ResidentMemory) -> StrategyRow {
-        rss.workerNote = missing
-        return .notAvailable("pool", missing)
+        var row = StrategyRow(name: "pool")
+        let configuration = WorkerPool.Configuration(workers: workers)
+        let identityPool: WorkerPool
+        let mixedPool: WorkerPool
+        do {
+            identityPool = try WorkerPool(library: victims.library, symbol: "fl_identity", configuration: configuration)
+            mixedPool = try WorkerPool(library: victims.library, symbol: "fl_mixed", configuration: configuration)
+        } catch {
+            rss.workerNote = "not available: \(error)"
+            return .notAvailable("pool", "not available: cannot start a pool: \(error)")
+        }
+        defer {
+            identityPool.shutdown()
+            mixedPool.shutdown()
+        }
+        row.workloads.append(("identity", measure(identityPool, .identity, runLength: identityRunLength,
+                                                  seconds: budget.seconds(3))))
+        // The workers' memory after the busiest workload, then the helper's.
+        let workerPeaks = identityPool.workerPIDs.compactMap { ProcessTable.peakResidentBytes($0) }
+        if workerPeaks.isEmpty {
+            rss.workerNote = "no worker could be read in /proc"
+        } else {
+            rss.workerPeak = workerPeaks.max()
+            rss.workersTotal = workerPeaks.reduce(0, +)
+            rss.workerCount = workerPeaks.count
+        }
+        rss.helperPeak = ProcessTable.peakResidentBytes(identityPool.statistics.helperPID)
+
+        for percent in Workload.mixedPercentages {
+            let workload = Workload.mixed(percent: percent)
+            row.workloads.append((workload.name, measure(mixedPool, workload, runLength: mixedRunLength,
+                                                         seconds: budget.seconds(2))))
+        }
+        row.recovery = recovery(mixedPool, faultingInput: -1, seconds: budget.seconds(1.5),
+                                method: "WorkerPool.call(-1) on fl_mixed (SIGSEGV in a worker, backtrace symbolized in "
+                                    + "the helper); restored = until statistics shows the replacement worker registered")
+        let statistics = mixedPool.statistics
+        row.extras = [
+            ("workers", .int(workers)),
+            ("latency_note", .string("p50/p99: single calls (one round trip to a worker); "
+                + "calls_per_second: runs of \(identityRunLength) (identity) or \(mixedRunLength) (mixed) inputs")),
+            ("mixed_fault_kinds", .array(Workload.allFaultKinds.map { .int(Int($0)) })),
+            ("mixed_workers_started", .int(statistics.workersStarted)),
+            ("mixed_worker_deaths", .int(statistics.workerDeaths)),
+        ]
+        return row
     }
 
-    /// The `fork_server` row.
+    /// The `fork_server` row: one fresh process per call, forked by the helper.
     static func forkServerRow(_ victims: Victims, budget: Budget) -> StrategyRow {
-        .notAvailable("fork_server", missing)
+        var row = StrategyRow(name: "fork_server")
+        let identity: ForkServerStrategy
+        let mixed: ForkServerStrategy
+        do {
+            identity = try ForkServerStrategy(library: victims.library, symbol: "fl_identity")
+            mixed = try ForkServerStrategy(library: victims.library, symbol: "fl_mixed")
+        } catch {
+            return .notAvailable("fork_server", "not available: cannot start the fork server: \(error)")
+        }
+        defer {
+            identity.pool.shutdown()
+            mixed.pool.shutdown()
+        }
+        row.workloads.append(("identity", StrategyBench.measure(identity, .identity, seconds: budget.seconds(2))))
+        for percent in Workload.mixedPercentages {
+            let workload = Workload.mixed(percent: percent)
+            row.workloads.append((workload.name, StrategyBench.measure(mixed, workload, seconds: budget.seconds(1.5))))
+        }
+        row.recovery = recovery(mixed.pool, faultingInput: -1, seconds: budget.seconds(1),
+                                method: "ForkServerStrategy.call(-1) on fl_mixed (SIGSEGV); restored = until the "
+                                    + "helper's next one-call worker registered")
+        row.extras = [("mixed_fault_kinds", .array(Workload.allFaultKinds.map { .int(Int($0)) })),
+                      ("workers", .int(1))]
+        return row
     }
 
-    /// Per-call latency of the fork server on `fl_identity`, or why there is none.
+    /// Per-call latency of the fork server on `fl_identity`, or why there is none (for the large-parent probe).
     static func forkServerLatency(library: String, seconds: Double) -> (LatencySummary?, String?) {
-        (nil, missing)
+        do {
+            let server = try ForkServerStrategy(library: library, symbol: "fl_identity")
+            defer { server.pool.shutdown() }
+            return (try StrategyBench.timeEach(seconds: seconds) { _ = try server.call(1) }, nil)
+        } catch {
+            return (nil, "not available: \(error)")
+        }
+    }
+
+    /// Throughput from runs of inputs (half the time), latency from single calls (the other half).
+    /// A run holds at most `runLength` inputs, fewer when the workload is slow (a run should not
+    /// last more than one of the 5 rounds); short runs take the next slice of the workload each time.
+    static func measure(_ pool: WorkerPool, _ workload: Workload, runLength: Int, seconds: Double) -> WorkloadCell {
+        let rounds = 5
+        let roundSeconds = seconds / 2 / Double(rounds)
+        let cycle = workload.inputs.count
+        var rates: [Double] = []
+        var calls = 0
+        var faults = 0
+        do {
+            // Warm up and calibrate on one pass over the workload.
+            let probeStart = benchNow()
+            _ = try pool.run(workload.inputs)
+            let perCall = Double(benchNow() - probeStart) / 1e9 / Double(cycle)
+            var length = min(runLength, max(100, Int(roundSeconds / 2 / perCall)))
+            if length >= cycle { length -= length % cycle }
+            let whole = length % cycle == 0 ? (0..<length).map { workload.inputs[$0 % cycle] } : []
+            var position = 0
+            for _ in 0..<rounds {
+                let start = benchNow()
+                var roundCalls = 0
+                repeat {
+                    let inputs = whole.isEmpty ? (0..<length).map { workload.inputs[(position + $0) % cycle] } : whole
+                    position = (position + length) % cycle
+                    let outcomes = try pool.run(inputs)
+                    faults += outcomes.reduce(0) { $0 + ($1.returnedValue == nil ? 1 : 0) }
+                    roundCalls += outcomes.count
+                } while Double(benchNow() - start) / 1e9 < roundSeconds
+                rates.append(Double(roundCalls) / (Double(benchNow() - start) / 1e9))
+                calls += roundCalls
+            }
+            let single = try measureCalls(inputs: workload.inputs, seconds: seconds / 2) {
+                try pool.call($0).returnedValue == nil
+            }
+            return .measured(Measurement(callsPerSecond: benchMedian(rates), latency: single.latency,
+                                         calls: calls + single.calls, batch: single.batch, faults: faults + single.faults))
+        } catch {
+            return .skipped("failed: \(error)")
+        }
+    }
+
+    /// Times `faultingInput` from the call to its outcome, and to the capacity restored.
+    static func recovery(_ pool: WorkerPool, faultingInput: Int32, seconds: Double, method: String) -> Recovery? {
+        var outcome: [Double] = []
+        var restored: [Double] = []
+        let start = benchNow()
+        do {
+            _ = pool.statistics // start at full strength
+            while outcome.count < 5 || Double(benchNow() - start) / 1e9 < seconds {
+                let before = benchNow()
+                let result = try pool.call(faultingInput)
+                let delivered = benchNow()
+                _ = pool.statistics // returns once the replacement has registered
+                let back = benchNow()
+                guard result.returnedValue == nil else { return nil }
+                outcome.append(Double(delivered - before))
+                restored.append(Double(back - before))
+            }
+        } catch {
+            return nil
+        }
+        guard let outcomeSummary = LatencySummary(outcome), let restoredSummary = LatencySummary(restored) else { return nil }
+        return Recovery(method: method, outcome: outcomeSummary, restored: restoredSummary)
     }
 }

@@ -123,7 +123,9 @@ struct Target {
             description: "fork per call via the fork server with a 1 GiB parent ≤ 1.5× the small-parent fork figure",
             measured: benchRatio(large?.forkServer?.p50, small.forkStrategy?.p50), unit: "ratio", limit: 1.5, atMost: true,
             detail: "ForkServerStrategy p50 in a \(size) MiB parent \(showNs(large?.forkServer?.p50)) / "
-                + "ForkStrategy p50 in the small parent \(showNs(small.forkStrategy?.p50))",
+                + "ForkStrategy p50 in the small parent \(showNs(small.forkStrategy?.p50)); against the fork server "
+                + "in the small parent \(showNs(small.forkServer?.p50)): "
+                + "\(showNumber(benchRatio(large?.forkServer?.p50, small.forkServer?.p50)))×",
             note: report.forkCost.largeNote ?? large?.forkServerNote ?? sizeNote))
         return targets
     }
