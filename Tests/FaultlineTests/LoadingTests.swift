@@ -41,3 +41,25 @@ final class LoadingTests: XCTestCase {
 }
 
 import Foundation
+
+/// libunwind is loaded for our backtraces only: the process's own unwinder
+/// (C++ exceptions, Swift) must stay the one it had.
+final class UnwinderConfinementTests: XCTestCase {
+    func testLibunwindDoesNotReplaceTheProcessUnwinder() throws {
+        // A guarded fault with a backtrace makes sure libunwind is loaded.
+        let fault = try XCTUnwrap(try GuardStrategy(Fixtures.victim("fl_null_write")).call(1).fault)
+        XCTAssertGreaterThan(fault.backtrace.count, 2, "libunwind did not walk the stack")
+        let maps = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps"))
+        defer { try? maps.close() }
+        let mapped = String(decoding: try maps.readToEnd() ?? Data(), as: UTF8.self)
+        XCTAssertTrue(mapped.contains("libunwind"), "libunwind is not loaded")
+        guard let global = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "_Unwind_RaiseException") else { return }
+        let frame = Symbolizer.frame(for: UInt64(UInt(bitPattern: global)))
+        XCTAssertFalse(frame.image?.contains("libunwind") ?? false, "_Unwind_RaiseException resolves to \(frame)")
+    }
+
+    func testCxxExceptionsStillWorkAndUncaughtOnesAbort() throws {
+        XCTAssertEqual(try GuardStrategy(Fixtures.victim("fl_cxx_throw_catch")).call(100), .returned(100))
+        XCTAssertEqual(try ForkStrategy(Fixtures.victim("fl_cxx_uncaught")).call(1).signal, .abort)
+    }
+}

@@ -62,6 +62,11 @@ int fl_leak_then_fault(int r);
 int fl_cleanup_skipped(int r);
 /* How many resources fl_cleanup_skipped believes are in use. */
 int fl_resources_in_use(int r);
+/* C++: throws and catches r exceptions (at least one); returns how many were caught.
+   The cost of a throw shows which unwinder the process uses. */
+int fl_cxx_throw_catch(int r);
+/* C++: throws an exception nobody catches: std::terminate, abort(), SIGABRT. */
+int fl_cxx_uncaught(int r);
 /* A mixed workload: r >= 0 returns r; r == -1 SIGSEGV; -2 SIGFPE; -3 SIGILL;
    -4 SIGABRT; -5 stack overflow; -6 SIGBUS; -7 exit(7). */
 int fl_mixed(int r);
