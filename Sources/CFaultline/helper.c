@@ -112,23 +112,39 @@ static char *demangled(const char *name) {
     return NULL;
 }
 
+/* Resolved lines by address: crashes tend to happen at the same few places,
+   and dladdr scans whole symbol tables, so the second time costs nothing. */
+#define NAME_CACHE_SLOTS 1024
+static struct {
+    uint64_t address;
+    char line[320];
+} name_cache[NAME_CACHE_SLOTS];
+
+static const char *frame_line(uint64_t address, int is_return_address) {
+    size_t slot = (size_t)((address >> 2) % NAME_CACHE_SLOTS);
+    if (name_cache[slot].address == address && address != 0) return name_cache[slot].line;
+    uint64_t lookup = (is_return_address && address > 0) ? address - 1 : address;
+    Dl_info info;
+    memset(&info, 0, sizeof info);
+    int found = address != 0 && dladdr((void *)(uintptr_t)lookup, &info) != 0;
+    const char *symbol = found && info.dli_sname && info.dli_saddr ? info.dli_sname : "";
+    char *pretty = *symbol ? demangled(symbol) : NULL;
+    uint64_t base = found ? (uint64_t)(uintptr_t)(*symbol ? info.dli_saddr : info.dli_fbase) : 0;
+    snprintf(name_cache[slot].line, sizeof name_cache[slot].line, "%" PRIu64 "\t%s\t%" PRIu64 "\t%s\n", address,
+             pretty ? pretty : symbol, found ? address - base : 0, found && info.dli_fname ? info.dli_fname : "");
+    free(pretty);
+    name_cache[slot].address = address;
+    return name_cache[slot].line;
+}
+
 static void symbolize(const fl_report *crash, fl_message *message) {
     size_t used = 0;
     for (uint32_t i = 0; i < crash->frame_count && i < FL_MAX_FRAMES; i++) {
-        uint64_t address = crash->frames[i];
-        uint64_t lookup = (i > 0 && address > 0) ? address - 1 : address;
-        Dl_info info;
-        memset(&info, 0, sizeof info);
-        int found = address != 0 && dladdr((void *)(uintptr_t)lookup, &info) != 0;
-        const char *symbol = found && info.dli_sname && info.dli_saddr ? info.dli_sname : "";
-        char *pretty = *symbol ? demangled(symbol) : NULL;
-        uint64_t base = found ? (uint64_t)(uintptr_t)(*symbol ? info.dli_saddr : info.dli_fbase) : 0;
-        int written = snprintf(message->text + used, FL_MESSAGE_TEXT - used, "%" PRIu64 "\t%s\t%" PRIu64 "\t%s\n",
-                               address, pretty ? pretty : symbol, found ? address - base : 0,
-                               found && info.dli_fname ? info.dli_fname : "");
-        free(pretty);
-        if (written < 0 || (size_t)written >= FL_MESSAGE_TEXT - used) break;
-        used += (size_t)written;
+        const char *line = frame_line(crash->frames[i], i > 0);
+        size_t length = strlen(line);
+        if (length >= FL_MESSAGE_TEXT - used) break;
+        memcpy(message->text + used, line, length);
+        used += length;
     }
     message->text_length = (int32_t)used;
 }
