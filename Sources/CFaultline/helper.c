@@ -16,6 +16,9 @@
  *
  * Limits: names come from dladdr (dynamic symbols only). A library whose
  * constructor crashes kills the helper before READY: the supervisor reports it.
+ * While loading, the helper has PR_SET_PDEATHSIG toward the thread waiting for
+ * it (a constructor that hangs cannot keep it alive); afterwards it relies on
+ * the control socket, because that thread may end while the supervisor lives.
  */
 #include "channel.h"
 #include "internal.h"
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -303,6 +307,10 @@ void fl_helper_main(int control, const char *library, const char *symbol, uint64
     fl_function function = resolve(control, library, symbol, offset);
     fl_backtrace_load();
     send_text(control, FL_MSG_READY, 0, NULL);
+    /* From here on the control socket's end-of-file tells us the supervisor is
+       gone; the parent-death signal, tied to the thread that spawned us, would
+       also fire when that thread ends while its process goes on. */
+    prctl(PR_SET_PDEATHSIG, 0);
 
     int target = 0;
     static fl_message incoming;
@@ -345,6 +353,11 @@ __attribute__((constructor)) static void helper_entry(void) {
     const char *offset = getenv("FAULTLINE_IMAGE_OFFSET");
     const char *options = getenv("FAULTLINE_OPTIONS");
     const char *recycle = getenv("FAULTLINE_RECYCLE");
+    const char *parent = getenv("FAULTLINE_PARENT");
+    /* While loading (which may hang in a constructor) we are not in our poll
+       loop: die with the thread that is waiting for us. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (parent && getppid() != (pid_t)atoi(parent)) _exit(0);
     char *library_copy = library ? strdup(library) : NULL;
     char *symbol_copy = symbol ? strdup(symbol) : NULL;
     uint64_t offset_value = offset ? strtoull(offset, NULL, 10) : 0;
@@ -357,6 +370,7 @@ __attribute__((constructor)) static void helper_entry(void) {
     unsetenv("FAULTLINE_IMAGE_OFFSET");
     unsetenv("FAULTLINE_OPTIONS");
     unsetenv("FAULTLINE_RECYCLE");
+    unsetenv("FAULTLINE_PARENT");
     fl_helper_main(control, library_copy, symbol_copy, offset_value, options_value, recycle_value);
     _exit(0);
 }

@@ -303,13 +303,13 @@ static int is_ours(const char *entry) {
     return strncmp(entry, "FAULTLINE_HELPER_FD=", 20) == 0 || strncmp(entry, "FAULTLINE_LIBRARY=", 18) == 0 ||
            strncmp(entry, "FAULTLINE_SYMBOL=", 17) == 0 || strncmp(entry, "FAULTLINE_IMAGE_OFFSET=", 23) == 0 ||
            strncmp(entry, "FAULTLINE_OPTIONS=", 18) == 0 || strncmp(entry, "FAULTLINE_RECYCLE=", 18) == 0 ||
-           strncmp(entry, "SWIFT_BACKTRACE=", 16) == 0;
+           strncmp(entry, "FAULTLINE_PARENT=", 17) == 0 || strncmp(entry, "SWIFT_BACKTRACE=", 16) == 0;
 }
 
 static pid_t spawn_helper(const fl_pool_config *config, int control_child) {
     size_t inherited = 0;
     while (environ[inherited]) inherited++;
-    char **environment = calloc(inherited + 8, sizeof(char *));
+    char **environment = calloc(inherited + 9, sizeof(char *));
     if (!environment) return -1;
     size_t n = 0;
     for (size_t i = 0; i < inherited; i++) {
@@ -318,6 +318,8 @@ static pid_t spawn_helper(const fl_pool_config *config, int control_child) {
     char number[32];
     size_t first_own = n;
     environment[n++] = environment_entry("FAULTLINE_HELPER_FD", "3");
+    snprintf(number, sizeof number, "%d", (int)getpid());
+    environment[n++] = environment_entry("FAULTLINE_PARENT", number);
     environment[n++] = environment_entry("SWIFT_BACKTRACE", "enable=no");
     if (config->library) {
         environment[n++] = environment_entry("FAULTLINE_LIBRARY", config->library);
@@ -404,7 +406,7 @@ fl_pool *fl_pool_create(const fl_pool_config *config, char *error, size_t error_
     pthread_mutex_init(&pool->lock, NULL);
     pool->control = -1;
     pool->helper_pidfd = -1;
-    pool->workers_wanted = config->workers > 0 ? config->workers : 1;
+    pool->workers_wanted = config->workers >= 0 ? config->workers : 1;
     pool->timeout_ns = config->timeout_ns;
     pool->recycle_after = config->recycle_after;
     pool->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -429,12 +431,30 @@ fl_pool *fl_pool_create(const fl_pool_config *config, char *error, size_t error_
 
     int fds[3];
     int fd_count;
-    ssize_t got = receive_message(pool, fds, &fd_count, 0);
+    /* Loading runs the library's constructors: it may hang like any callee, so
+       the per-call deadline (if any) bounds it too. */
+    int loaded_in_time = 1;
+    if (config->timeout_ns >= 0) {
+        struct pollfd watch = {.fd = pool->control, .events = POLLIN};
+        int64_t deadline = fl_now_ns() + config->timeout_ns;
+        int ready;
+        do {
+            int64_t left = deadline - fl_now_ns();
+            ready = poll(&watch, 1, left > 0 ? (int)((left + 999999) / 1000000) : 0);
+        } while (ready < 0 && errno == EINTR);
+        loaded_in_time = ready > 0;
+    }
+    ssize_t got = loaded_in_time ? receive_message(pool, fds, &fd_count, 0) : -1;
     if (got <= 0 || pool->incoming.type != FL_MSG_READY) {
         int status = 0;
         int kind = got > 0 ? pool->incoming.status : FL_POOL_ERROR_HELPER;
         const char *library = config->library ? config->library : "the main executable";
-        if (got > 0 && kind == FL_POOL_ERROR_LIBRARY) {
+        if (!loaded_in_time) {
+            kill(pool->helper, SIGKILL);
+            reap_helper(pool, NULL);
+            snprintf(error, error_size, "loading '%s' did not finish within the deadline of %.3f s", library,
+                     (double)config->timeout_ns / 1e9);
+        } else if (got > 0 && kind == FL_POOL_ERROR_LIBRARY) {
             snprintf(error, error_size, "cannot load library '%s': %.*s", library, (int)pool->incoming.text_length, pool->incoming.text);
         } else if (got > 0 && kind == FL_POOL_ERROR_SYMBOL) {
             snprintf(error, error_size, "symbol '%s' not found in '%s'", config->symbol ? config->symbol : "", library);

@@ -68,11 +68,12 @@ struct CallCommand: ParsableCommand {
     func run() throws {
         let values = try InputParser.parse(arguments: inputs, standardInput: inputs.isEmpty)
         SignalWatcher.start()
+        // Before any library is loaded here: its constructors may print too.
+        let output = OutputStream.claimStandardOutput()
         let strategy = try makeStrategy()
         if let pool = (strategy as? PoolStrategy)?.pool {
             SignalWatcher.onStop { pool.shutdown() }
         }
-        let output = OutputStream.claimStandardOutput()
         let progress = Progress(total: values.count)
         // Chunks let output stream out and progress show on long runs.
         var start = 0
@@ -92,9 +93,9 @@ struct CallCommand: ParsableCommand {
         let deadline = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
         switch strategy {
         case .guard:
-            return GuardStrategy(try NativeFunction(library: library, symbol: symbol))
+            return GuardStrategy(try NativeFunction.loadChecked(library: library, symbol: symbol))
         case .fork:
-            return ForkStrategy(try NativeFunction(library: library, symbol: symbol), timeout: deadline)
+            return ForkStrategy(try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline), timeout: deadline)
         case .pool:
             let configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline)
             return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: configuration))

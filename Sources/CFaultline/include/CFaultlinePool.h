@@ -30,7 +30,7 @@ typedef struct fl_pool_config {
     const char *symbol;
     /** Without a library: the function's offset from the main executable's load address. */
     uint64_t image_offset;
-    /** Number of workers to keep alive. */
+    /** Number of workers to keep alive (0: only load the target, to check it). */
     int workers;
     /** Per-call deadline in ns; < 0 for none. */
     int64_t timeout_ns;

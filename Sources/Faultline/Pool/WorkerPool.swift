@@ -25,7 +25,8 @@ import CFaultline
 public final class WorkerPool: @unchecked Sendable {
     /// How a pool is built.
     public struct Configuration: Sendable {
-        /// Workers to keep alive (default: the number of online cores).
+        /// Workers to keep alive (default: the number of online cores). 0 only
+        /// loads the library in the helper, which checks that it loads.
         public var workers: Int
         /// Per-call deadline. `nil` (the default) means none: a death is
         /// detected without one, and a slow call is never cut off.
@@ -110,7 +111,7 @@ public final class WorkerPool: @unchecked Sendable {
                 withOptionalCString(symbol) { symbol in
                     var config = fl_pool_config(
                         executable: executable, library: library, symbol: symbol, image_offset: imageOffset,
-                        workers: Int32(max(1, configuration.workers)), timeout_ns: timeout, options: options,
+                        workers: Int32(max(0, configuration.workers)), timeout_ns: timeout, options: options,
                         recycle_after: Int32(configuration.recycleAfter ?? 0))
                     return fl_pool_create(&config, &errorText, errorText.count, &errorKind)
                 }
