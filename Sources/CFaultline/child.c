@@ -3,9 +3,9 @@
  *
  * Everything here runs between fork() and _exit(), so it uses only system
  * calls and async-signal-safe functions: prctl, getppid, setpgid, setrlimit,
- * dup2, sigaction, sigprocmask, sigaltstack, write, raise, _exit. The one
- * exception is on_exit(), which glibc may serve from a static table or with
- * malloc (glibc makes malloc usable in a forked child).
+ * dup2, sigaction, sigprocmask, sigaltstack, write, raise, _exit. A callee's
+ * exit() is caught by an on_exit handler registered once in the parent
+ * (fl_child_exit_hook), which only acts in a child: the child takes no lock.
  *
  * The fault reporter writes one fl_report in a single write() (smaller than
  * PIPE_BUF, so it arrives whole), then restores the default action and
@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,18 @@ static void report_and_die(int signo, siginfo_t *info, void *context) {
     _exit(128 + signo); /* not reached */
 }
 
+static volatile sig_atomic_t in_forked_child;
+
 static void exit_without_parent_handlers(int status, void *unused) {
     (void)unused;
-    _exit(status);
+    if (in_forked_child) _exit(status); /* in the parent: a normal exit goes on */
+}
+
+static void register_exit_hook(void) { on_exit(exit_without_parent_handlers, NULL); }
+
+void fl_child_exit_hook(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_exit_hook);
 }
 
 void fl_child_prepare(pid_t expected_parent, int report_fd, int options) {
@@ -97,5 +107,5 @@ void fl_child_prepare(pid_t expected_parent, int report_fd, int options) {
     sigaction(SIGPIPE, &default_action, NULL);
     sigemptyset(&unblock);
     sigprocmask(SIG_SETMASK, &unblock, NULL); /* the caller may block SIGINT/SIGTERM for a sigwait thread */
-    on_exit(exit_without_parent_handlers, NULL);
+    in_forked_child = 1;
 }

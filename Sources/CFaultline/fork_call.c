@@ -68,6 +68,7 @@ static void read_report(int fd, fl_report *child_report) {
 int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int options, fl_report *report) {
     memset(report, 0, sizeof *report);
     if (options & FL_CAPTURE_BACKTRACE) fl_backtrace_load(); /* dlopen in the parent, never in the child */
+    fl_child_exit_hook();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
     pid_t parent = getpid();

@@ -14,4 +14,8 @@
 /* Fills signo/code/address of `report` from a siginfo. Async-signal-safe. */
 void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info);
 
+/* Registers, once and in the parent, the on_exit handler that turns a
+   callee's exit(n) in a forked child into _exit(n). Call before fork(). */
+void fl_child_exit_hook(void);
+
 #endif

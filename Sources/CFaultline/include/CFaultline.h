@@ -165,7 +165,8 @@ uint32_t fl_backtrace_here(uint64_t *frames, uint32_t capacity);
  * points stdout at stderr (the caller's stdout stays clean), and installs a
  * fault reporter that writes an fl_report to `report_fd` and then dies of the
  * same signal so that the parent's waitpid sees the true cause. A callee's
- * exit(n) ends the child with _exit(n), skipping the parent's atexit handlers.
+ * exit(n) ends the child with _exit(n), skipping the parent's atexit handlers
+ * (registered before it; fl_fork_call registers the hook in the parent).
  */
 void fl_child_prepare(pid_t expected_parent, int report_fd, int options);
 
