@@ -18,7 +18,7 @@ func directSubject(_ arguments: [String]) throws -> Int32 {
 /// Mean seconds per DirectStrategy call of fl_identity (safe to run in the watchdog: it never faults).
 func directCostPerCall() throws -> Double {
     let strategy = DirectStrategy(try Victims.function("fl_identity"))
-    return try Cost.perCall(2_000_000) { try strategy.call(Int32(truncatingIfNeeded: $0)).returnedValue ?? 0 }
+    return Cost.perCall(2_000_000) { strategy.call(Int32(truncatingIfNeeded: $0)).returnedValue ?? 0 }
 }
 
 Experiment(

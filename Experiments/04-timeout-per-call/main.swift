@@ -91,11 +91,12 @@ Experiment(
     result.measure("crashes", Double(failed.count), "count", "calls reported as timed out")
     result.measure("time_lost_to_crashes", lost, "s", "wall time spent on the crashing calls")
     result.measure("crashes_times_timeout", Double(failed.count) * timeout, "s", "crashes × timeout")
-    for key in ["blog_total", "slow_input", "slow_reported_at", "slow_value", "slow_returned_at", "workers_started", "worker_deaths", "cost_per_call"] {
+    for key in ["blog_total", "slow_input", "slow_reported_failed", "slow_reported_at", "slow_value", "slow_returned_at", "workers_started", "worker_deaths", "cost_per_call"] {
         if let value = lines.metric(key) {
             let (unit, label): (String, String) = switch key {
             case "blog_total": ("s", "whole blog list")
             case "slow_input": ("count", "slow call input (milliseconds of work)")
+            case "slow_reported_failed": ("count", "the slow correct call was reported failed (1 yes)")
             case "slow_reported_at": ("s", "when the slow call was reported failed")
             case "slow_value": ("count", "what the slow call really returned")
             case "slow_returned_at": ("s", "when the slow call really returned")
