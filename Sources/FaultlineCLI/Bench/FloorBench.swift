@@ -27,16 +27,11 @@ enum FloorBench {
         floors.faultLongjmpBacktrace = sampledFloor(seconds: budget.seconds(0.75), chunk: 1_000) {
             fl_floor_fault_longjmp_ns(faulting, 1, Int32(FL_CAPTURE_BACKTRACE), $0, $1)
         }
-        floors.forkWaitpid = forkWaitpid(seconds: budget.seconds(1.5))
+        // fork + waitpid is measured with the fork strategy, interleaved with it (see StrategyBench.forkPair).
         floors.pipeRoundTrip = sampledFloor(seconds: budget.seconds(1.0), chunk: 2_000) {
             fl_floor_pipe_round_trip_ns($0, $1)
         }
         return floors
-    }
-
-    /// Raw fork + waitpid samples for about `seconds`.
-    static func forkWaitpid(seconds: Double) -> LatencySummary? {
-        sampledFloor(seconds: seconds, chunk: 50) { fl_floor_fork_waitpid_ns($0, $1) }
     }
 
     /// A floor too cheap for per-operation samples: calibrates an iteration

@@ -81,9 +81,9 @@ enum LargeParent {
                       "\(prefix)_mean_ns \(summary.mean)", "\(prefix)_max_ns \(summary.max)",
                       "\(prefix)_samples \(summary.count)"]
         }
-        add("fork_waitpid", FloorBench.sampledFloor(seconds: budget.seconds(2), chunk: 5) { fl_floor_fork_waitpid_ns($0, $1) })
-        let fork = ForkStrategy(victims.identity)
-        add("fork", try? StrategyBench.timeEach(seconds: budget.seconds(2)) { _ = try fork.call(1) })
+        let pair = StrategyBench.forkPair(ForkStrategy(victims.identity), seconds: budget.seconds(4), chunk: 5)
+        add("fork_waitpid", pair.raw)
+        add("fork", pair.strategy)
         let (server, note) = PoolBench.forkServerLatency(library: library, seconds: budget.seconds(2))
         add("fork_server", server)
         if let note { lines.append("fork_server_note \(note)") }

@@ -98,11 +98,19 @@ enum StrategyBench {
 
     /// `ForkStrategy` (one child per call, backtraces on): identity, mixed
     /// workloads with every fault kind, and recovery (a faulting call's
-    /// latency: nothing has to be restored afterwards).
-    static func fork(_ victims: Victims, budget: Budget) -> (row: StrategyRow, identityLatency: LatencySummary?) {
+    /// latency: nothing has to be restored afterwards). The identity figures
+    /// come from ``forkPair(_:seconds:chunk:)``, which also gives the raw
+    /// fork + waitpid floor measured in the same process at the same time.
+    static func fork(_ victims: Victims, budget: Budget) -> (row: StrategyRow, pair: ForkPair) {
         var row = StrategyRow(name: "fork")
-        let identity = measure(ForkStrategy(victims.identity), .identity, seconds: budget.seconds(2))
-        row.workloads.append(("identity", identity))
+        let pair = forkPair(ForkStrategy(victims.identity), seconds: budget.seconds(3), chunk: 20)
+        if let latency = pair.strategy {
+            row.workloads.append(("identity", .measured(Measurement(
+                callsPerSecond: Double(latency.count) / (latency.mean * Double(latency.count) / 1e9),
+                latency: latency, calls: latency.count, batch: 1, faults: 0))))
+        } else {
+            row.workloads.append(("identity", .skipped("failed: ForkStrategy could not fork")))
+        }
         for percent in Workload.mixedPercentages {
             let workload = Workload.mixed(percent: percent)
             row.workloads.append((workload.name, measure(ForkStrategy(victims.mixed), workload, seconds: budget.seconds(1.5))))
@@ -113,7 +121,38 @@ enum StrategyBench {
                                         + "report, waitpid, symbolize; a new child per call, so nothing to restore",
                                     outcome: recovery, restored: recovery)
         }
-        row.extras = [("mixed_fault_kinds", .array(Workload.allFaultKinds.map { .int(Int($0)) }))]
-        return (row, identity.measurement?.latency)
+        row.extras = [("mixed_fault_kinds", .array(Workload.allFaultKinds.map { .int(Int($0)) })),
+                      ("identity_note", .string("identity calls interleaved with the raw fork + waitpid floor, "
+                          + "\(20) of each at a time, so both see the same parent and the same machine load"))]
+        return (row, pair)
+    }
+
+    /// Raw fork + waitpid and a fork strategy, measured in alternating chunks.
+    struct ForkPair {
+        /// fl_floor_fork_waitpid_ns samples.
+        var raw: LatencySummary?
+        /// One sample per strategy call on `fl_identity`.
+        var strategy: LatencySummary?
+    }
+
+    /// Alternates `chunk` raw forks and `chunk` calls of `fork` for about `seconds`,
+    /// so that the ratio of the two is not skewed by the parent growing or the load changing.
+    static func forkPair(_ fork: ForkStrategy, seconds: Double, chunk: Int) -> ForkPair {
+        var buffer = [Int64](repeating: 0, count: chunk)
+        var raw: [Double] = []
+        var calls: [Double] = []
+        let start = benchNow()
+        _ = try? fork.call(1) // warm up: backtrace library, first-touch pages
+        repeat {
+            let mean = buffer.withUnsafeMutableBufferPointer { fl_floor_fork_waitpid_ns(Int64(chunk), $0.baseAddress!) }
+            guard mean >= 0 else { break }
+            raw += buffer.map(Double.init)
+            for _ in 0..<chunk {
+                let before = benchNow()
+                guard (try? fork.call(1)) != nil else { break }
+                calls.append(Double(benchNow() - before))
+            }
+        } while Double(benchNow() - start) / 1e9 < seconds
+        return ForkPair(raw: LatencySummary(raw), strategy: LatencySummary(calls))
     }
 }
