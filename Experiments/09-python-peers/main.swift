@@ -64,7 +64,6 @@ Experiment(
     let directLines = direct.lines
     if let version = directLines.first(where: { $0.tag == "python" }) {
         summary.append("Python \(version.first) (multiprocessing start method: \(version.rest))")
-        result.measure("python_version", Double(version.first.split(separator: ".").prefix(2).joined(separator: ".")) ?? .nan, "count", "Python major.minor")
     }
     let directResults = received(directLines)
     let died = directStatus.map { "\($0)" } ?? "still running (killed by the watchdog)"
@@ -208,6 +207,7 @@ Experiment(
     }
     result.blocks.append(TextBlock(caption: "the blog's list under each Python pattern", text: table.joined(separator: "\n")))
     result.summary = summary
+    result.notes.append("Pool.map hands inputs to workers in chunks (here of 3): a crash loses its whole chunk, so inputs that do not fault can be lost with it.")
     result.notes.append("Ctrl-C is simulated with SIGINT to the python3 process being waited on; its workers are its children, in its process group.")
     result.notes.append("Each mode runs with SWIFT_BACKTRACE=enable=no: libFaultlineVictims.so carries the Swift runtime, whose crash reporter would otherwise run in every crashing Python worker.")
 }.main()

@@ -26,6 +26,7 @@ public enum Format {
     /// A byte count: `512 KiB`, `48.0 MiB`.
     public static func bytes(_ value: Double) -> String {
         let magnitude = abs(value)
+        if magnitude >= 1_073_741_824 { return fixed(value / 1_073_741_824, digits: 1) + " GiB" }
         if magnitude >= 1_048_576 { return fixed(value / 1_048_576, digits: 1) + " MiB" }
         if magnitude >= 1024 { return fixed(value / 1024, digits: 0) + " KiB" }
         return fixed(value, digits: 0) + " B"

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Rules: each top-level key is a heading; scalars (and arrays of scalars)
 /// of an object go in one `key | value` table, nested objects flattened with
-/// dotted keys; sibling objects that share most of their keys become one
+/// dotted keys; sibling objects that share at least a third of their keys become one
 /// matrix (a column per object, a row per leaf); arrays of objects become a
 /// table with a column per key.
 public enum JSONTables {
@@ -47,7 +47,7 @@ public enum JSONTables {
         if children.count >= 2 {
             let leafSets = children.map { Set(flatten(object[$0] as! [String: Any]).map(\.0)) }
             let common = leafSets.dropFirst().reduce(leafSets[0]) { $0.intersection($1) }
-            if common.count * 2 >= (leafSets.map(\.count).max() ?? 0) { matrix = children }
+            if common.count * 3 >= (leafSets.map(\.count).max() ?? 0) { matrix = children }
         }
         for child in children where !matrix.contains(child) {
             scalars += flatten(object[child] as! [String: Any]).map { ("\(child).\($0.0)", $0.1) }

@@ -93,6 +93,8 @@ public struct ReportRenderer {
             out.append("| \(number) | \(Blog.findings[number]!) | \(cell("Swift")) | \(cell("Python")) |")
         }
         out.append("")
+        out.append("*Reproduced* means the finding's main claim held in this run (the direct call killed the process; the map hung; the handler spun without progress; every crash cost the whole timeout and a slow correct call was cut off). The measured text carries the details, including any that differ from the post, such as what SIGINT did.")
+        out.append("")
         return out
     }
 
@@ -249,7 +251,7 @@ public struct ReportRenderer {
             "| Python | \(escape(firstLine(text("python-version.txt")) ?? "not found")) |",
         ]
         if let pebble = results.first(where: { $0.id == "09" })?.summary.first(where: { $0.hasPrefix("pebble") }) {
-            out.append("| pebble | \(escape(String(pebble.prefix { $0 != ":" }))) |")
+            out.append("| pebble | \(escape(pebble.split(separator: " ").prefix(2).joined(separator: " "))) |")
         }
         out.append("| build | release (`swift build -c release`) |")
         out.append("")
