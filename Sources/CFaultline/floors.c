@@ -3,7 +3,8 @@
  *
  * A floor is what the mechanism under a strategy costs with nothing around
  * it: a plain call, sigsetjmp + call, a caught fault + siglongjmp, fork +
- * waitpid, a pipe round trip to a persistent process. The strategies are
+ * waitpid, a pipe round trip to a persistent process, and a fault that ends
+ * a process until its parent sees the death. The strategies are
  * compared with these numbers, measured in the same run on the same machine.
  *
  * Mechanism: each function runs `iterations` operations and returns the mean
@@ -13,9 +14,10 @@
  * through a volatile function pointer and their results summed into a
  * volatile sink, so the compiler can neither inline nor delete the calls.
  *
- * Forked children (fork+waitpid, the echo process) run only async-signal-safe
- * code: _exit, read, write, close. No Swift ever runs in them, even though
- * the caller is a multithreaded Swift process.
+ * Forked children (fork+waitpid, the echo process, the faulting child) run
+ * only async-signal-safe code: _exit, read, write, close, setrlimit,
+ * sigaction, and the faulting callee. No Swift ever runs in them, even
+ * though the caller is a multithreaded Swift process.
  *
  * Limits: the means include the loop and one clock read per sample (about
  * 20 ns with the vDSO) only where samples are taken, so per-sample figures
@@ -32,7 +34,9 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,4 +186,78 @@ double fl_floor_pipe_round_trip_ns(int64_t iterations, int64_t *samples) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     return result;
+}
+
+/* One faulting child: forked and waiting before the clock starts. Returns the
+   nanoseconds from "go" to the parent seeing the death, or a negative errno. */
+static int64_t fault_death_once(fl_function faulting) {
+    int go[2], ready[2];
+    if (pipe2(go, O_CLOEXEC) != 0) return -errno;
+    if (pipe2(ready, O_CLOEXEC) != 0) {
+        int error = errno;
+        close(go[0]);
+        close(go[1]);
+        return -error;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(go[1]);
+        close(ready[0]);
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        struct sigaction default_action;
+        memset(&default_action, 0, sizeof default_action);
+        default_action.sa_handler = SIG_DFL;
+        sigemptyset(&default_action.sa_mask);
+        size_t count;
+        const int *signals = fl_fault_signals(&count);
+        for (size_t i = 0; i < count; i++) sigaction(signals[i], &default_action, NULL);
+        char byte = 0;
+        if (write(ready[1], &byte, 1) == 1 && read(go[0], &byte, 1) == 1) faulting(0);
+        _exit(0);
+    }
+    close(go[0]);
+    close(ready[1]);
+    int64_t result = -ECHILD;
+    if (pid > 0) {
+        int pidfd = fl_pidfd_open(pid);
+        char byte = 0;
+        ssize_t got;
+        while ((got = read(ready[0], &byte, 1)) < 0 && errno == EINTR) {
+        }
+        int64_t start = fl_now_ns();
+        if (got == 1 && write(go[1], &byte, 1) == 1) {
+            if (pidfd >= 0) {
+                struct pollfd watched = {.fd = pidfd, .events = POLLIN};
+                while (poll(&watched, 1, -1) < 0 && errno == EINTR) {
+                }
+            }
+            int status;
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            result = fl_now_ns() - start;
+        } else {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+        }
+        if (pidfd >= 0) close(pidfd);
+    } else {
+        result = -errno;
+    }
+    close(go[1]);
+    close(ready[0]);
+    return result;
+}
+
+double fl_floor_fault_death_ns(fl_function faulting, int64_t iterations, int64_t *samples) {
+    if (iterations <= 0) return 0;
+    int64_t total = 0;
+    for (int64_t i = 0; i < iterations; i++) {
+        int64_t elapsed = fault_death_once(faulting);
+        if (elapsed < 0) return (double)elapsed;
+        total += elapsed;
+        if (samples) samples[i] = elapsed;
+    }
+    return (double)total / (double)iterations;
 }

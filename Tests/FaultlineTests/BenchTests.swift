@@ -76,10 +76,10 @@ final class BenchTests: XCTestCase {
 
         let floors = try XCTUnwrap(report["floors"] as? [String: Any])
         for key in ["plain_call_ns", "sigsetjmp_call_ns", "guard_call_c_ns", "fault_longjmp_ns",
-                    "fault_longjmp_backtrace_ns", "fork_waitpid_ns", "pipe_round_trip_ns"] {
+                    "fault_longjmp_backtrace_ns", "fork_waitpid_ns", "pipe_round_trip_ns", "fault_death_ns"] {
             XCTAssertGreaterThan(number(floors, key, "floors") ?? 0, 0, "floors.\(key)")
         }
-        for key in ["fault_longjmp", "fault_longjmp_backtrace", "fork_waitpid", "pipe_round_trip"] {
+        for key in ["fault_longjmp", "fault_longjmp_backtrace", "fork_waitpid", "pipe_round_trip", "fault_death"] {
             checkFigures(try XCTUnwrap(floors[key] as? [String: Any], key), "floors.\(key)", rate: false)
         }
 
@@ -131,6 +131,6 @@ final class BenchTests: XCTestCase {
                                                       ["bench", "--quick", "--no-peers", "--parent-mib", "8"], timeout: 240)
         XCTAssertEqual(status, .exitCode(0))
         XCTAssertTrue(process.standardOutput.contains("Targets"), process.standardOutput)
-        XCTAssertTrue(process.standardError.contains("bench: floors"), process.standardError)
+        XCTAssertTrue(process.standardError.contains("floors (C)"), process.standardError)
     }
 }

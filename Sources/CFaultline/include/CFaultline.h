@@ -234,6 +234,10 @@ double fl_floor_fault_longjmp_ns(fl_function faulting, int input, int options, i
 double fl_floor_fork_waitpid_ns(int64_t iterations, int64_t *samples);
 /** A 4-byte message to a persistent forked echo process and back, over two pipes. */
 double fl_floor_pipe_round_trip_ns(int64_t iterations, int64_t *samples);
+/** A forked child, already waiting, is told to call `faulting` (fault signals at their
+    default action, no core): from the word "go" to the parent seeing the death
+    (pidfd readable, then waitpid). The floor of noticing a crashed worker. */
+double fl_floor_fault_death_ns(fl_function faulting, int64_t iterations, int64_t *samples);
 
 /* ---- naive_patterns.c: what NOT to do (experiments only) -------------- */
 

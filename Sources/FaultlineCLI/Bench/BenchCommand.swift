@@ -137,7 +137,7 @@ struct BenchCommand: ParsableCommand {
 
     /// One line of progress on stderr, with the seconds since the process started.
     private func progress(_ text: String) {
-        StandardError.write("bench: [\(showNumber(Double(fl_now_ns() - Self.processStart) / 1e9)) s] \(text)")
+        StandardError.write("bench: [\(showNumber(max(0, Double(fl_now_ns() - Self.processStart) / 1e9))) s] \(text)")
     }
 
     /// When this process started measuring (for the progress lines).

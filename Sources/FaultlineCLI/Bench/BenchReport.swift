@@ -187,6 +187,8 @@ struct Floors {
     var forkWaitpid: LatencySummary?
     /// A 4-byte round trip to a persistent echo process over pipes.
     var pipeRoundTrip: LatencySummary?
+    /// A waiting forked child faults: from "go" to the parent seeing its death.
+    var faultDeath: LatencySummary?
 
     var json: JSON {
         func summary(_ value: LatencySummary?) -> [(String, JSON)] {
@@ -201,10 +203,12 @@ struct Floors {
             ("fault_longjmp_backtrace_ns", .number(faultLongjmpBacktrace?.p50)),
             ("fork_waitpid_ns", .number(forkWaitpid?.p50)),
             ("pipe_round_trip_ns", .number(pipeRoundTrip?.p50)),
+            ("fault_death_ns", .number(faultDeath?.p50)),
             ("fault_longjmp", .object(summary(faultLongjmp))),
             ("fault_longjmp_backtrace", .object(summary(faultLongjmpBacktrace))),
             ("fork_waitpid", .object(summary(forkWaitpid))),
             ("pipe_round_trip", .object(summary(pipeRoundTrip))),
+            ("fault_death", .object(summary(faultDeath))),
         ])
     }
 }

@@ -56,6 +56,7 @@ enum BenchTable {
             ["fault + backtrace + siglongjmp", "p50 \(showNs(floors.faultLongjmpBacktrace?.p50)), p99 \(showNs(floors.faultLongjmpBacktrace?.p99))"],
             ["fork + waitpid", "p50 \(showNs(floors.forkWaitpid?.p50)), p99 \(showNs(floors.forkWaitpid?.p99))"],
             ["pipe round trip to a live process", "p50 \(showNs(floors.pipeRoundTrip?.p50)), p99 \(showNs(floors.pipeRoundTrip?.p99))"],
+            ["fault → parent sees the death", "p50 \(showNs(floors.faultDeath?.p50)), p99 \(showNs(floors.faultDeath?.p99))"],
         ])
         out.append("")
 

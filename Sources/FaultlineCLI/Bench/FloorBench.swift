@@ -28,6 +28,9 @@ enum FloorBench {
             fl_floor_fault_longjmp_ns(faulting, 1, Int32(FL_CAPTURE_BACKTRACE), $0, $1)
         }
         // fork + waitpid is measured with the fork strategy, interleaved with it (see StrategyBench.forkPair).
+        floors.faultDeath = sampledFloor(seconds: budget.seconds(1.0), chunk: 20) {
+            fl_floor_fault_death_ns(faulting, $0, $1)
+        }
         floors.pipeRoundTrip = sampledFloor(seconds: budget.seconds(1.0), chunk: 2_000) {
             fl_floor_pipe_round_trip_ns($0, $1)
         }

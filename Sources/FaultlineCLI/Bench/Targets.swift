@@ -87,7 +87,11 @@ struct Target {
         targets.append(Target(
             name: "pool_recovery", description: "pool crash recovery p50 ≤ 200 µs",
             measured: pool?.recovery?.restored.p50, unit: "ns", limit: 200_000, atMost: true,
-            detail: pool?.recovery?.method ?? "", note: poolNote ?? pool?.recoveryNote))
+            detail: "outcome delivered p50 \(showNs(pool?.recovery?.outcome.p50)), capacity restored p50 "
+                + "\(showNs(pool?.recovery?.restored.p50)); floors: a forked child of this process faults and its "
+                + "parent sees the death \(showNs(floors.faultDeath?.p50)), fork + waitpid \(showNs(floors.forkWaitpid?.p50)); "
+                + "helper RSS \(report.rss.helperPeak.map { "\($0 >> 20) MiB" } ?? "n/a")",
+            note: poolNote ?? pool?.recoveryNote))
         for percent in Workload.mixedPercentages {
             let workload = "mixed_\(percent)"
             let ours = pool?.measurement(workload)?.callsPerSecond
