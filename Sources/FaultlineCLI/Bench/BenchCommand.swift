@@ -81,6 +81,7 @@ struct BenchCommand: ParsableCommand {
             Glibc.exit(status)
         }
         let victims = try Victims(library: library)
+        BenchChildren.killOnStop()
         let budget = Budget(seconds: budgetSeconds)
         let started = fl_now_ns()
         var report = BenchReport(run: RunInfo(

@@ -20,7 +20,7 @@ enum LargeParent {
         let deadline = seconds * 3 + Double(bytes >> 30) * 5 + 30
         let result: (process: ChildProcess, status: ExitStatus?)
         do {
-            result = try ChildProcess.run(executable, arguments, timeout: deadline)
+            result = try BenchChildren.run(executable, arguments, timeout: deadline)
         } catch {
             cost.largeNote = "not available: cannot start the probe: \(error)"
             return

@@ -65,7 +65,7 @@ enum Peers {
         let process: ChildProcess
         let status: ExitStatus?
         do {
-            (process, status) = try ChildProcess.run(python, arguments, timeout: deadline)
+            (process, status) = try BenchChildren.run(python, arguments, timeout: deadline)
         } catch {
             report.unavailable = "not available: cannot start python3: \(error)"
             return report

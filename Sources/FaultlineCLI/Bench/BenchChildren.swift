@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Faultline
+import Synchronization
+
+/// The child processes the bench starts (the large-parent probe, the Python
+/// peers), run under a deadline and registered, so that SIGINT or SIGTERM
+/// kills their whole process groups before the bench exits. The pools need no
+/// such care: their helpers end when this process's control sockets close.
+enum BenchChildren {
+    private static let running = Mutex<Set<pid_t>>([])
+
+    /// Arranges for a stop signal to kill every registered child's process group.
+    static func killOnStop() {
+        SignalWatcher.onStop {
+            let groups = BenchChildren.running.withLock { $0 }
+            for group in groups { kill(-group, SIGKILL) }
+        }
+        SignalWatcher.start()
+    }
+
+    /// Starts `executable`, waits at most `timeout` seconds, kills its group if it is still running.
+    /// Returns the finished child and its status (nil when it was killed at the deadline).
+    static func run(_ executable: String, _ arguments: [String], timeout: Double) throws
+        -> (process: ChildProcess, status: ExitStatus?) {
+        let child = try ChildProcess(executable, arguments)
+        running.withLock { _ = $0.insert(child.pid) }
+        defer { running.withLock { _ = $0.remove(child.pid) } }
+        let status = child.wait(timeout: timeout)
+        if status == nil { child.kill() }
+        return (child, status)
+    }
+}
