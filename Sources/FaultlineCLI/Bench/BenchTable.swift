@@ -107,7 +107,8 @@ enum BenchTable {
 
         out.append("Targets")
         rows = [["", "target", "measured", "verdict", "detail"]]
-        for target in Target.evaluate(report) {
+        let targets = Target.evaluate(report)
+        for target in targets {
             let mark = target.pass.map { $0 ? "PASS" : "FAIL" } ?? "n/a"
             let measured: String
             switch target.unit {
@@ -119,6 +120,12 @@ enum BenchTable {
             rows.append([mark, target.description, measured, target.verdict, detail])
         }
         out += table(rows)
+        let profiled = targets.filter { $0.pass == false && $0.profile != nil }
+        if !profiled.isEmpty {
+            out.append("")
+            out.append("Where the cost is (from profiling the failing targets)")
+            for target in profiled { out.append("  \(target.name): \(target.profile!)") }
+        }
         return out.joined(separator: "\n") + "\n"
     }
 

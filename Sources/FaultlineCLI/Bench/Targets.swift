@@ -17,6 +17,8 @@ struct Target {
     var detail: String
     /// Why there is no figure, or a caveat.
     var note: String?
+    /// Where the cost was found when this target was profiled (shown only when it fails).
+    var profile: String?
 
     /// True or false once measured; nil when not measured.
     var pass: Bool? {
@@ -50,6 +52,7 @@ struct Target {
             ("detail", .string(detail)),
         ]
         if let note { members.append(("note", .string(note))) }
+        if pass == false, let profile { members.append(("profile_note", .string(profile))) }
         return .object(members)
     }
 
@@ -131,8 +134,32 @@ struct Target {
                 + "in the small parent \(showNs(small.forkServer?.p50)): "
                 + "\(showNumber(benchRatio(large?.forkServer?.p50, small.forkServer?.p50)))×",
             note: report.forkCost.largeNote ?? large?.forkServerNote ?? sizeNote))
+        for index in targets.indices { targets[index].profile = profiles[targets[index].name] }
         return targets
     }
+
+    /// What profiling found for the targets that failed when they were last profiled
+    /// (perf, perf trace and strace on a 2-core VM, 2026-11). Shown only while a target fails.
+    static let profiles: [String: String] = [
+        "guard_call_vs_plain": "perf: sigsetjmp + __sigjmp_save cost about 4 ns (glibc saves and mangles 8 registers "
+            + "and checks the shadow stack), fl_guard_call's thread-local bookkeeping about 2 ns, and GuardStrategy.call "
+            + "adds about 8 ns in Swift: zeroing the 440-byte fl_report on every call, a store-forwarding stall when "
+            + "reading the returned Outcome, a cross-module call. sigsetjmp + call alone is already about 2.6x a plain "
+            + "call, so 3x needs a lighter jump buffer (3 words, __builtin_setjmp style) and a fast path that does not "
+            + "zero the report.",
+        "guard_recovery_backtrace": "strace: the libunwind of Debian blocks and restores the signal mask around "
+            + "dl_iterate_phdr for every frame: 16 to 18 rt_sigprocmask system calls per 7-frame walk, about 0.35 us each "
+            + "on this VM, most of the ~7 us the walk adds. unw_set_caching_policy(UNW_CACHE_PER_THREAD) does not remove "
+            + "them; a frame-pointer walk (the callee's frames, validated against the stack bounds) would.",
+        "pool_recovery": "perf trace: a worker's fault to its exit takes about 80 us; the rest is process work in "
+            + "the helper, an 8 MiB image (the whole Swift executable, re-executed): each fork of a replacement or spare "
+            + "takes about 0.5 ms of helper CPU, which on 2 cores competes with the supervisor and the fresh worker, so "
+            + "a call that lands on a just-forked worker waits about 0.45 ms more than one on a warm worker; the kernel's "
+            + "own fault-to-death path is the fault_death floor. A small C-only helper image, spares forked ahead and "
+            + "warmed before they are needed, or reporting the crash from the worker's handler before it dies would cut it.",
+        "fork_large_parent": "expected: fork copies the parent's page tables (262,144 PTEs for 1 GiB of 4 KiB pages), "
+            + "about 30 ms per GiB here; this is why the fork server exists (see fork_server_large_parent).",
+    ]
 }
 
 /// `12.3 ns`, `4.56 µs`, `1.23 ms`, or `n/a`.
