@@ -200,12 +200,26 @@ int fl_guard_call(fl_function function, int input, int options, fl_report *repor
 
 ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t count, int options,
                             int32_t *values, fl_report *report) {
-    for (size_t i = 0; i < count; i++) {
-        int result = fl_guard_call(function, inputs[i], options, report);
-        if (result < 0) return result;
-        if (report->kind != FL_KIND_RETURNED) return (ssize_t)i;
-        values[i] = report->value;
+    if (FL_UNLIKELY(!thread_prepared || !installed)) {
+        int error = prepare_thread();
+        if (error != 0) return -error;
     }
+    /* One jump buffer for the whole batch: sigsetjmp runs once per batch (and
+       the caller starts a new batch after a fault), not once per call. The
+       index is volatile because it changes after sigsetjmp and is read after
+       the jump. */
+    struct guard_frame frame;
+    frame.report = report;
+    frame.options = options;
+    frame.in_handler = 0;
+    frame.previous = current_frame;
+    volatile size_t index = 0;
+    if (sigsetjmp(frame.env, 0) != 0) {
+        return (ssize_t)index; /* guard_handler filled the report for inputs[index] */
+    }
+    current_frame = &frame;
+    for (; index < count; index++) values[index] = function(inputs[index]);
+    current_frame = frame.previous;
     return (ssize_t)count;
 }
 

@@ -141,6 +141,12 @@ struct StrategyRow {
         workloads.first { $0.0 == workload }?.1.measurement
     }
 
+    /// A number among the extras, when present.
+    func extraNumber(_ key: String) -> Double? {
+        guard case .number(let value)? = extras.first(where: { $0.0 == key })?.1 else { return nil }
+        return value
+    }
+
     var json: JSON {
         if let unavailable {
             return .object([

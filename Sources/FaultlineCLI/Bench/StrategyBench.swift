@@ -84,6 +84,10 @@ enum StrategyBench {
         let symbolized = timeEach(seconds: budget.seconds(0.5)) {
             _ = try? GuardStrategy(victims.faulting, captureBacktrace: true).call(1)
         }
+        // Many calls at once: GuardStrategy.callCompact runs them in one C loop.
+        let batchInputs = Array(Workload.identity.inputs.prefix(4096))
+        let batched = timeEach(seconds: budget.seconds(0.5)) { _ = try? strategy.callCompact(batchInputs) }
+        let batchPerCall = batched.map { $0.p50 / Double(batchInputs.count) }
         row.extras = [
             ("mixed_fault_kinds", .array(Workload.guardableFaultKinds.map { .int(Int($0)) })),
             ("mixed_note", .string("exit(7) is left out: the guard cannot survive exit(), it ends the process")),
@@ -92,6 +96,8 @@ enum StrategyBench {
             ("recovery_strategy_symbolized_p50_ns", .number(symbolized?.p50)),
             ("recovery_strategy_symbolized_p99_ns", .number(symbolized?.p99)),
             ("call_c_loop_ns", .number(floors.guardCall)),
+            ("call_batch_ns", .number(batchPerCall)),
+            ("call_batch_size", .number(Double(batchInputs.count))),
         ]
         return row
     }
