@@ -6,7 +6,9 @@
  * socket; the worker publishes `started` before each call (so the supervisor
  * knows which input it holds even if it dies without a word) and `finished`
  * after it, writes the value, and answers with the size when the batch is done.
- * The worker's fault handler writes `crash` before it dies.
+ * The worker's fault handler writes `crash`, then sends SIGUSR1 to the helper
+ * before it dies, so that the outcome and the replacement do not wait for the
+ * kernel to tear the dying process down.
  *
  * The helper talks to the supervisor over a SOCK_SEQPACKET socket with
  * fl_message records; descriptors travel with SCM_RIGHTS.
@@ -26,6 +28,7 @@ typedef struct fl_channel {
     uint32_t count;                   /* inputs in this batch */
     uint32_t timed;                   /* 1 when the pool has a deadline */
     fl_report crash;                  /* written by the worker's fault handler */
+    _Atomic uint32_t crash_ready;     /* set (release) once `crash` is complete */
     int32_t inputs[FL_CHANNEL_CAPACITY];
     int32_t values[FL_CHANNEL_CAPACITY];
 } fl_channel;
@@ -36,6 +39,8 @@ enum fl_message_type {
     FL_MSG_SPAWNED,     /* helper -> supervisor: pid; fds = socket, memfd, pidfd */
     FL_MSG_EXITED,      /* helper -> supervisor: pid, status (waitpid), text = symbols */
     FL_MSG_TARGET,      /* supervisor -> helper: keep `status` workers alive */
+    FL_MSG_CRASHED,     /* helper -> supervisor: pid's handler reported a fault (channel.crash); text = symbols.
+                           The worker is dying of that signal; EXITED follows when it is reaped. */
 };
 
 #define FL_MESSAGE_TEXT 12288

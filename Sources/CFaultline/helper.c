@@ -10,9 +10,12 @@
  *
  * Events only: it waits in poll() on its control socket (a message, or EOF
  * when the supervisor dies — even by SIGKILL, the kernel closes the socket)
- * and on a signalfd for SIGCHLD. A dead worker is reaped at once, reported
- * with its wait status (and its backtrace resolved to names here, where the
- * library is mapped at the same addresses as in the worker), and replaced.
+ * and on a signalfd for SIGCHLD and SIGUSR1. A worker's fault handler sends
+ * SIGUSR1 once its report is in the channel: the helper reports the crash
+ * (its backtrace resolved to names here, where the library is mapped at the
+ * same addresses as in the worker) and hands the spare over at once, while the
+ * kernel is still tearing the dying worker down. Every dead worker is then
+ * reaped and reported with its wait status, and replaced.
  *
  * Limits: names come from dladdr (dynamic symbols only). A library whose
  * constructor crashes kills the helper before READY: the supervisor reports it.
@@ -40,11 +43,13 @@
 #include <unistd.h>
 
 #define FL_HELPER_MAX_WORKERS 1024
+#define NOINLINE_HELPER __attribute__((noinline))
 
 struct helper_slot {
     pid_t pid;
     fl_channel *channel;
     int announced; /* 0 for the spare: forked ahead of need, not yet given to the supervisor */
+    int crashed;   /* its handler reported a fault: already counted as gone */
 };
 
 static struct helper_slot slots[FL_HELPER_MAX_WORKERS];
@@ -215,6 +220,7 @@ static int spawn_worker(int control, int signal_fd, fl_function function, int op
     slots[live_workers].pid = pid;
     slots[live_workers].channel = channel;
     slots[live_workers].announced = 0;
+    slots[live_workers].crashed = 0;
     live_workers++;
     int pidfd = fl_pidfd_open(pid);
     int fds[3] = {pair[0], memory, pidfd};
@@ -238,21 +244,43 @@ static void report_exit(int control, pid_t pid, int status, int options) {
         message.pid = pid;
         message.status = status;
         int announced = slots[i].announced;
+        int crashed = slots[i].crashed;
         const fl_report *crash = &slots[i].channel->crash;
-        if ((options & FL_POOL_SYMBOLIZE) && WIFSIGNALED(status) && crash->kind == FL_KIND_SIGNALED &&
+        if (!crashed && (options & FL_POOL_SYMBOLIZE) && WIFSIGNALED(status) && crash->kind == FL_KIND_SIGNALED &&
             crash->signo == WTERMSIG(status)) {
             symbolize(crash, &message);
         }
         munmap(slots[i].channel, sizeof(fl_channel));
         slots[i] = slots[--live_workers];
         if (announced) {
-            announced_workers--;
+            if (!crashed) announced_workers--;
             send_message(control, &message, NULL, 0);
         } else if (spare.pid == pid) { /* the spare died before it was needed */
             for (int j = 0; j < spare.fd_count; j++) close(spare.fds[j]);
             spare.pid = 0;
         }
         return;
+    }
+}
+
+/* Workers whose handler wrote a crash report: tell the supervisor at once
+   (with names), count them as gone, so the spare can take their place. */
+static void report_crashes(int control, int options) {
+    for (int i = 0; i < live_workers; i++) {
+        const fl_report *crash = &slots[i].channel->crash;
+        if (slots[i].crashed || !slots[i].announced ||
+            !atomic_load_explicit(&slots[i].channel->crash_ready, memory_order_acquire)) {
+            continue; /* no report, or one still being written */
+        }
+        static fl_message message;
+        memset(&message, 0, offsetof(fl_message, text));
+        message.type = FL_MSG_CRASHED;
+        message.pid = slots[i].pid;
+        message.status = crash->signo;
+        if (options & FL_POOL_SYMBOLIZE) symbolize(crash, &message);
+        slots[i].crashed = 1;
+        announced_workers--;
+        send_message(control, &message, NULL, 0);
     }
 }
 
@@ -292,6 +320,22 @@ static fl_function resolve(int control, const char *library, const char *symbol,
     return (fl_function)address;
 }
 
+static NOINLINE_HELPER int fault_for_warm_up(int input) {
+    static volatile int *volatile nowhere;
+    *nowhere = input;
+    return input;
+}
+
+/* libunwind sets itself up on its first walk (memory pools, a validation
+   pipe, per-object unwind tables): about 0.25 ms. Done once here, every
+   worker forked afterwards inherits it warm instead of paying it in its crash. */
+static void warm_up_unwinder(int options) {
+    if (!fl_backtrace_load() || !(options & FL_CAPTURE_BACKTRACE)) return;
+    fl_report report;
+    fl_guard_call(fault_for_warm_up, 0, FL_CAPTURE_BACKTRACE, &report);
+    fl_guard_uninstall();
+}
+
 void fl_helper_main(int control, const char *library, const char *symbol, uint64_t offset, int options, int recycle_after) {
     signal(SIGPIPE, SIG_IGN);
     size_t count;
@@ -300,12 +344,13 @@ void fl_helper_main(int control, const char *library, const char *symbol, uint64
     sigset_t child;
     sigemptyset(&child);
     sigaddset(&child, SIGCHLD);
+    sigaddset(&child, SIGUSR1); /* a worker's handler: "I crashed, the report is in the channel" */
     sigprocmask(SIG_BLOCK, &child, NULL);
     int signal_fd = signalfd(-1, &child, SFD_CLOEXEC | SFD_NONBLOCK);
     if (signal_fd < 0) _exit(4);
 
     fl_function function = resolve(control, library, symbol, offset);
-    fl_backtrace_load();
+    warm_up_unwinder(options);
     send_text(control, FL_MSG_READY, 0, NULL);
     /* From here on the control socket's end-of-file tells us the supervisor is
        gone; the parent-death signal, tied to the thread that spawned us, would
@@ -331,6 +376,7 @@ void fl_helper_main(int control, const char *library, const char *symbol, uint64
             struct signalfd_siginfo drained[16];
             while (read(signal_fd, drained, sizeof drained) > 0) {
             }
+            report_crashes(control, options);
             int status;
             pid_t pid;
             while ((pid = waitpid(-1, &status, WNOHANG)) > 0) report_exit(control, pid, status, options);

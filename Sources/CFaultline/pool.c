@@ -10,9 +10,12 @@
  * a call is running.
  *
  * Blame: the channel says how many calls of the batch finished and whether one
- * had started; a death fails exactly the call in flight (with the wait status
- * and the worker's own fault report) and puts the rest of the batch back at
- * the front of the queue. The helper replaces the dead worker at once.
+ * had started; a death fails exactly the call in flight (with the worker's own
+ * fault report, or the wait status when no handler ran) and puts the rest of
+ * the batch back at the front of the queue. A crash is settled as soon as the
+ * helper relays the handler's report (CRASHED), before the kernel has torn the
+ * worker down; other deaths when the helper reaps the worker (EXITED). The
+ * helper hands over its spare worker at once and forks the next spare.
  *
  * Batching: a batch is the queue length divided by twice the number of
  * workers, between 1 and FL_CHANNEL_CAPACITY, so that fast callees cost two
@@ -55,6 +58,7 @@ typedef struct pool_worker {
     int busy;
     int socket_closed;
     int killed_for_deadline;
+    int dying;             /* its crash was reported: no longer counted, awaiting EXITED */
     uint32_t count;
     uint64_t calls;
     size_t batch[FL_CHANNEL_CAPACITY];
@@ -220,45 +224,62 @@ static void complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, u
     worker->calls += finished;
 }
 
-/* A worker was reaped: settle its batch, blame the call in flight, free it. */
-static void worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int status) {
-    if (worker->busy && run != NULL) {
-        fl_channel *channel = worker->channel;
-        uint32_t finished = atomic_load_explicit(&channel->finished, memory_order_acquire);
-        uint32_t started = atomic_load_explicit(&channel->started, memory_order_acquire);
-        if (finished > worker->count) finished = worker->count;
-        complete_calls(pool, run, worker, finished);
-        uint32_t resume = finished;
-        if (started == finished + 1 && finished < worker->count) {
-            fl_report report;
-            memset(&report, 0, sizeof report);
-            if (worker->killed_for_deadline) {
-                report.kind = FL_KIND_TIMED_OUT;
-                report.elapsed_ns = fl_now_ns() - atomic_load_explicit(&channel->call_started_ns, memory_order_relaxed);
-            } else if (WIFSIGNALED(status)) {
-                if (channel->crash.kind == FL_KIND_SIGNALED && channel->crash.signo == WTERMSIG(status)) {
-                    memcpy(&report, &channel->crash, sizeof report);
-                } else {
-                    report.kind = FL_KIND_SIGNALED;
-                    report.signo = WTERMSIG(status);
-                }
+/* A worker is gone (crash reported, or reaped): settle its batch, blame the
+   call in flight with `status` (a waitpid status), put the rest back. */
+static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int status) {
+    if (!worker->busy || run == NULL) return;
+    worker->busy = 0;
+    fl_channel *channel = worker->channel;
+    uint32_t finished = atomic_load_explicit(&channel->finished, memory_order_acquire);
+    uint32_t started = atomic_load_explicit(&channel->started, memory_order_acquire);
+    if (finished > worker->count) finished = worker->count;
+    complete_calls(pool, run, worker, finished);
+    uint32_t resume = finished;
+    if (started == finished + 1 && finished < worker->count) {
+        fl_report report;
+        memset(&report, 0, sizeof report);
+        if (worker->killed_for_deadline) {
+            report.kind = FL_KIND_TIMED_OUT;
+            report.elapsed_ns = fl_now_ns() - atomic_load_explicit(&channel->call_started_ns, memory_order_relaxed);
+        } else if (WIFSIGNALED(status)) {
+            if (channel->crash.kind == FL_KIND_SIGNALED && channel->crash.signo == WTERMSIG(status)) {
+                memcpy(&report, &channel->crash, sizeof report);
             } else {
-                report.kind = FL_KIND_EXITED;
-                report.value = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+                report.kind = FL_KIND_SIGNALED;
+                report.signo = WTERMSIG(status);
             }
-            record_failure(run, worker->batch[finished], &report, pool->incoming.text, pool->incoming.text_length);
-            run->remaining--;
-            pool->stats.calls++;
-            resume = finished + 1;
+        } else {
+            report.kind = FL_KIND_EXITED;
+            report.value = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
-        for (uint32_t j = worker->count; j > resume; j--) queue_push_front(run, worker->batch[j - 1]);
+        record_failure(run, worker->batch[finished], &report, pool->incoming.text, pool->incoming.text_length);
+        run->remaining--;
+        pool->stats.calls++;
+        resume = finished + 1;
     }
+    for (uint32_t j = worker->count; j > resume; j--) queue_push_front(run, worker->batch[j - 1]);
+}
+
+/* The helper says the worker's handler reported a fault: the outcome is
+   known now (the worker re-raises that very signal), before the kernel has
+   finished tearing the process down. */
+static void worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo) {
+    if (worker->dying) return;
+    settle_batch(pool, run, worker, signo & 0x7f); /* a waitpid status meaning "killed by signo" */
+    forget_socket(pool, worker);
+    worker->dying = 1;
+    pool->stats.live_workers--;
+}
+
+/* A worker was reaped: settle what is left, free it. */
+static void worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int status) {
+    settle_batch(pool, run, worker, status);
     forget_socket(pool, worker);
     if (worker->pidfd >= 0) close(worker->pidfd);
     munmap(worker->channel, sizeof(fl_channel));
     worker->in_use = 0;
     pool->stats.worker_deaths++;
-    pool->stats.live_workers--;
+    if (!worker->dying) pool->stats.live_workers--;
 }
 
 /* Handles every message waiting on the control socket. Returns -1 if the helper is gone. */
@@ -274,10 +295,9 @@ static int drain_control(fl_pool *pool, run_state *run, int blocking) {
             add_worker(pool, pool->incoming.pid, fds, fd_count);
         } else {
             for (int i = 0; i < fd_count; i++) close(fds[i]);
-            if (pool->incoming.type == FL_MSG_EXITED) {
-                pool_worker *worker = find_worker(pool, pool->incoming.pid);
-                if (worker) worker_exited(pool, run, worker, pool->incoming.status);
-            }
+            pool_worker *worker = find_worker(pool, pool->incoming.pid);
+            if (worker && pool->incoming.type == FL_MSG_EXITED) worker_exited(pool, run, worker, pool->incoming.status);
+            if (worker && pool->incoming.type == FL_MSG_CRASHED) worker_crashed(pool, run, worker, pool->incoming.status);
         }
     }
 }
@@ -632,22 +652,33 @@ void fl_pool_free_failures(fl_pool_failure *failures, size_t count) {
     free(failures);
 }
 
-/* Waits for the replacements of workers that died (the helper forks them at
-   once); the pool is then back at full size. Called with the lock held. */
-static void await_capacity(fl_pool *pool) {
+static int dying_workers(fl_pool *pool) {
+    int count = 0;
+    for (int i = 0; i < pool->worker_slots; i++) {
+        pool_worker *worker = pool->workers[i];
+        if (worker && worker->in_use && worker->dying) count++;
+    }
+    return count;
+}
+
+/* Waits for the replacements of workers that died (the helper hands over its
+   spare at once): the pool is back at full size. With `settled`, also for the
+   reaping of workers whose crash was already reported. Lock held. */
+static void await_capacity(fl_pool *pool, int settled) {
     if (!pool->broken && drain_control(pool, NULL, 0) != 0) pool->broken = 1;
-    while (!pool->broken && pool->stats.live_workers < pool->workers_wanted) {
+    while (!pool->broken &&
+           (pool->stats.live_workers < pool->workers_wanted || (settled && dying_workers(pool) > 0))) {
         if (drain_control(pool, NULL, 1) != 0) pool->broken = 1;
     }
 }
 
 int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity) {
     pthread_mutex_lock(&pool->lock);
-    await_capacity(pool);
+    await_capacity(pool, 0);
     int count = 0;
     for (int i = 0; i < pool->worker_slots; i++) {
         pool_worker *worker = pool->workers[i];
-        if (worker && worker->in_use) {
+        if (worker && worker->in_use && !worker->dying) {
             if (count < capacity) pids[count] = worker->pid;
             count++;
         }
@@ -658,7 +689,7 @@ int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity) {
 
 fl_pool_stats fl_pool_statistics(fl_pool *pool) {
     pthread_mutex_lock(&pool->lock);
-    await_capacity(pool);
+    await_capacity(pool, 1);
     fl_pool_stats stats = pool->stats;
     pthread_mutex_unlock(&pool->lock);
     return stats;

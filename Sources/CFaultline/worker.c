@@ -9,8 +9,9 @@
  * Before each call it publishes `started`, after it `finished`: if the worker
  * dies, the supervisor knows exactly which input it was holding. A fault is
  * recorded in the channel by an async-signal-safe handler (on an alternate
- * stack, so stack overflows are reported too), which then re-raises the
- * signal with the default action so the helper's waitpid sees the real cause.
+ * stack, so stack overflows are reported too), which wakes the helper with
+ * SIGUSR1 (kill is async-signal-safe) and then re-raises the signal with the
+ * default action so the helper's waitpid sees the real cause.
  * exit(n) from the callee ends the worker with _exit(n), skipping atexit
  * handlers inherited from the helper's executable.
  *
@@ -32,6 +33,7 @@
 
 static fl_channel *worker_channel;
 static int worker_options;
+static pid_t worker_helper;
 static char worker_altstack[128 * 1024] __attribute__((aligned(64)));
 
 static void worker_fault(int signo, siginfo_t *info, void *context) {
@@ -43,6 +45,9 @@ static void worker_fault(int signo, siginfo_t *info, void *context) {
         crash->frames[0] = fl_context_pc(context);
         crash->frame_count = 1;
     }
+    /* Tell the helper now: the report is complete, the rest is dying. */
+    atomic_store_explicit(&worker_channel->crash_ready, 1, memory_order_release);
+    kill(worker_helper, SIGUSR1);
     struct sigaction default_action;
     memset(&default_action, 0, sizeof default_action);
     default_action.sa_handler = SIG_DFL;
@@ -82,6 +87,7 @@ void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, in
 
     worker_channel = channel;
     worker_options = options;
+    worker_helper = helper;
     stack_t stack = {.ss_sp = worker_altstack, .ss_size = sizeof worker_altstack, .ss_flags = 0};
     sigaltstack(&stack, NULL);
     struct sigaction action;
@@ -97,6 +103,7 @@ void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, in
     default_action.sa_handler = SIG_DFL;
     sigemptyset(&default_action.sa_mask);
     sigaction(SIGCHLD, &default_action, NULL);
+    sigaction(SIGUSR1, &default_action, NULL);
     sigaction(SIGPIPE, &default_action, NULL);
     sigset_t none;
     sigemptyset(&none);

@@ -91,10 +91,11 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count);
 
 /** Writes up to `capacity` worker pids; returns how many workers are alive.
-    First waits until workers that died have been replaced (an event from the helper). */
+    First waits until workers that died have been replaced (an event from the helper):
+    returns as soon as the pool is back at full strength. */
 int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity);
 
-/** Counters, once workers that died have been replaced. */
+/** Counters, once workers that died have been replaced and reaped (a settled pool). */
 fl_pool_stats fl_pool_statistics(fl_pool *pool);
 
 /**

@@ -173,14 +173,16 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// The process ids of the workers alive now.
+    /// The process ids of the workers serving calls, once every worker that
+    /// died has been replaced (this waits for the replacement: an event).
     public var workerPIDs: [pid_t] {
         var pids = [pid_t](repeating: 0, count: 1024)
         let count = fl_pool_worker_pids(pool, &pids, Int32(pids.count))
         return Array(pids.prefix(Int(min(count, 1024))))
     }
 
-    /// Counters since the pool was created.
+    /// Counters since the pool was created, once the pool is settled: every
+    /// dead worker replaced and reaped.
     public var statistics: Statistics {
         let stats = fl_pool_statistics(pool)
         return Statistics(workersStarted: Int(stats.workers_started), workerDeaths: Int(stats.worker_deaths),

@@ -7,7 +7,7 @@ import Faultline
 /// is meant to be used: all workers busy, inputs in batches), latency p50/p99
 /// from single calls (one round trip to a worker each). Recovery: from
 /// calling a faulting input to its outcome, and on to the moment the pool is
-/// back at full strength (`statistics` returns once the helper's replacement
+/// back at full strength (`workerPIDs` returns once the helper's replacement
 /// worker has registered).
 enum PoolBench {
     /// Inputs per run for the throughput of the cheap callee, and of the mixed workloads.
@@ -51,7 +51,7 @@ enum PoolBench {
         }
         row.recovery = recovery(mixedPool, faultingInput: -1, seconds: budget.seconds(1.5),
                                 method: "WorkerPool.call(-1) on fl_mixed (SIGSEGV in a worker, backtrace symbolized in "
-                                    + "the helper); restored = until statistics shows the replacement worker registered")
+                                    + "the helper); restored = until workerPIDs shows the replacement (the spare) registered")
         let statistics = mixedPool.statistics
         row.extras = [
             ("workers", .int(workers)),
@@ -156,7 +156,7 @@ enum PoolBench {
                 let before = benchNow()
                 let result = try pool.call(faultingInput)
                 let delivered = benchNow()
-                _ = pool.statistics // returns once the replacement has registered
+                _ = pool.workerPIDs // returns once the replacement has registered
                 let back = benchNow()
                 guard result.returnedValue == nil else { return nil }
                 outcome.append(Double(delivered - before))
