@@ -41,7 +41,7 @@ final class BenchTests: XCTestCase {
         let (report, _) = try runBench(["--json", "--quick"])
         let left = ProcessTable.descendants(of: getpid()).filter { !before.contains($0.pid) }
         XCTAssertEqual(left, [], "left behind: \(left)")
-        for key in ["schema", "run", "strategies", "floors", "fork_cost", "rss", "peers", "targets"] {
+        for key in ["schema", "run", "strategies", "floors", "fork_cost", "rss", "peers", "unwinder", "targets"] {
             XCTAssertNotNil(report[key], "missing \(key)")
         }
 
@@ -99,6 +99,13 @@ final class BenchTests: XCTestCase {
 
         let rss = try XCTUnwrap(report["rss"] as? [String: Any])
         XCTAssertGreaterThan(number(rss, "supervisor_peak_bytes", "rss") ?? 0, 0)
+
+        // C++ exceptions: confined libunwind leaves the process on libgcc's unwinder; LD_PRELOAD binds libunwind's.
+        let unwinder = try XCTUnwrap(report["unwinder"] as? [String: Any])
+        XCTAssertGreaterThan(number(unwinder, "confined_throw_ns", "unwinder") ?? 0, 0)
+        XCTAssertGreaterThan(number(unwinder, "global_throw_ns", "unwinder") ?? 0, 0)
+        XCTAssertFalse((unwinder["confined_unwinder"] as? String ?? "libunwind").contains("libunwind"), "\(unwinder)")
+        XCTAssertTrue((unwinder["global_unwinder"] as? String ?? "").contains("libunwind"), "\(unwinder)")
 
         let peers = try XCTUnwrap(report["peers"] as? [String: Any])
         XCTAssertNotNil(peers["available"] as? Bool)

@@ -54,6 +54,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("large-parent-probe"), help: .hidden)
     var largeParentProbe = false
 
+    @Flag(name: .customLong("unwinder-probe"), help: .hidden)
+    var unwinderProbe = false
+
     func validate() throws {
         if let seconds, !(seconds > 0 && seconds <= 86_400) {
             throw ValidationError("--seconds must be between 0 and 86400, got \(seconds)")
@@ -78,6 +81,10 @@ struct BenchCommand: ParsableCommand {
         if largeParentProbe {
             let status = LargeParent.probe(library: library, bytes: parentBytes, seconds: budgetSeconds, output: output)
             output.flush()
+            Glibc.exit(status)
+        }
+        if unwinderProbe {
+            let status = Unwinder.probe(library: library, seconds: min(budgetSeconds / 20, 2), output: output)
             Glibc.exit(status)
         }
         let victims = try Victims(library: library)
@@ -119,6 +126,8 @@ struct BenchCommand: ParsableCommand {
         progress("fork with a \(parentBytes >> 20) MiB parent (a child process)")
         LargeParent.measure(executable: executable, library: library, bytes: parentBytes, seconds: budgetSeconds,
                             into: &report.forkCost)
+        progress("C++ throw/catch with libunwind confined and bound process-wide (child processes)")
+        report.unwinder = Unwinder.measure(executable: executable, library: library, seconds: min(budgetSeconds / 20, 2))
         if noPeers {
             report.peers.unavailable = "not measured: --no-peers"
         } else {

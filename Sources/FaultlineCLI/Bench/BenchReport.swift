@@ -2,7 +2,7 @@
 ///
 /// The JSON object (what `--json` prints) has these keys:
 /// `schema`, `run` (budget, machine), `strategies` (name → figures),
-/// `floors`, `fork_cost`, `rss`, `peers`, `targets`. A strategy object always
+/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `targets`. A strategy object always
 /// has `available`; when true it also has `calls_per_second`, `p50_ns`,
 /// `p99_ns` (the cheap `identity` workload), `recovery_p50_ns`,
 /// `recovery_p99_ns` (null where it does not apply), and `workloads`
@@ -21,6 +21,8 @@ struct BenchReport {
     var rss = ResidentMemory()
     /// The Python peers.
     var peers = PeerReport()
+    /// C++ exceptions with libunwind confined or process-wide.
+    var unwinder = UnwinderFigures()
 
     /// The row named `name`, if measured.
     func strategy(_ name: String) -> StrategyRow? { strategies.first { $0.name == name } }
@@ -35,6 +37,7 @@ struct BenchReport {
             ("fork_cost", forkCost.json),
             ("rss", rss.json),
             ("peers", peers.json),
+            ("unwinder", unwinder.json),
             ("targets", .array(Target.evaluate(self).map(\.json))),
         ])
     }

@@ -84,6 +84,13 @@ enum BenchTable {
                 : "workers: \(rss.workerNote ?? "n/a")"))
         out.append("")
 
+        let unwinder = report.unwinder
+        out.append("C++ throw/catch (fl_cxx_throw_catch): libunwind loaded RTLD_LOCAL as Faultline does \(showNs(unwinder.confinedThrowNs)) "
+            + "(_Unwind_RaiseException from \(unwinder.confinedUnwinder ?? "n/a")); bound process-wide (LD_PRELOAD) "
+            + "\(showNs(unwinder.globalThrowNs)) (from \(unwinder.globalUnwinder ?? "n/a")): \(showNumber(unwinder.ratio))× slower"
+            + (unwinder.note.map { "; \($0)" } ?? ""))
+        out.append("")
+
         let peers = report.peers
         out.append("Python peers (\(peers.python.map { "Python " + $0 } ?? "no python"), same library, \(run.workers) workers)")
         if let reason = peers.unavailable {
