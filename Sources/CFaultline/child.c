@@ -33,28 +33,12 @@ static char child_altstack[128 * 1024] __attribute__((aligned(64)));
 static void report_and_die(int signo, siginfo_t *info, void *context) {
     fl_report report;
     memset(&report, 0, sizeof report);
-    fl_report_fill_signal(&report, signo, info);
-    if (child_options & FL_CAPTURE_BACKTRACE) {
-        report.frame_count = fl_backtrace_from_context(context, report.frames, FL_MAX_FRAMES);
-    } else {
-        report.frames[0] = fl_context_pc(context);
-        report.frame_count = 1;
-    }
+    fl_report_capture(&report, signo, info, context, child_options);
     if (child_report_fd >= 0) {
         ssize_t ignored = write(child_report_fd, &report, FL_REPORT_SIZE(report.frame_count));
         (void)ignored;
     }
-    struct sigaction default_action;
-    memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    sigaction(signo, &default_action, NULL);
-    sigset_t unblock;
-    sigemptyset(&unblock);
-    sigaddset(&unblock, signo);
-    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
-    raise(signo);
-    _exit(128 + signo); /* not reached */
+    fl_die_of_signal(signo);
 }
 
 static volatile sig_atomic_t in_forked_child;
@@ -81,31 +65,11 @@ void fl_child_prepare(pid_t expected_parent, int report_fd, int options) {
 
     child_report_fd = report_fd;
     child_options = options;
-    stack_t stack = {.ss_sp = child_altstack, .ss_size = sizeof child_altstack, .ss_flags = 0};
-    sigaltstack(&stack, NULL);
-
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = report_and_die;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&action.sa_mask);
-    size_t count;
-    const int *signals = fl_fault_signals(&count);
-    sigset_t unblock;
-    sigemptyset(&unblock);
-    for (size_t i = 0; i < count; i++) {
-        sigaction(signals[i], &action, NULL);
-        sigaddset(&unblock, signals[i]);
-    }
-    /* The parent's SIGINT/SIGTERM handlers (Swift or not) must not run here. */
-    struct sigaction default_action;
-    memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    sigaction(SIGINT, &default_action, NULL);
-    sigaction(SIGTERM, &default_action, NULL);
-    sigaction(SIGPIPE, &default_action, NULL);
-    sigemptyset(&unblock);
-    sigprocmask(SIG_SETMASK, &unblock, NULL); /* the caller may block SIGINT/SIGTERM for a sigwait thread */
+    /* The parent's SIGINT/SIGTERM handlers (Swift or not) must not run here;
+       the caller may have blocked them for a sigwait thread: the mask is cleared. */
+    fl_set_default_action(SIGINT);
+    fl_set_default_action(SIGTERM);
+    fl_set_default_action(SIGPIPE);
+    fl_install_fault_reporter(report_and_die, child_altstack, sizeof child_altstack);
     in_forked_child = 1;
 }

@@ -49,24 +49,6 @@ static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t installed;
 static struct sigaction previous_actions[NSIG];
 
-static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP};
-#define FAULT_SIGNAL_COUNT (sizeof fault_signals / sizeof fault_signals[0])
-
-const int *fl_fault_signals(size_t *count) {
-    *count = FAULT_SIGNAL_COUNT;
-    return fault_signals;
-}
-
-void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info) {
-    report->kind = FL_KIND_SIGNALED;
-    report->signo = signo;
-    report->code = info ? info->si_code : 0;
-    /* si_addr is meaningful only for faults the kernel raised (si_code > 0). */
-    report->address = (info && info->si_code > 0) ? (uint64_t)(uintptr_t)info->si_addr : 0;
-    report->flags = FL_REPORT_DETAILED;
-    report->frame_count = 0;
-}
-
 /* A signal is ours to recover only if the kernel raised it for this thread's
    instruction, or this very process sent it (raise, abort). kill from another
    process is passed on. */
@@ -89,19 +71,7 @@ static void pass_on(int signo, siginfo_t *info, void *context) {
     }
     if (previous->sa_handler == SIG_IGN && info->si_code <= 0) return; /* a sent signal that was ignored */
     /* Default action: die of this signal, as if we had never been here. */
-    struct sigaction default_action;
-    memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    sigaction(signo, &default_action, NULL);
-    if (info->si_code <= 0 || signo == SIGTRAP || signo == SIGABRT) {
-        sigset_t unblock;
-        sigemptyset(&unblock);
-        sigaddset(&unblock, signo);
-        sigprocmask(SIG_UNBLOCK, &unblock, NULL);
-        raise(signo);
-    }
-    /* A hardware fault re-executes the faulting instruction on return and now dies of it. */
+    fl_die_of_signal(signo);
 }
 
 static void guard_handler(int signo, siginfo_t *info, void *context) {
@@ -118,13 +88,7 @@ static void guard_handler(int signo, siginfo_t *info, void *context) {
         report->flags |= FL_REPORT_TRUNCATED;
     } else {
         frame->in_handler = 1;
-        fl_report_fill_signal(report, signo, info);
-        if (frame->options & FL_CAPTURE_BACKTRACE) {
-            report->frame_count = fl_backtrace_from_context(context, report->frames, FL_MAX_FRAMES);
-        } else {
-            report->frames[0] = fl_context_pc(context);
-            report->frame_count = 1;
-        }
+        fl_report_capture(report, signo, info, context, frame->options);
     }
     current_frame = frame->previous;
     errno = saved_errno;
@@ -141,8 +105,10 @@ int fl_guard_install(void) {
         action.sa_sigaction = guard_handler;
         action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
         sigemptyset(&action.sa_mask);
-        for (size_t i = 0; i < FAULT_SIGNAL_COUNT && error == 0; i++) {
-            if (sigaction(fault_signals[i], &action, &previous_actions[fault_signals[i]]) != 0) error = errno;
+        size_t count;
+        const int *signals = fl_fault_signals(&count);
+        for (size_t i = 0; i < count && error == 0; i++) {
+            if (sigaction(signals[i], &action, &previous_actions[signals[i]]) != 0) error = errno;
         }
         if (error == 0) installed = 1;
     }
@@ -153,8 +119,10 @@ int fl_guard_install(void) {
 int fl_guard_uninstall(void) {
     pthread_mutex_lock(&install_lock);
     if (installed) {
-        for (size_t i = 0; i < FAULT_SIGNAL_COUNT; i++) {
-            int signo = fault_signals[i];
+        size_t count;
+        const int *signals = fl_fault_signals(&count);
+        for (size_t i = 0; i < count; i++) {
+            int signo = signals[i];
             struct sigaction current;
             if (sigaction(signo, NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
                 current.sa_sigaction == guard_handler) {

@@ -11,8 +11,18 @@
 /* Size of the report with only the header (no frames) and with n frames. */
 #define FL_REPORT_SIZE(n) (offsetof(fl_report, frames) + (size_t)(n) * sizeof(uint64_t))
 
-/* Fills signo/code/address of `report` from a siginfo. Async-signal-safe. */
+/* fault_report.c, all async-signal-safe: */
+/* Fills signo/code/address of `report` from a siginfo. */
 void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info);
+/* Fills the report and its frames (a libunwind walk with FL_CAPTURE_BACKTRACE, else the faulting pc). */
+void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void *context, int options);
+/* Puts back SIG_DFL for signo. */
+void fl_set_default_action(int signo);
+/* Default action, unblocked, raised: the process dies of signo. */
+void fl_die_of_signal(int signo) __attribute__((noreturn));
+/* For a process that reports its fault and dies (forked child, pool worker): `handler` on
+   the given alternate stack for every fault signal, and an empty signal mask. */
+void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size);
 
 /* Registers, once and in the parent, the on_exit handler that turns a
    callee's exit(n) in a forked child into _exit(n). Call before fork(). */

@@ -37,28 +37,11 @@ static pid_t worker_helper;
 static char worker_altstack[128 * 1024] __attribute__((aligned(64)));
 
 static void worker_fault(int signo, siginfo_t *info, void *context) {
-    fl_report *crash = &worker_channel->crash;
-    fl_report_fill_signal(crash, signo, info);
-    if (worker_options & FL_CAPTURE_BACKTRACE) {
-        crash->frame_count = fl_backtrace_from_context(context, crash->frames, FL_MAX_FRAMES);
-    } else {
-        crash->frames[0] = fl_context_pc(context);
-        crash->frame_count = 1;
-    }
+    fl_report_capture(&worker_channel->crash, signo, info, context, worker_options);
     /* Tell the helper now: the report is complete, the rest is dying. */
     atomic_store_explicit(&worker_channel->crash_ready, 1, memory_order_release);
     kill(worker_helper, SIGUSR1);
-    struct sigaction default_action;
-    memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    sigaction(signo, &default_action, NULL);
-    sigset_t unblock;
-    sigemptyset(&unblock);
-    sigaddset(&unblock, signo);
-    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
-    raise(signo);
-    _exit(128 + signo);
+    fl_die_of_signal(signo);
 }
 
 static void worker_exit(int status, void *unused) {
@@ -88,26 +71,10 @@ void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, in
     worker_channel = channel;
     worker_options = options;
     worker_helper = helper;
-    stack_t stack = {.ss_sp = worker_altstack, .ss_size = sizeof worker_altstack, .ss_flags = 0};
-    sigaltstack(&stack, NULL);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = worker_fault;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&action.sa_mask);
-    size_t count;
-    const int *signals = fl_fault_signals(&count);
-    for (size_t i = 0; i < count; i++) sigaction(signals[i], &action, NULL);
-    struct sigaction default_action;
-    memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    sigaction(SIGCHLD, &default_action, NULL);
-    sigaction(SIGUSR1, &default_action, NULL);
-    sigaction(SIGPIPE, &default_action, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    fl_set_default_action(SIGCHLD);
+    fl_set_default_action(SIGUSR1);
+    fl_set_default_action(SIGPIPE);
+    fl_install_fault_reporter(worker_fault, worker_altstack, sizeof worker_altstack);
     on_exit(worker_exit, NULL);
 
     uint64_t calls = 0;

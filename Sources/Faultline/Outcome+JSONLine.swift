@@ -26,10 +26,11 @@ extension Outcome {
     }
 }
 
-/// Minimal JSON text helpers for the streaming form.
-enum JSONText {
+/// Minimal JSON text helpers for the streaming form (also used by the
+/// `faultline` command's other JSON output).
+package enum JSONText {
     /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
+    package static func quoted(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -64,21 +64,17 @@ public enum ProcessTable {
     }
 
     /// Resident set size of a process in bytes (VmRSS), or nil.
-    public static func residentBytes(_ pid: pid_t = getpid()) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
-        }
-        return nil
-    }
+    public static func residentBytes(_ pid: pid_t = getpid()) -> Int? { statusKiB("VmRSS:", pid).map { $0 * 1024 } }
 
     /// Peak resident set size (VmHWM) in bytes, or nil.
-    public static func peakResidentBytes(_ pid: pid_t = getpid()) -> Int? {
+    public static func peakResidentBytes(_ pid: pid_t = getpid()) -> Int? { statusKiB("VmHWM:", pid).map { $0 * 1024 } }
+
+    /// A "kB" line of /proc/PID/status, e.g. `VmRSS:`.
+    private static func statusKiB(_ field: String, _ pid: pid_t) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        for line in text.split(separator: "\n") where line.hasPrefix(field) {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
+            if parts.count >= 2, let kib = Int(parts[1]) { return kib }
         }
         return nil
     }

@@ -1,3 +1,4 @@
+import Faultline
 /// A JSON value with ordered object keys, written by hand so that the bench
 /// needs no Foundation and its output keeps a stable, readable key order.
 indirect enum JSON: Sendable {
@@ -58,23 +59,6 @@ indirect enum JSON: Sendable {
     }
 
     private static func quote(_ value: String, into output: inout String) {
-        output += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
+        output += JSONText.quoted(value)
     }
 }

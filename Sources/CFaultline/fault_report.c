@@ -1,0 +1,73 @@
+/*
+ * fault_report.c: the parts every fault handler shares — which signals are
+ * faults, how a report is filled from a signal, how a process that must not
+ * survive its fault installs its reporter and then dies of the same signal.
+ *
+ * Used by the guard (guard.c), forked children (child.c) and pool workers
+ * (worker.c). Everything here is async-signal-safe: memset, sigaction,
+ * sigprocmask, sigaltstack, raise, _exit, and libunwind's local walk.
+ */
+#include "internal.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP};
+
+const int *fl_fault_signals(size_t *count) {
+    *count = sizeof fault_signals / sizeof fault_signals[0];
+    return fault_signals;
+}
+
+void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info) {
+    report->kind = FL_KIND_SIGNALED;
+    report->signo = signo;
+    report->code = info ? info->si_code : 0;
+    /* si_addr is meaningful only for faults the kernel raised (si_code > 0). */
+    report->address = (info && info->si_code > 0) ? (uint64_t)(uintptr_t)info->si_addr : 0;
+    report->flags = FL_REPORT_DETAILED;
+    report->frame_count = 0;
+}
+
+void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void *context, int options) {
+    fl_report_fill_signal(report, signo, info);
+    if (options & FL_CAPTURE_BACKTRACE) {
+        report->frame_count = fl_backtrace_from_context(context, report->frames, FL_MAX_FRAMES);
+    } else {
+        report->frames[0] = fl_context_pc(context);
+        report->frame_count = 1;
+    }
+}
+
+void fl_set_default_action(int signo) {
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    sigaction(signo, &default_action, NULL);
+}
+
+void fl_die_of_signal(int signo) {
+    fl_set_default_action(signo);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signo);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    raise(signo);
+    _exit(128 + signo); /* not reached */
+}
+
+void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size) {
+    stack_t alternate = {.ss_sp = stack, .ss_size = stack_size, .ss_flags = 0};
+    sigaltstack(&alternate, NULL);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = handler;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++) sigaction(fault_signals[i], &action, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
