@@ -154,12 +154,14 @@ struct Target {
             + "dl_iterate_phdr for every frame: 16 to 18 rt_sigprocmask system calls per 7-frame walk, about 0.35 us each "
             + "on this VM, most of the ~7 us the walk adds. unw_set_caching_policy(UNW_CACHE_PER_THREAD) does not remove "
             + "them; a frame-pointer walk (the callee's frames, validated against the stack bounds) would.",
-        "pool_recovery": "perf trace: a worker's fault to its exit takes about 80 us; the rest is process work in "
-            + "the helper, an 8 MiB image (the whole Swift executable, re-executed): each fork of a replacement or spare "
-            + "takes about 0.5 ms of helper CPU, which on 2 cores competes with the supervisor and the fresh worker, so "
-            + "a call that lands on a just-forked worker waits about 0.45 ms more than one on a warm worker; the kernel's "
-            + "own fault-to-death path is the fault_death floor. A small C-only helper image, spares forked ahead and "
-            + "warmed before they are needed, or reporting the crash from the worker's handler before it dies would cut it.",
+        "pool_recovery": "The crash is already reported from the worker's own handler (through the helper, before "
+            + "the kernel has reaped the worker) and a spare forked ahead takes its place, so neither the worker's "
+            + "teardown nor a fork is on the path any more. What remains, measured with strace and by pausing between "
+            + "crashes: two wake-ups across processes (worker to helper to supervisor); libunwind's first walk "
+            + "through the callee's frames in a fresh worker (about 70 system calls of its locks and memory checks, "
+            + "~0.1 ms); and the helper forking the next spare (~0.3-0.5 ms of CPU for a re-executed Swift image), "
+            + "which on 2 cores competes with the next call. With 3 ms between crashes the p50 falls to about 180 us "
+            + "without a backtrace and 340 us with one. A C-only helper image would make that fork cheaper.",
         "fork_large_parent": "expected: fork copies the parent's page tables (262,144 PTEs for 1 GiB of 4 KiB pages), "
             + "about 30 ms per GiB here; this is why the fork server exists (see fork_server_large_parent).",
     ]
