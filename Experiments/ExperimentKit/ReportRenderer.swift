@@ -225,10 +225,16 @@ public struct ReportRenderer {
 
     private func performance() -> [String] {
         var out = ["## Performance", ""]
-        if let data = Files.read(resultsFolder + "/bench.json").map({ Data($0.utf8) }), let tables = JSONTables.markdown(data, level: 3) {
-            out.append("Everything `faultline bench --json` reported in this run, rendered as tables (keys as the benchmark names them; `_ns` figures are nanoseconds).")
+        if let data = Files.read(resultsFolder + "/bench.json").map({ Data($0.utf8) }), let tables = JSONTables.markdown(data, level: 4) {
+            out.append("From `faultline bench --json` in this run (`faultline bench` prints the same as a table).")
+            out.append("")
+            out += BenchSummary.markdown(data) ?? []
+            out.append("<details><summary>Every figure the benchmark reported (keys as it names them; `_ns` figures are nanoseconds)</summary>")
             out.append("")
             out.append(tables)
+            out.append("")
+            out.append("</details>")
+            out.append("")
         } else {
             let reason = text("bench.unavailable") ?? "no bench.json in \(resultsFolder)"
             out.append("`faultline bench` is not available yet: \(oneLine(reason)).")

@@ -85,7 +85,8 @@ enum StrategyBench {
             _ = try? GuardStrategy(victims.faulting, captureBacktrace: true).call(1)
         }
         // Many calls at once: GuardStrategy.callCompact runs them in one C loop.
-        let batchInputs = Array(Workload.identity.inputs.prefix(4096))
+        let identityInputs = Workload.identity.inputs
+        let batchInputs = (0..<4096).map { identityInputs[$0 % identityInputs.count] }
         let batched = timeEach(seconds: budget.seconds(0.5)) { _ = try? strategy.callCompact(batchInputs) }
         let batchPerCall = batched.map { $0.p50 / Double(batchInputs.count) }
         row.extras = [
