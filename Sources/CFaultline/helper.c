@@ -17,6 +17,10 @@
  * kernel is still tearing the dying worker down. Every dead worker is then
  * reaped and reported with its wait status, and replaced.
  *
+ * The helper is a subreaper in a process group of its own: processes a callee
+ * starts (even daemonized ones, unless they leave the group with setsid) are
+ * reaped by it and killed with it.
+ *
  * Limits: names come from dladdr (dynamic symbols only). A library whose
  * constructor crashes kills the helper before READY: the supervisor reports it.
  * While loading, the helper has PR_SET_PDEATHSIG toward the thread waiting for
@@ -290,6 +294,9 @@ static void shut_down(void) {
         while (waitpid(slots[i].pid, NULL, 0) < 0 && errno == EINTR) {
         }
     }
+    /* Whatever the callee started and left behind is in our process group
+       (or was adopted by us, the subreaper): take it down with us. */
+    kill(0, SIGKILL);
     _exit(0);
 }
 
@@ -338,6 +345,9 @@ static void warm_up_unwinder(int options) {
 
 void fl_helper_main(int control, const char *library, const char *symbol, uint64_t offset, int options, int recycle_after) {
     signal(SIGPIPE, SIG_IGN);
+    /* Processes a callee starts and abandons are re-parented to us, not to
+       init: we reap them, and they die with us. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     size_t count;
     const int *signals = fl_fault_signals(&count);
     for (size_t i = 0; i < count; i++) signal(signals[i], SIG_DFL);

@@ -103,4 +103,31 @@ final class UnknownLibraryTests: XCTestCase {
             XCTAssertEqual(result.stdout, "")
         }
     }
+
+    func testProcessesACalleeLeavesBehindDoNotOutliveTheCommand() throws {
+        let path = try library("leaves_a_daemon", """
+            #include <sys/prctl.h>
+            #include <unistd.h>
+            int f(int x) {
+                pid_t middle = fork();
+                if (middle == 0) {
+                    if (fork() == 0) { prctl(PR_SET_NAME, "fl-abandoned"); for (;;) pause(); }
+                    _exit(0); /* the grandchild is now an orphan */
+                }
+                return x;
+            }
+            """)
+        func abandoned() -> [ProcessTable.Entry] { ProcessTable.all().filter { $0.name == "fl-abandoned" && $0.state != "Z" } }
+        for strategy in ["pool", "fork"] {
+            let result = try call([path, "f", "--strategy", strategy, "1", "2"])
+            XCTAssertEqual(result.status, .exitCode(0), result.stderr)
+            var left = abandoned()
+            for _ in 0..<100 where !left.isEmpty {
+                usleep(20_000)
+                left = abandoned()
+            }
+            XCTAssertEqual(left.map(\.pid), [], "\(strategy) left the callee's orphans alive")
+            for entry in left { kill(entry.pid, SIGKILL) }
+        }
+    }
 }
