@@ -7,13 +7,17 @@
  * exit() is caught by an on_exit handler registered once in the parent
  * (fl_child_exit_hook), which only acts in a child: the child takes no lock.
  *
- * The fault reporter writes one fl_report in a single write() (smaller than
- * PIPE_BUF, so it arrives whole), then restores the default action and
- * re-raises the signal: the parent's waitpid sees the true signal.
+ * Before the callee runs, the child dies with its parent (PR_SET_PDEATHSIG,
+ * checked against the race where the parent already died), moves to its own
+ * process group, disables core dumps, points stdout at stderr (the caller's
+ * stdout stays clean) and installs its fault reporter. The reporter fills an
+ * fl_report in a page shared with the parent (a callee that closes every
+ * descriptor cannot lose it), then restores the default action and re-raises
+ * the signal: the parent's waitpid sees the true signal.
  *
  * Limits: a callee thread that overflows its own stack has no alternate
  * stack, so it dies without a report (the signal is still exact). If two
- * threads fault at once, the parent reads the first report.
+ * threads fault at once, the first one's report is kept.
  */
 #include "internal.h"
 
@@ -25,18 +29,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static int child_report_fd = -1;
+static fl_shared_result *child_shared_result;
 static int child_options;
 /* The child's alternate stack: in .bss, so it costs nothing until a fault touches it. */
 static char child_altstack[128 * 1024] __attribute__((aligned(64)));
 
 static void report_and_die(int signo, siginfo_t *info, void *context) {
-    fl_report report;
-    memset(&report, 0, sizeof report);
-    fl_report_capture(&report, signo, info, context, child_options);
-    if (child_report_fd >= 0) {
-        ssize_t ignored = write(child_report_fd, &report, FL_REPORT_SIZE(report.frame_count));
-        (void)ignored;
+    fl_shared_result *shared = child_shared_result;
+    if (atomic_exchange(&shared->claimed, 1) == 0) {
+        fl_report_capture(&shared->report, signo, info, context, child_options);
+        atomic_store_explicit(&shared->state, FL_KIND_SIGNALED, memory_order_release);
     }
     fl_die_of_signal(signo);
 }
@@ -55,7 +57,8 @@ void fl_child_exit_hook(void) {
     pthread_once(&once, register_exit_hook);
 }
 
-void fl_child_prepare(pid_t expected_parent, int report_fd, int options) {
+void fl_child_prepare_shared(pid_t expected_parent, fl_shared_result *result, int options) {
+    child_shared_result = result;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != expected_parent) _exit(127); /* the parent died before prctl */
     setpgid(0, 0);
@@ -63,7 +66,6 @@ void fl_child_prepare(pid_t expected_parent, int report_fd, int options) {
     setrlimit(RLIMIT_CORE, &no_core);
     dup2(STDERR_FILENO, STDOUT_FILENO);
 
-    child_report_fd = report_fd;
     child_options = options;
     /* The parent's SIGINT/SIGTERM handlers (Swift or not) must not run here;
        the caller may have blocked them for a sigwait thread: the mask is cleared. */

@@ -4,6 +4,7 @@
 
 #include "include/CFaultline.h"
 #include <signal.h>
+#include <stdatomic.h>
 
 #define FL_TLS __thread __attribute__((tls_model("initial-exec")))
 #define FL_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -23,6 +24,18 @@ void fl_die_of_signal(int signo) __attribute__((noreturn));
 /* For a process that reports its fault and dies (forked child, pool worker): `handler` on
    the given alternate stack for every fault signal, and an empty signal mask. */
 void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size);
+
+/* Where a forked child leaves its result: a MAP_SHARED page that the callee
+   cannot close (a pipe descriptor it could). `state` is written last. */
+typedef struct fl_shared_result {
+    _Atomic uint32_t claimed; /* the first faulting thread takes it */
+    _Atomic uint32_t state;   /* 0 nothing, FL_KIND_RETURNED or FL_KIND_SIGNALED */
+    fl_report report;
+} fl_shared_result;
+
+/* child.c: prepares a freshly forked child to call a callee (async-signal-safe;
+   see the top of child.c); its result and fault report go to `result`. */
+void fl_child_prepare_shared(pid_t expected_parent, fl_shared_result *result, int options);
 
 /* Registers, once and in the parent, the on_exit handler that turns a
    callee's exit(n) in a forked child into _exit(n). Call before fork(). */

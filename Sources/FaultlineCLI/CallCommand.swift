@@ -22,13 +22,15 @@ struct CallCommand: ParsableCommand {
                  worker is replaced; no timeout is needed to notice a death.
           fork   one fresh child process per call.
           guard  in this process, with signal handlers and siglongjmp. Fast but unsafe: a fault
-                 in a thread the callee started, a fault with the signal blocked, or a call to
-                 exit() ends this process as it would have (no further output), and an infinite
-                 loop hangs it (--timeout is not available with guard).
+                 in a thread the callee started, a fault with the signal blocked, a call to exit(),
+                 or a callee that installs its own signal handlers ends this process as it would
+                 have (no further output); an infinite loop hangs it (--timeout is not available
+                 with guard); a callee that closes descriptors can take the output with it (exit 74).
 
         Exit status: 0 when every input got an outcome (crashes are outcomes). 2 for a usage error,
         an unloadable library, a missing symbol or a malformed input: one line on stderr, nothing on
         stdout, no worker started. 130/143 when interrupted by SIGINT/SIGTERM (workers are killed).
+        74 when the results could not be written.
         """
     )
 

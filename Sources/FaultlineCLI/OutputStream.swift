@@ -32,14 +32,18 @@ final class OutputStream {
         if buffer.count >= 1 << 16 { flush() }
     }
 
-    /// Writes what is buffered.
+    /// Writes what is buffered. If the results cannot be written (a callee
+    /// under the guard closed the descriptor, a closed pipe…), the command
+    /// must not exit 0 as if every input had been answered: it says so and
+    /// exits with status 74 (EX_IOERR).
     func flush() {
         var offset = 0
         while offset < buffer.count {
             let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
-                break
+                StandardError.write("faultline: cannot write the results: \(String(cString: strerror(errno)))")
+                Glibc.exit(74)
             }
             offset += written
         }

@@ -130,4 +130,21 @@ final class UnknownLibraryTests: XCTestCase {
             for entry in left { kill(entry.pid, SIGKILL) }
         }
     }
+
+    func testCalleeThatClosesEveryDescriptor() throws {
+        let path = try library("closes_everything", """
+            #include <unistd.h>
+            int f(int x) { for (int fd = 0; fd < 1024; fd++) close(fd); return x * 3; }
+            """)
+        // Isolated: the result travels through shared memory, which close() cannot take away.
+        for strategy in ["pool", "fork"] {
+            let result = try call([path, "f", "--strategy", strategy, "1", "2"])
+            XCTAssertEqual(result.status, .exitCode(0), result.stderr)
+            XCTAssertEqual(result.stdout, "{\"input\":1,\"outcome\":\"returned\",\"value\":3}\n{\"input\":2,\"outcome\":\"returned\",\"value\":6}\n", strategy)
+        }
+        // In-process, the callee closed the command's own output: it must not claim success.
+        let guarded = try call([path, "f", "--strategy", "guard", "1"])
+        XCTAssertNotEqual(guarded.status, .exitCode(0))
+        XCTAssertEqual(guarded.stdout, "")
+    }
 }

@@ -8,6 +8,7 @@
  *   guard.c      in-process guard: sigaction handlers + sigsetjmp/siglongjmp
  *   altstack.c   per-thread alternate signal stacks (sigaltstack)
  *   backtrace.c  libunwind, loaded with dlopen(RTLD_LOCAL), walked from a signal context
+ *   fault_report.c what every fault handler shares: the fault signals, filling a report, dying of a signal
  *   child.c      what a forked child does before the callee runs, and its fault reporter
  *   fork_call.c  one fork per call, classified by waitpid
  *   symbol.c     dladdr for the Swift symbolizer (needs _GNU_SOURCE)
@@ -156,19 +157,7 @@ uint64_t fl_context_pc(void *context);
 /** Captures the caller's own stack (not async-signal-safe; for tests). */
 uint32_t fl_backtrace_here(uint64_t *frames, uint32_t capacity);
 
-/* ---- child.c ------------------------------------------------------------ */
-
-/**
- * Prepares a freshly forked child to call a callee. Async-signal-safe.
- * Dies with the parent (PR_SET_PDEATHSIG, checked against the race where the
- * parent already died), moves to its own process group, disables core dumps,
- * points stdout at stderr (the caller's stdout stays clean), and installs a
- * fault reporter that writes an fl_report to `report_fd` and then dies of the
- * same signal so that the parent's waitpid sees the true cause. A callee's
- * exit(n) ends the child with _exit(n), skipping the parent's atexit handlers
- * (registered before it; fl_fork_call registers the hook in the parent).
- */
-void fl_child_prepare(pid_t expected_parent, int report_fd, int options);
+/* ---- fault_report.c ----------------------------------------------------- */
 
 /** The fault signals Faultline handles; `count` receives the length. */
 const int *fl_fault_signals(size_t *count);
