@@ -22,6 +22,12 @@ import CFaultline
 ///
 /// Runs are serialized: concurrent callers wait for each other. Use one
 /// `run` with many inputs to keep all workers busy.
+///
+/// Limits: a worker serves many calls, so a thread an earlier call left
+/// running that faults later is blamed on the call in flight at that moment
+/// (or on none, between calls); with `recycleAfter: 1` (``ForkServerStrategy``)
+/// every call has a fresh process. A callee that installs its own fault
+/// handlers decides how its worker dies; the outcome reports what it did.
 public final class WorkerPool: @unchecked Sendable {
     /// How a pool is built.
     public struct Configuration: Sendable {
