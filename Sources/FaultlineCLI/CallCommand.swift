@@ -10,27 +10,32 @@ struct CallCommand: ParsableCommand {
         commandName: "call",
         abstract: "Call SYMBOL from LIBRARY once per input and print one JSON line per outcome.",
         discussion: """
-        Standard output carries exactly one JSON object per input, in input order, and nothing else:
+        Standard output carries exactly one JSON object per input, in input
+        order, and nothing else. Whatever the callee prints goes to stderr.
           {"input":4,"outcome":"returned","value":4}
-          {"input":4,"outcome":"signaled","signal":"SIGSEGV","signo":11,"address":"0x0","backtrace":["raise_a_fault+0x2a",...]}
+          {"input":4,"outcome":"signaled","signal":"SIGSEGV","signo":11,
+            "address":"0x0","backtrace":["raise_a_fault+0x2a",...]}
           {"input":100,"outcome":"exited","status":100}
           {"input":42,"outcome":"timed_out","seconds":1.0}
-        Whatever the callee prints goes to standard error.
 
         Strategies:
-          pool   (default) N supervised worker processes. A crash fails exactly its input; the
-                 worker is replaced; no timeout is needed to notice a death.
+          pool   (default) supervised worker processes. A crash fails exactly
+                 its input, the worker is replaced, and no timeout is needed
+                 to notice a death.
           fork   one fresh child process per call.
-          guard  in this process, with signal handlers and siglongjmp. Fast but unsafe: a fault
-                 in a thread the callee started, a fault with the signal blocked, a call to exit(),
-                 or a callee that installs its own signal handlers ends this process as it would
-                 have (no further output); an infinite loop hangs it (--timeout is not available
-                 with guard); a callee that closes descriptors can take the output with it (exit 74).
+          guard  in this process, with signal handlers and siglongjmp. Fast
+                 but unsafe: a fault in a thread the callee started, a fault
+                 with the signal blocked, exit(), or a callee that installs
+                 its own signal handlers ends this process as it would have
+                 (no further output); an infinite loop hangs it (--timeout is
+                 not available); a callee that closes descriptors can take
+                 the output with it (exit status 74).
 
-        Exit status: 0 when every input got an outcome (crashes are outcomes). 2 for a usage error,
-        an unloadable library, a missing symbol or a malformed input: one line on stderr, nothing on
-        stdout, no worker started. 130/143 when interrupted by SIGINT/SIGTERM (workers are killed).
-        74 when the results could not be written.
+        Exit status: 0 when every input got an outcome (crashes are
+        outcomes); 2 for a usage error, an unloadable library, a missing
+        symbol or a malformed input (one line on stderr, nothing on stdout,
+        no worker started); 130 or 143 when stopped by SIGINT or SIGTERM
+        (workers are killed first); 74 when the results cannot be written.
         """
     )
 
