@@ -20,7 +20,7 @@ struct BenchCommand: ParsableCommand {
         SIGFPE, SIGILL, SIGABRT, stack overflow, SIGBUS, exit(7)); crash recovery; peak RSS; fork \
         cost with a small and a large (1 GiB) parent. Floors in C: plain call, sigsetjmp + call, \
         fault + siglongjmp, fork + waitpid, pipe round trip. Python peers when python3 is present: \
-        pebble's ProcessPool (if importable), ProcessPoolExecutor (non-faulting calls), fork per call.
+        pebble's ProcessPool (if importable), ProcessPoolExecutor (non-faulting calls), fork per call. C++ throw/catch with libunwind loaded as Faultline loads it (RTLD_LOCAL) and bound process-wide.
 
         A default run takes about a minute. Figures are medians of one run on this machine; \
         compare ratios, not absolute numbers, across machines.
