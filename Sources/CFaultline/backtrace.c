@@ -108,12 +108,3 @@ uint32_t fl_backtrace_from_context(void *context, uint64_t *frames, uint32_t cap
     }
     return walk(&cursor, frames, capacity);
 }
-
-uint32_t fl_backtrace_here(uint64_t *frames, uint32_t capacity) {
-    if (capacity == 0 || !fl_backtrace_load()) return 0;
-    /* On Linux unw_context_t is the ucontext_t that getcontext fills. */
-    ucontext_t context;
-    unw_cursor_t cursor;
-    if (getcontext(&context) != 0 || unwind_init_local2(&cursor, (unw_context_t *)&context, 0) < 0) return 0;
-    return walk(&cursor, frames, capacity);
-}

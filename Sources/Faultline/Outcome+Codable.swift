@@ -7,6 +7,7 @@ extension Outcome: Codable {
         case outcome, value, signal, signo, code, address, backtrace, frames, truncated, status, seconds
     }
 
+    /// Writes the `faultline call` form (without `input`).
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .outcome)
@@ -28,6 +29,7 @@ extension Outcome: Codable {
         }
     }
 
+    /// Reads the form `encode(to:)` writes, and the JSON lines of `faultline call`.
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         switch try container.decode(String.self, forKey: .outcome) {

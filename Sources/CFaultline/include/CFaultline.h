@@ -154,9 +154,6 @@ uint32_t fl_backtrace_from_context(void *context, uint64_t *frames, uint32_t cap
 /** The instruction pointer saved in a signal context. Async-signal-safe. */
 uint64_t fl_context_pc(void *context);
 
-/** Captures the caller's own stack (not async-signal-safe; for tests). */
-uint32_t fl_backtrace_here(uint64_t *frames, uint32_t capacity);
-
 /* ---- fault_report.c ----------------------------------------------------- */
 
 /** The fault signals Faultline handles; `count` receives the length. */
