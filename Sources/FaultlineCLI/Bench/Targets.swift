@@ -154,14 +154,14 @@ struct Target {
             + "dl_iterate_phdr for every frame: 16 to 18 rt_sigprocmask system calls per 7-frame walk, about 0.35 us each "
             + "on this VM, most of the ~7 us the walk adds. unw_set_caching_policy(UNW_CACHE_PER_THREAD) does not remove "
             + "them; a frame-pointer walk (the callee's frames, validated against the stack bounds) would.",
-        "pool_recovery": "The crash is already reported from the worker's own handler (through the helper, before "
-            + "the kernel has reaped the worker) and a spare forked ahead takes its place, so neither the worker's "
-            + "teardown nor a fork is on the path any more. What remains, measured with strace and by pausing between "
-            + "crashes: two wake-ups across processes (worker to helper to supervisor); libunwind's first walk "
-            + "through the callee's frames in a fresh worker (about 70 system calls of its locks and memory checks, "
-            + "~0.1 ms); and the helper forking the next spare (~0.3-0.5 ms of CPU for a re-executed Swift image), "
-            + "which on 2 cores competes with the next call. With 3 ms between crashes the p50 falls to about 180 us "
-            + "without a backtrace and 340 us with one. A C-only helper image would make that fork cheaper.",
+        "pool_recovery": "The crash is reported from the worker's own handler (through the helper, before the "
+            + "kernel has reaped the worker) and a spare forked ahead takes its place, so neither the teardown of the "
+            + "dead worker nor a fork is on the path. Timestamps along the path (2 cores, steady crashing): batch sent "
+            + "-> fault 25-90 us (a fresh worker's first touches of its pages); fault -> report complete 100-200 us "
+            + "(libunwind's first walk in a fresh process: ~70 system calls of its locks and memory checks); report -> "
+            + "helper awake 50-370 us and helper -> supervisor 25-390 us (wake-ups, long when the other core is busy "
+            + "forking the next spare). With 3 ms between crashes the p50 is about 180 us without a backtrace and "
+            + "340 us with one. A smaller helper image (tried: 5 instead of 9 MiB) did not change it.",
         "fork_large_parent": "expected: fork copies the parent's page tables (262,144 PTEs for 1 GiB of 4 KiB pages), "
             + "about 30 ms per GiB here; this is why the fork server exists (see fork_server_large_parent).",
     ]
