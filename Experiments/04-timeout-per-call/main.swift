@@ -66,12 +66,9 @@ Experiment(
     let child = try supervisor.start(subject: "apply-timeout", [String(Int(options["workers"])), String(timeout)])
     let status = child.wait(wait)
     let lines = child.lines
-    let calls = lines.calls()
-    result.calls = Blog.inputs.enumerated().map { index, input in
-        calls[index] ?? CallRecord(input: input, status: .missing, text: status == nil ? "no answer: stopped by the watchdog" : "no answer")
-    }
+    result.calls = Blog.records(lines.calls(), status: status)
     let failed = result.calls.filter { $0.status == .failed }
-    let lost = failed.compactMap(\.seconds).reduce(0, +)
+    let lost = Blog.timeLost(result.calls, to: .failed)
     let perCrash = failed.isEmpty ? nil : lost / Double(failed.count)
     let correct = zip(Blog.inputs, result.calls).allSatisfy { input, call in Blog.faults(input) ? call.status == .failed : call.value == input }
     let slowFailed = lines.metric("slow_reported_failed") == 1

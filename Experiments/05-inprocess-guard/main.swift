@@ -43,16 +43,11 @@ Experiment(
     let child = try supervisor.start(subject: "guard")
     let status = child.wait(options.budget)
     let lines = child.lines
-    let calls = lines.calls()
-    result.calls = Blog.inputs.enumerated().map { index, input in
-        calls[index] ?? CallRecord(input: input, status: .missing, text: status == nil ? "no answer: stopped by the watchdog" : "no answer (subject ended with \(status!))")
-    }
-    let exact = zip(Blog.inputs, result.calls).allSatisfy { input, call in
-        Blog.faults(input) ? (call.outcome?.signal == .segmentationFault && call.outcome?.fault?.address == 0) : call.value == input
-    }
+    result.calls = Blog.records(lines.calls(), status: status)
+    let exact = Blog.exact(result.calls)
     let faults = result.calls.compactMap { $0.outcome?.fault }
-    let traced = !faults.isEmpty && faults.allSatisfy { $0.backtrace.contains { $0.symbol == Blog.symbol } }
-    let lost = result.calls.filter { $0.status == .crashed }.compactMap(\.seconds).reduce(0, +)
+    let traced = Blog.traced(result.calls)
+    let lost = Blog.timeLost(result.calls)
     let probe = try LockProbe.run(supervisor, subject: "lock-probe", deadline: min(1, options.budget / 3))
 
     var summary = [

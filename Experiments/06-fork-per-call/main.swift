@@ -97,16 +97,11 @@ Experiment(
     // The zoo includes a 0.3 s call and a 0.2 s deadline: never cut the subject short of that.
     let status = child.wait(max(options.budget, 3))
     let lines = child.lines
-    let calls = lines.calls()
-    result.calls = Blog.inputs.enumerated().map { index, input in
-        calls[index] ?? CallRecord(input: input, status: .missing, text: status == nil ? "no answer: stopped by the watchdog" : "no answer")
-    }
-    let exact = zip(Blog.inputs, result.calls).allSatisfy { input, call in
-        Blog.faults(input) ? (call.outcome?.signal == .segmentationFault && call.outcome?.fault?.address == 0) : call.value == input
-    }
+    result.calls = Blog.records(lines.calls(), status: status)
+    let exact = Blog.exact(result.calls)
     let faults = result.calls.compactMap { $0.outcome?.fault }
-    let traced = !faults.isEmpty && faults.allSatisfy { $0.backtrace.contains { $0.symbol == Blog.symbol } }
-    let lost = result.calls.filter { $0.status == .crashed }.compactMap(\.seconds).reduce(0, +)
+    let traced = Blog.traced(result.calls)
+    let lost = Blog.timeLost(result.calls)
 
     var zooRows: [String] = ["| victim | input | expected | outcome | matches | time |", "|---|---|---|---|---|---|"]
     var matched = 0

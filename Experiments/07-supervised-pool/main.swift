@@ -89,19 +89,12 @@ Experiment(
     let status = child.wait(wait)
     let lines = child.lines
     let calls = lines.calls()
-    result.calls = Blog.inputs.enumerated().map { index, input in
-        calls[index] ?? CallRecord(input: input, status: .missing, text: status == nil ? "no answer: stopped by the watchdog" : "no answer (subject: \(status!))")
-    }
-    let sequential = Blog.inputs.indices.compactMap { calls[100 + $0] }
-    func exact(_ records: [CallRecord]) -> Bool {
-        records.count == Blog.inputs.count && zip(Blog.inputs, records).allSatisfy { input, call in
-            Blog.faults(input) ? (call.outcome?.signal == .segmentationFault && call.outcome?.fault?.address == 0) : call.value == input
-        }
-    }
-    let allExact = exact(result.calls) && exact(sequential)
+    result.calls = Blog.records(calls, status: status)
+    let sequential = Blog.records(calls, offset: 100, status: status)
+    let allExact = Blog.exact(result.calls) && Blog.exact(sequential)
     let faults = result.calls.compactMap { $0.outcome?.fault }
-    let traced = !faults.isEmpty && faults.allSatisfy { $0.backtrace.contains { $0.symbol == Blog.symbol } }
-    let lost = sequential.filter { $0.status == .crashed }.compactMap(\.seconds).reduce(0, +)
+    let traced = Blog.traced(result.calls)
+    let lost = Blog.timeLost(sequential)
     let probe = try LockProbe.run(supervisor, subject: "lock-probe", deadline: min(1, options.budget / 3))
     let before = lines.metric("workers_before"), after = lines.metric("workers_after"), end = lines.metric("workers_end")
     let constant = before == Double(workers) && after == Double(workers) && end == Double(workers)
