@@ -582,7 +582,10 @@ static int enforce_deadlines(fl_pool *pool) {
         int64_t due = atomic_load_explicit(&channel->call_started_ns, memory_order_relaxed) + pool->timeout_ns;
         if (due <= now) {
             worker->killed_for_deadline = 1;
-            kill(worker->pid, SIGKILL); /* the pid cannot be reused: the helper has not reaped it */
+            /* The pidfd names this very process: its pid may already be reaped and reused. */
+            if (worker->pidfd < 0 || (fl_pidfd_send_signal(worker->pidfd, SIGKILL) != 0 && errno == ENOSYS)) {
+                kill(worker->pid, SIGKILL);
+            }
         } else if (next < 0 || due < next) {
             next = due;
         }

@@ -21,6 +21,17 @@ int fl_pidfd_open(pid_t pid) {
 #endif
 }
 
+int fl_pidfd_send_signal(int pidfd, int signo) {
+#ifdef SYS_pidfd_send_signal
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
+#else
+    (void)pidfd;
+    (void)signo;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 int fl_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : errno; }
 
 void fl_die_with_parent(int signo, pid_t expected_parent) {

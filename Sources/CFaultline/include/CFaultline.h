@@ -187,6 +187,8 @@ int fl_symbol_lookup(uint64_t address, fl_symbol *symbol);
 
 /** pidfd_open(2): a descriptor that becomes readable when `pid` exits. -1 with errno on failure. */
 int fl_pidfd_open(pid_t pid);
+/** pidfd_send_signal(2): signals exactly the process the pidfd was opened for, even if its pid was reused. */
+int fl_pidfd_send_signal(int pidfd, int signo);
 /** Makes this process adopt its orphaned descendants (PR_SET_CHILD_SUBREAPER). 0 or errno. */
 int fl_become_subreaper(void);
 /** Asks for `signo` when the calling thread's parent dies (PR_SET_PDEATHSIG); exits if the parent is not `expected_parent`. */
