@@ -33,6 +33,12 @@ final class LoadingTests: XCTestCase {
             let data = try JSONEncoder().encode(outcome)
             XCTAssertEqual(try JSONDecoder().decode(Outcome.self, from: data), outcome)
         }
+        // The streaming form `faultline call` prints decodes to the same outcome, and carries its input first.
+        for outcome in outcomes + [.signaled(Fault(signal: .abort, code: -6, address: nil, backtrace: [Frame(address: 7)], truncated: true))] {
+            let line = outcome.jsonLine(input: -9)
+            XCTAssertTrue(line.hasPrefix("{\"input\":-9,\"outcome\":\"\(outcome.kind)\""), line)
+            XCTAssertEqual(try JSONDecoder().decode(Outcome.self, from: Data(line.utf8)), outcome, line)
+        }
         let text = String(decoding: try JSONEncoder().encode(outcomes[3]), as: UTF8.self)
         XCTAssertTrue(text.contains("\"signal\":\"SIGSEGV\""), text)
         XCTAssertTrue(text.contains("\"address\":\"0x0\""), text)
