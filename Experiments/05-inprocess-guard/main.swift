@@ -69,13 +69,12 @@ Experiment(
         summary.append("backtrace of the first fault: " + first.backtrace.prefix(4).map(\.description).joined(separator: " ← ") + (first.backtrace.count > 4 ? " ← …" : ""))
     }
     result.summary = summary
-    for (key, label) in [("cost_per_call", "GuardStrategy call of fl_identity"), ("direct_per_call", "DirectStrategy call of fl_identity"),
-                         ("cost_per_crash", "GuardStrategy call of fl_null_write, backtrace symbolized"),
-                         ("crash_no_backtrace", "GuardStrategy call of fl_null_write, no backtrace"),
-                         ("raw_recovery", "fl_guard_call on fl_null_write, C only"),
-                         ("raw_recovery_backtrace", "fl_guard_call on fl_null_write with the libunwind walk, C only")] {
-        if let value = lines.metric(key) { result.measure(key, value, "s", label) }
-    }
+    result.measure(lines, [("cost_per_call", "s", "GuardStrategy call of fl_identity"),
+                           ("direct_per_call", "s", "DirectStrategy call of fl_identity"),
+                           ("cost_per_crash", "s", "GuardStrategy call of fl_null_write, backtrace symbolized"),
+                           ("crash_no_backtrace", "s", "GuardStrategy call of fl_null_write, no backtrace"),
+                           ("raw_recovery", "s", "fl_guard_call on fl_null_write, C only"),
+                           ("raw_recovery_backtrace", "s", "fl_guard_call on fl_null_write with the libunwind walk, C only")])
     result.measure("time_lost_to_crashes", lost, "s", "wall time of the crashing calls of the list")
     result.measure("lock_probe_deadlocked", probe.deadlocked ? 1 : 0, "count", "second call deadlocked after a fault holding the lock (1 yes)")
     result.notes.append("Lock probe: fl_fault_holding_lock(1) faults while holding its library's mutex; the guard jumps out, the mutex stays locked, and fl_locked_identity then blocks for ever. Experiment 08 shows the other hazards.")

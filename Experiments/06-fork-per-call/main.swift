@@ -131,13 +131,11 @@ Experiment(
     result.summary = summary
     result.measure("zoo_matched", Double(matched), "count", "victims with exactly the documented outcome")
     result.measure("zoo_size", Double(zoo.count), "count", "victims in the zoo")
-    for (key, unit, label) in [("cost_per_call", "s", "ForkStrategy call of fl_identity"),
-                               ("cost_per_crash", "s", "ForkStrategy call of fl_null_write, backtrace symbolized"),
-                               ("crash_no_backtrace", "s", "ForkStrategy call of fl_null_write, no backtrace"),
-                               ("rss_growth", "bytes", "caller's RSS growth over the whole run"),
-                               ("fd_growth", "count", "caller's descriptor growth over the whole run")] {
-        if let value = lines.metric(key) { result.measure(key, value, unit, label) }
-    }
+    result.measure(lines, [("cost_per_call", "s", "ForkStrategy call of fl_identity"),
+                           ("cost_per_crash", "s", "ForkStrategy call of fl_null_write, backtrace symbolized"),
+                           ("crash_no_backtrace", "s", "ForkStrategy call of fl_null_write, no backtrace"),
+                           ("rss_growth", "bytes", "caller's RSS growth over the whole run"),
+                           ("fd_growth", "count", "caller's descriptor growth over the whole run")])
     result.measure("time_lost_to_crashes", lost, "s", "wall time of the crashing calls of the list")
     result.strategies.append(StrategyRow(
         strategy: "fork per call", language: "Swift", experiment: "06",

@@ -114,17 +114,15 @@ Experiment(
     summary.append(probe.line)
     if status == nil { summary.append("subject stopped by the watchdog after \(Format.seconds(wait))") }
     result.summary = summary
-    for (key, unit, label) in [("batch_seconds", "s", "run() of the blog's list"),
-                               ("cost_per_call", "s", "fl_identity, batch of 20000, per input"),
-                               ("sequential_per_call", "s", "fl_identity, one call() at a time"),
-                               ("cost_per_crash", "s", "fl_null_write, one call() at a time"),
-                               ("batch_per_crash", "s", "fl_null_write, batch of 200, per input"),
-                               ("workers_started", "count", "workers started, replacements included"),
-                               ("worker_deaths", "count", "worker deaths"),
-                               ("rss_growth", "bytes", "caller's RSS growth"),
-                               ("fd_growth", "count", "caller's descriptor growth")] {
-        if let value = lines.metric(key) { result.measure(key, value, unit, label) }
-    }
+    result.measure(lines, [("batch_seconds", "s", "run() of the blog's list"),
+                           ("cost_per_call", "s", "fl_identity, batch of 20000, per input"),
+                           ("sequential_per_call", "s", "fl_identity, one call() at a time"),
+                           ("cost_per_crash", "s", "fl_null_write, one call() at a time"),
+                           ("batch_per_crash", "s", "fl_null_write, batch of 200, per input"),
+                           ("workers_started", "count", "workers started, replacements included"),
+                           ("worker_deaths", "count", "worker deaths"),
+                           ("rss_growth", "bytes", "caller's RSS growth"),
+                           ("fd_growth", "count", "caller's descriptor growth")])
     result.measure("time_lost_to_crashes", lost, "s", "wall time of the crashing calls, call by call")
     result.notes.append("No deadline is configured anywhere in this experiment: deaths are detected as events.")
     result.notes.append("The lock probe's two calls run in pool workers; the held lock dies with the worker that faulted.")

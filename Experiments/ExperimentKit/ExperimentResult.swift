@@ -50,6 +50,13 @@ public struct ExperimentResult: Codable, Sendable {
     public mutating func measure(_ key: String, _ value: Double, _ unit: String, _ label: String) {
         measurements.append(Measurement(key: key, label: label, value: value, unit: unit))
     }
+
+    /// Records each metric the subject reported (`key`, unit, label); a metric it did not report is left out.
+    public mutating func measure(_ lines: [SubjectLine], _ metrics: [(key: String, unit: String, label: String)]) {
+        for (key, unit, label) in metrics {
+            if let value = lines.metric(key) { measure(key, value, unit, label) }
+        }
+    }
 }
 
 /// One finding of the blog post beside what this run measured.
