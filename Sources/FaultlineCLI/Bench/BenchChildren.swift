@@ -31,4 +31,16 @@ enum BenchChildren {
         if status == nil { child.kill() }
         return (child, status)
     }
+
+    /// The `key value` lines a probe child prints: numbers, and the values that are not numbers.
+    static func keyValues(_ output: String) -> (numbers: [String: Double], words: [String: String]) {
+        var numbers: [String: Double] = [:]
+        var words: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            if let value = Double(parts[1]) { numbers[parts[0]] = value } else { words[parts[0]] = parts[1] }
+        }
+        return (numbers, words)
+    }
 }

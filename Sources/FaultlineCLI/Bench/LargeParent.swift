@@ -29,13 +29,7 @@ enum LargeParent {
             cost.largeNote = "not available: the probe passed its deadline of \(Int(deadline)) s and was killed"
             return
         }
-        var values: [String: Double] = [:]
-        var notes: [String: String] = [:]
-        for line in result.process.standardOutput.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { continue }
-            if let value = Double(parts[1]) { values[parts[0]] = value } else { notes[parts[0]] = parts[1] }
-        }
+        let (values, notes) = BenchChildren.keyValues(result.process.standardOutput)
         guard status == .exitCode(0), values["fork_waitpid_p50_ns"] != nil else {
             let lastError = result.process.standardError.split(separator: "\n").last.map(String.init) ?? ""
             cost.largeNote = "not available: the probe ended with \(status): \(lastError)"

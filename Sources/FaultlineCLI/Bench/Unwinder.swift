@@ -47,14 +47,9 @@ enum Unwinder {
                 figures.note = "the \(global ? "process-wide" : "confined") probe failed or passed its deadline"
                 continue
             }
-            var throwNs: Double?
-            var unwinder: String?
-            for line in result.process.standardOutput.split(separator: "\n") {
-                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { continue }
-                if parts[0] == "throw_ns" { throwNs = Double(parts[1]) }
-                if parts[0] == "unwinder" { unwinder = parts[1] }
-            }
+            let (numbers, words) = BenchChildren.keyValues(result.process.standardOutput)
+            let throwNs = numbers["throw_ns"]
+            let unwinder = words["unwinder"]
             if global {
                 figures.globalThrowNs = throwNs
                 figures.globalUnwinder = unwinder
@@ -80,18 +75,12 @@ enum Unwinder {
         }
         let perCall: Int32 = 1000
         _ = throwing.pointer(perCall) // warm up
-        var samples: [Double] = []
-        let start = fl_now_ns()
-        while samples.count < 5 || (Double(fl_now_ns() - start) / 1e9 < seconds && samples.count < 200) {
-            let before = fl_now_ns()
-            _ = throwing.pointer(perCall)
-            samples.append(Double(fl_now_ns() - before) / Double(perCall))
-        }
+        guard let batches = StrategyBench.timeEach(seconds: seconds, { _ = throwing.pointer(perCall) }) else { return 1 }
         var unwinder = "none"
         if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "_Unwind_RaiseException") {
             unwinder = Symbolizer.frame(for: UInt64(UInt(bitPattern: symbol))).image ?? "unknown"
         }
-        output.write("throw_ns \(benchMedian(samples))")
+        output.write("throw_ns \(batches.p50 / Double(perCall))")
         output.write("unwinder \(unwinder)")
         output.flush()
         return 0
