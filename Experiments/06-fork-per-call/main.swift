@@ -47,9 +47,10 @@ let zoo: [ZooEntry] = [
 /// Whether an outcome is the one expected.
 func matches(_ outcome: Outcome, _ expected: String) -> Bool {
     switch outcome {
-    case .returned(let value): expected == "returned \(value)"
+    case .returned(let value, _): expected == "returned \(value.json)"
     case .exited(let status): expected == "exited \(status)"
     case .timedOut: expected == "timed_out"
+    case .corrupted: expected == "corrupted"
     case .signaled(let fault): expected == fault.signal.name
     }
 }

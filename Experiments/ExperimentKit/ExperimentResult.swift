@@ -125,10 +125,10 @@ public struct CallRecord: Codable, Sendable, Equatable {
         self.outcome = outcome
         self.seconds = seconds
         switch outcome {
-        case .returned(let value):
+        case .returned(let value, _):
             status = .returned
-            self.value = value
-            text = "returned \(value)"
+            self.value = value.integer.flatMap { Int32(exactly: $0) }
+            text = "returned \(value.json)"
         case .signaled(let fault):
             status = .crashed
             signal = fault.signal.name
@@ -138,7 +138,10 @@ public struct CallRecord: Codable, Sendable, Equatable {
             text = "exited with status \(code)"
         case .timedOut(let after):
             status = .failed
-            text = "timed out after \(Format.seconds(after))"
+            text = "timed out after \(Format.seconds(after.seconds))"
+        case .corrupted(let detail):
+            status = .failed
+            text = "corrupted: \(detail)"
         }
     }
 }

@@ -1,10 +1,14 @@
 /// The JSON form of an outcome is part of the `faultline call` contract:
-/// the keys `outcome`, `value`, `signal`, `signo`, `address`, `backtrace`,
-/// `status` and `seconds` and their values do not change. `code`, `frames`
+/// the keys `outcome`, `value`, `out`, `signal`, `signo`, `address`, `backtrace`,
+/// `status`, `seconds` and `detail` and their values do not change. `code`, `frames`
 /// and `truncated` are extra keys that make the form round-trip.
+///
+/// JSON does not say a value's C type: decoding gives `.int32` for an
+/// integer that fits, `.int64`/`.uint64` beyond, `.double` for a fraction,
+/// `.void` for `null`, `.string` for text and `.bytes` for `{"base64":…}`.
 extension Outcome: Codable {
     enum CodingKeys: String, CodingKey {
-        case outcome, value, signal, signo, code, address, backtrace, frames, truncated, status, seconds
+        case outcome, value, out, signal, signo, code, address, backtrace, frames, truncated, status, seconds, detail
     }
 
     /// Writes the `faultline call` form (without `input`).
@@ -12,8 +16,9 @@ extension Outcome: Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .outcome)
         switch self {
-        case .returned(let value):
-            try container.encode(value, forKey: .value)
+        case .returned(let value, let out):
+            try container.encode(JSONValue(value), forKey: .value)
+            if !out.isEmpty { try container.encode(out.map(JSONValue.init), forKey: .out) }
         case .signaled(let fault):
             try container.encode(fault.signal.name, forKey: .signal)
             try container.encode(fault.signal.rawValue, forKey: .signo)
@@ -24,8 +29,10 @@ extension Outcome: Codable {
             if fault.truncated { try container.encode(true, forKey: .truncated) }
         case .exited(let status):
             try container.encode(status, forKey: .status)
-        case .timedOut(let seconds):
-            try container.encode(seconds, forKey: .seconds)
+        case .timedOut(let after):
+            try container.encode(after.seconds, forKey: .seconds)
+        case .corrupted(let detail):
+            try container.encode(detail, forKey: .detail)
         }
     }
 
@@ -34,7 +41,8 @@ extension Outcome: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         switch try container.decode(String.self, forKey: .outcome) {
         case "returned":
-            self = .returned(try container.decode(Int32.self, forKey: .value))
+            self = .returned(try container.decode(JSONValue.self, forKey: .value).value,
+                             out: try container.decodeIfPresent([JSONValue].self, forKey: .out)?.map(\.value) ?? [])
         case "signaled":
             let address = try container.decodeIfPresent(String.self, forKey: .address)
                 .flatMap { UInt64($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) }
@@ -47,10 +55,69 @@ extension Outcome: Codable {
         case "exited":
             self = .exited(status: try container.decode(Int32.self, forKey: .status))
         case "timed_out":
-            self = .timedOut(seconds: try container.decode(Double.self, forKey: .seconds))
+            self = .timedOut(.nanoseconds(Int64((try container.decode(Double.self, forKey: .seconds) * 1e9).rounded())))
+        case "corrupted":
+            self = .corrupted(detail: try container.decode(String.self, forKey: .detail))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .outcome, in: container,
                                                    debugDescription: "unknown outcome \(other)")
         }
+    }
+}
+
+/// A ``Value`` in its JSON form (see ``Value/json``), for `Codable`.
+struct JSONValue: Codable {
+    var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    private enum Base64Key: String, CodingKey { case base64 }
+
+    func encode(to encoder: Encoder) throws {
+        switch value {
+        case .bytes(let bytes):
+            var container = encoder.container(keyedBy: Base64Key.self)
+            try container.encode(Base64.encode(bytes), forKey: .base64)
+            return
+        default: break
+        }
+        var container = encoder.singleValueContainer()
+        switch value {
+        case .void: try container.encodeNil()
+        case .int8(let v): try container.encode(v)
+        case .int16(let v): try container.encode(v)
+        case .int32(let v): try container.encode(v)
+        case .int64(let v): try container.encode(v)
+        case .uint8(let v): try container.encode(v)
+        case .uint16(let v): try container.encode(v)
+        case .uint32(let v): try container.encode(v)
+        case .uint64(let v): try container.encode(v)
+        case .float(let v): if v.isFinite { try container.encode(v) } else { try container.encode(Self.nonFinite(Double(v))) }
+        case .double(let v): if v.isFinite { try container.encode(v) } else { try container.encode(Self.nonFinite(v)) }
+        case .bool(let v): try container.encode(v)
+        case .string(let text): try container.encode(text)
+        case .bytes: break
+        }
+    }
+
+    private static func nonFinite(_ v: Double) -> String { v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
+
+    init(from decoder: Decoder) throws {
+        if let object = try? decoder.container(keyedBy: Base64Key.self),
+           let text = try? object.decode(String.self, forKey: .base64) {
+            guard let bytes = Base64.decode(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid base64"))
+            }
+            value = .bytes(bytes)
+            return
+        }
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { value = .void }
+        else if let v = try? container.decode(Bool.self) { value = .bool(v) }
+        else if let v = try? container.decode(Int32.self) { value = .int32(v) }
+        else if let v = try? container.decode(Int64.self) { value = .int64(v) }
+        else if let v = try? container.decode(UInt64.self) { value = .uint64(v) }
+        else if let v = try? container.decode(Double.self) { value = .double(v) }
+        else { value = .string(try container.decode(String.self)) }
     }
 }

@@ -6,10 +6,17 @@
 extension Outcome {
     /// `{"input":4,"outcome":"returned","value":4}` and the like, without a newline.
     public func jsonLine(input: Int32) -> String {
-        var line = "{\"input\":\(input),\"outcome\":\"\(kind)\""
+        jsonLine(inputJSON: String(input))
+    }
+
+    /// The same with the input already in its JSON form (`[1.5,"abc"]` for a
+    /// call with a signature).
+    public func jsonLine(inputJSON: String) -> String {
+        var line = "{\"input\":\(inputJSON),\"outcome\":\"\(kind)\""
         switch self {
-        case .returned(let value):
-            line += ",\"value\":\(value)"
+        case .returned(let value, let out):
+            line += ",\"value\":" + value.json
+            if !out.isEmpty { line += ",\"out\":[" + out.map(\.json).joined(separator: ",") + "]" }
         case .signaled(let fault):
             line += ",\"signal\":\"\(fault.signal.name)\",\"signo\":\(fault.signal.rawValue)"
             line += ",\"code\":" + (fault.code.map(String.init) ?? "null")
@@ -19,8 +26,10 @@ extension Outcome {
             if fault.truncated { line += ",\"truncated\":true" }
         case .exited(let status):
             line += ",\"status\":\(status)"
-        case .timedOut(let seconds):
-            line += ",\"seconds\":\(seconds)"
+        case .timedOut(let after):
+            line += ",\"seconds\":\(after.seconds)"
+        case .corrupted(let detail):
+            line += ",\"detail\":" + JSONText.quoted(detail)
         }
         return line + "}"
     }

@@ -3,21 +3,21 @@ import CFaultline
 extension Outcome {
     /// Translates the C report into a typed outcome, resolving backtrace
     /// addresses to names (never done inside a handler).
-    init(report: fl_report, symbolize: Bool = true) {
-        self.init(report: report, namedFrames: nil, symbolize: symbolize)
+    init(report: fl_report, symbolize: Bool = true) throws(InconsistentReport) {
+        try self.init(report: report, namedFrames: nil, symbolize: symbolize)
     }
 
     /// Translates a report whose frames were already named elsewhere (the pool's
     /// helper sends "address\tsymbol\toffset\timage" lines, since the library is
     /// mapped there and not necessarily here).
-    init(report: fl_report, namedFrames: String?, symbolize: Bool = false) {
+    init(report: fl_report, namedFrames: String?, symbolize: Bool = false) throws(InconsistentReport) {
         switch fl_kind(rawValue: UInt32(bitPattern: report.kind)) {
         case FL_KIND_RETURNED:
             self = .returned(report.value)
         case FL_KIND_EXITED:
             self = .exited(status: report.value)
         case FL_KIND_TIMED_OUT:
-            self = .timedOut(seconds: Double(report.elapsed_ns) / 1e9)
+            self = .timedOut(.nanoseconds(report.elapsed_ns))
         case FL_KIND_SIGNALED:
             let detailed = report.flags & UInt32(FL_REPORT_DETAILED) != 0
             var addresses: [UInt64] = []
@@ -35,7 +35,7 @@ extension Outcome {
                     ?? (symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) }),
                 truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0))
         default:
-            self = .signaled(Fault(signal: Signal(0)))
+            throw InconsistentReport(kind: report.kind)
         }
     }
 
@@ -48,4 +48,14 @@ extension Outcome {
                          offset: parts[3].isEmpty ? nil : UInt64(parts[2]), image: parts[3].isEmpty ? nil : parts[3])
         }
     }
+}
+
+/// Faultline's C half handed back a report of no known kind: a bug in
+/// Faultline, never an outcome of the callee. Thrown instead of guessing one.
+public struct InconsistentReport: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The raw `fl_kind` found in the report.
+    public var kind: Int32
+
+    /// One line naming the kind.
+    public var description: String { "internal error: a call report of unknown kind \(kind)" }
 }

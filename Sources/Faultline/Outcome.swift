@@ -4,21 +4,47 @@
 /// `faultline call` command prints, one JSON object per input:
 /// `{"outcome":"returned","value":4}`,
 /// `{"outcome":"signaled","signal":"SIGSEGV","signo":11,"address":"0x0","backtrace":[…]}`,
-/// `{"outcome":"exited","status":100}`, `{"outcome":"timed_out","seconds":1.0}`.
+/// `{"outcome":"exited","status":100}`, `{"outcome":"timed_out","seconds":1.0}`,
+/// `{"outcome":"corrupted","detail":"…"}`.
+///
+/// ```swift
+/// switch outcome {
+/// case .returned(let value, let out): print(value, out)   // value: Value, out: [Value]
+/// case .signaled(let fault): print(fault)                 // SIGSEGV at 0x0 in parse
+/// case .exited(let status): print("exit(\(status))")
+/// case .timedOut(let after): print("killed after \(after)")
+/// case .corrupted(let detail): print("no trustworthy record:", detail)
+/// }
+/// ```
 public enum Outcome: Hashable, Sendable, CustomStringConvertible {
-    /// The function returned this value.
-    case returned(Int32)
+    /// The function returned `value` (``Value/void`` for a `void` function);
+    /// `out` holds its output buffers, one per `out_string`/`out_bytes`
+    /// parameter of its signature, in order (empty when it has none).
+    case returned(Value, out: [Value])
     /// A signal ended the call; the fault says which, where, and from where.
     case signaled(Fault)
     /// The function ended its process with `exit(status)`, including `exit(0)`,
     /// which is not a successful return.
     case exited(status: Int32)
-    /// A deadline was set and passed; the call was killed after `seconds`.
-    case timedOut(seconds: Double)
+    /// A deadline was set and passed; the call was killed after this long.
+    case timedOut(Duration)
+    /// Faultline's own record of the call was destroyed (for example the
+    /// callee wrote over the memory that carries results), so no outcome can
+    /// be vouched for; `detail` says what was found. Never a guess.
+    case corrupted(detail: String)
 
-    /// The returned value, if the call returned.
+    /// `.returned(.int32(value), out: [])`: the outcome of an `int f(int)` that returned.
+    public static func returned(_ value: Int32) -> Outcome { .returned(.int32(value), out: []) }
+
+    /// The returned value, if the call returned an `int32`.
     public var returnedValue: Int32? {
-        if case .returned(let value) = self { return value }
+        if case .returned(.int32(let value), _) = self { return value }
+        return nil
+    }
+
+    /// The returned value of any type, if the call returned.
+    public var value: Value? {
+        if case .returned(let value, _) = self { return value }
         return nil
     }
 
@@ -31,23 +57,26 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
     /// The signal, if one ended the call.
     public var signal: Signal? { fault?.signal }
 
-    /// `"returned"`, `"signaled"`, `"exited"` or `"timed_out"`: the `outcome` key of the JSON form.
+    /// `"returned"`, `"signaled"`, `"exited"`, `"timed_out"` or `"corrupted"`: the `outcome` key of the JSON form.
     public var kind: String {
         switch self {
         case .returned: "returned"
         case .signaled: "signaled"
         case .exited: "exited"
         case .timedOut: "timed_out"
+        case .corrupted: "corrupted"
         }
     }
 
     /// A one-line, human-readable summary, e.g. `signaled SIGSEGV at 0x0 in raise_a_fault`.
     public var description: String {
         switch self {
-        case .returned(let value): "returned \(value)"
+        case .returned(let value, let out):
+            "returned \(value.json)" + (out.isEmpty ? "" : " out \(out.map(\.json).joined(separator: ", "))")
         case .signaled(let fault): "signaled \(fault)"
         case .exited(let status): "exited with status \(status)"
-        case .timedOut(let seconds): "timed out after \(seconds) s"
+        case .timedOut(let after): "timed out after \(after.seconds) s"
+        case .corrupted(let detail): "corrupted: \(detail)"
         }
     }
 }
@@ -83,5 +112,12 @@ public struct Fault: Hashable, Sendable, CustomStringConvertible {
             text += " in \(first.symbol ?? first.description)"
         }
         return text
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

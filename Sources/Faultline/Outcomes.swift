@@ -1,27 +1,73 @@
-/// The outcomes of a batch of calls, stored compactly: one `Int32` per call
-/// that returned, and a full ``Outcome`` only for the calls that did not.
+/// The outcomes of a batch of calls, in input order: what every batch call
+/// of every strategy returns (`Strategy.call(_:)` with an array,
+/// `WorkerPool.run`).
 ///
-/// A `RandomAccessCollection` of ``Outcome`` in input order; building it costs
-/// no allocation per call, which matters when a call itself costs nanoseconds.
+/// A `RandomAccessCollection` of ``Outcome``. For `int f(int)` it is stored
+/// compactly — one `Int32` per call that returned and a full ``Outcome`` only
+/// for the calls that did not — so building it costs no allocation per call,
+/// which matters when a call itself costs nanoseconds.
+///
+/// ```swift
+/// let outcomes = try GuardStrategy(function).call([1, 2, 3] as [Int32])
+/// for (input, outcome) in zip([1, 2, 3], outcomes) { print(input, outcome) }
+/// print(outcomes.failures.count, "calls did not return")
+/// ```
 public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
-    /// The value each call returned (meaningless where `failures` has an entry).
-    public private(set) var values: [Int32]
-    /// The outcomes of the calls that did not return, by input position.
-    public private(set) var failures: [Int: Outcome]
+    private enum Storage: Sendable, Equatable {
+        /// int32 results: a value per call, and the calls that did not return.
+        case compact(values: [Int32], failures: [Int: Outcome])
+        /// Any other results: one outcome per call.
+        case full([Outcome])
+    }
 
-    /// Wraps returned values and the outcomes of the calls that did not return.
+    private var storage: Storage
+
+    /// Wraps returned `Int32` values and the outcomes of the calls that did
+    /// not return, by input position (`values[i]` is ignored where
+    /// `failures[i]` exists).
     public init(values: [Int32], failures: [Int: Outcome]) {
-        self.values = values
-        self.failures = failures
+        storage = .compact(values: values, failures: failures)
+    }
+
+    /// Wraps one outcome per call.
+    public init(_ outcomes: [Outcome]) {
+        storage = .full(outcomes)
+    }
+
+    /// The outcomes of the calls that did not return, by input position.
+    public var failures: [Int: Outcome] {
+        switch storage {
+        case .compact(_, let failures): failures
+        case .full(let outcomes):
+            Dictionary(uniqueKeysWithValues: outcomes.indices.lazy.filter { outcomes[$0].value == nil }.map { ($0, outcomes[$0]) })
+        }
     }
 
     /// 0.
     public var startIndex: Int { 0 }
     /// The number of calls.
-    public var endIndex: Int { values.count }
+    public var endIndex: Int {
+        switch storage {
+        case .compact(let values, _): values.count
+        case .full(let outcomes): outcomes.count
+        }
+    }
 
     /// The outcome of call `position`.
     public subscript(position: Int) -> Outcome {
-        failures[position] ?? .returned(values[position])
+        switch storage {
+        case .compact(let values, let failures): failures[position] ?? .returned(values[position])
+        case .full(let outcomes): outcomes[position]
+        }
     }
+
+    /// Equal when every outcome is equal, whatever the storage.
+    public static func == (lhs: Outcomes, rhs: Outcomes) -> Bool {
+        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0 == $1 }
+    }
+}
+
+extension Outcomes: ExpressibleByArrayLiteral {
+    /// Outcomes written out, for tests and examples: `[.returned(1), .exited(status: 0)]`.
+    public init(arrayLiteral elements: Outcome...) { self.init(elements) }
 }

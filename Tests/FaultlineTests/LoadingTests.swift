@@ -25,7 +25,10 @@ final class LoadingTests: XCTestCase {
 
     func testOutcomeJSONRoundTrips() throws {
         let outcomes: [Outcome] = [
-            .returned(4), .exited(status: 0), .timedOut(seconds: 1.5),
+            .returned(4), .exited(status: 0), .timedOut(.milliseconds(1500)),
+            .returned(.double(1.5), out: [.string("a\tb"), .bytes([0, 255, 7])]), .returned(.int64(-1 << 40), out: []),
+            .returned(.uint64(UInt64.max), out: []), .returned(.void, out: []), .returned(.bool(true), out: []),
+            .corrupted(detail: "the channel's check failed"),
             .signaled(Fault(signal: .segmentationFault, code: 1, address: 0,
                             backtrace: [Frame(address: 0x1234, symbol: "raise_a_fault", offset: 0x2a, image: "/x/libv.so")])),
         ]
@@ -39,7 +42,7 @@ final class LoadingTests: XCTestCase {
             XCTAssertTrue(line.hasPrefix("{\"input\":-9,\"outcome\":\"\(outcome.kind)\""), line)
             XCTAssertEqual(try JSONDecoder().decode(Outcome.self, from: Data(line.utf8)), outcome, line)
         }
-        let text = String(decoding: try JSONEncoder().encode(outcomes[3]), as: UTF8.self)
+        let text = String(decoding: try JSONEncoder().encode(outcomes.first { $0.kind == "signaled" }!), as: UTF8.self)
         XCTAssertTrue(text.contains("\"signal\":\"SIGSEGV\""), text)
         XCTAssertTrue(text.contains("\"address\":\"0x0\""), text)
         XCTAssertTrue(text.contains("raise_a_fault+0x2a"), text)

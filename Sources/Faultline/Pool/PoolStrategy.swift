@@ -16,7 +16,7 @@ public struct PoolStrategy: Strategy {
     public func call(_ input: Int32) throws -> Outcome { try pool.call(input) }
 
     /// All calls on the workers, outcomes in input order.
-    public func call(_ inputs: [Int32]) throws -> [Outcome] { try pool.run(inputs) }
+    public func call(_ inputs: [Int32]) throws -> Outcomes { Outcomes(try pool.run(inputs)) }
 }
 
 /// Fork per call, from a small helper process instead of from this one.
@@ -42,5 +42,5 @@ public struct ForkServerStrategy: Strategy {
     public func call(_ input: Int32) throws -> Outcome { try pool.call(input) }
 
     /// All calls, each in a fresh process.
-    public func call(_ inputs: [Int32]) throws -> [Outcome] { try pool.run(inputs) }
+    public func call(_ inputs: [Int32]) throws -> Outcomes { Outcomes(try pool.run(inputs)) }
 }

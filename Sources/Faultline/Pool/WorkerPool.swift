@@ -161,7 +161,7 @@ public final class WorkerPool: @unchecked Sendable {
         var outcomes = values.map { Outcome.returned($0) }
         for index in 0..<failureCount {
             let failure = failures![index]
-            outcomes[Int(failure.index)] = Outcome(report: failure.report, namedFrames: failure.symbols.map { String(cString: $0) })
+            outcomes[Int(failure.index)] = try Outcome(report: failure.report, namedFrames: failure.symbols.map { String(cString: $0) })
         }
         return outcomes
     }

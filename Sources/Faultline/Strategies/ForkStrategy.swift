@@ -7,7 +7,7 @@ import CFaultline
 /// the outcome is exact: the signal comes from `waitpid`, the fault address
 /// and backtrace from a reporter in the child. There is no deadline unless
 /// you set one; with one, a child that passes it is killed and the outcome
-/// is ``Outcome/timedOut(seconds:)``.
+/// is ``Outcome/timedOut(_:)``.
 ///
 /// Cost: one fork per call (about 0.2 ms with a small parent; more with a
 /// large one, since fork copies page tables). The child's stdout goes to
@@ -38,6 +38,6 @@ public struct ForkStrategy: Strategy {
         let result = fl_fork_call(function.pointer, input, timeoutNanoseconds,
                                   captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0, &report)
         if result < 0 { throw SystemError("fork", errno: -result) }
-        return Outcome(report: report)
+        return try Outcome(report: report)
     }
 }

@@ -42,19 +42,15 @@ public struct GuardStrategy: Strategy {
             let result = fl_guard_call(function.pointer, input, options, report)
             if result < 0 { throw SystemError("guard", errno: -result) }
             if report.pointee.kind == Int32(FL_KIND_RETURNED.rawValue) { return .returned(report.pointee.value) }
-            return Outcome(report: report.pointee)
+            return try Outcome(report: report.pointee)
         }
     }
 
-    /// Calls the function once per input in one C loop (a few ns per call);
-    /// only the calls that fault leave it.
-    public func call(_ inputs: [Int32]) throws -> [Outcome] {
-        Array(try callCompact(inputs))
-    }
-
-    /// Like ``call(_:)-([Int32])``, without building an ``Outcome`` per call:
-    /// the cheapest way to make many guarded calls.
-    public func callCompact(_ inputs: [Int32]) throws -> Outcomes {
+    /// Calls the function once per input in one C loop (a few ns per call,
+    /// one `sigsetjmp` per batch, re-armed only after a fault); only the calls
+    /// that fault leave it, and no ``Outcome`` is built for the others: the
+    /// cheapest way to make many guarded calls.
+    public func call(_ inputs: [Int32]) throws -> Outcomes {
         var values = [Int32](repeating: 0, count: inputs.count)
         var failures: [Int: Outcome] = [:]
         var report = fl_report()
@@ -67,7 +63,7 @@ public struct GuardStrategy: Strategy {
                     if stopped < 0 { throw SystemError("guard", errno: Int32(-stopped)) }
                     start += stopped
                     if start < inputs.count {
-                        failures[start] = Outcome(report: report)
+                        failures[start] = try Outcome(report: report)
                         start += 1
                     }
                 }

@@ -19,13 +19,13 @@ public protocol Strategy: Sendable {
     func call(_ input: Int32) throws -> Outcome
 
     /// Calls the function once per input; outcomes come back in input order.
-    func call(_ inputs: [Int32]) throws -> [Outcome]
+    func call(_ inputs: [Int32]) throws -> Outcomes
 }
 
 extension Strategy {
     /// Calls one input after the other.
-    public func call(_ inputs: [Int32]) throws -> [Outcome] {
-        try inputs.map { try call($0) }
+    public func call(_ inputs: [Int32]) throws -> Outcomes {
+        Outcomes(try inputs.map { try call($0) })
     }
 }
 

@@ -84,10 +84,10 @@ enum StrategyBench {
         let symbolized = timeEach(seconds: budget.seconds(0.5)) {
             _ = try? GuardStrategy(victims.faulting, captureBacktrace: true).call(1)
         }
-        // Many calls at once: GuardStrategy.callCompact runs them in one C loop.
+        // Many calls at once: GuardStrategy.call([Int32]) runs them in one C loop.
         let identityInputs = Workload.identity.inputs
         let batchInputs = (0..<4096).map { identityInputs[$0 % identityInputs.count] }
-        let batched = timeEach(seconds: budget.seconds(0.5)) { _ = try? strategy.callCompact(batchInputs) }
+        let batched = timeEach(seconds: budget.seconds(0.5)) { _ = try? strategy.call(batchInputs) }
         let batchPerCall = batched.map { $0.p50 / Double(batchInputs.count) }
         row.extras = [
             ("mixed_fault_kinds", .array(Workload.guardableFaultKinds.map { .int(Int($0)) })),

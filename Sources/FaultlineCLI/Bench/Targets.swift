@@ -66,7 +66,7 @@ struct Target {
         targets.append(Target(
             name: "guard_call_vs_plain", description: "guard non-faulting call ≤ 3× plain call",
             measured: benchRatio(guardBatch, floors.plainCall), unit: "ratio", limit: 3, atMost: true,
-            detail: "GuardStrategy.callCompact on 4096 inputs, per call \(showNs(guardBatch)) / plain call \(showNs(floors.plainCall)); "
+            detail: "GuardStrategy.call([Int32]) on 4096 inputs, per call \(showNs(guardBatch)) / plain call \(showNs(floors.plainCall)); "
                 + "one GuardStrategy.call at a time p50 \(showNs(guardCall)) = \(showNumber(benchRatio(guardCall, floors.plainCall)))× "
                 + "(a Swift call and an Outcome per call); "
                 + "fl_guard_call alone (C loop) \(showNs(floors.guardCall)) = \(showNumber(benchRatio(floors.guardCall, floors.plainCall)))×, "
