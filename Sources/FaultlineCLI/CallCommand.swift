@@ -59,7 +59,7 @@ struct CallCommand: ParsableCommand {
     @Option(help: "Deadline per call in seconds (pool and fork). Without it there is none.")
     var timeout: Double?
 
-    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed). Without any, one per line from standard input.")
+    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed). Without any, one per line from standard input, answered as the lines arrive.")
     var inputs: [String] = []
 
     func validate() throws {
@@ -73,28 +73,55 @@ struct CallCommand: ParsableCommand {
     }
 
     func run() throws {
-        let values = try InputParser.parse(arguments: inputs, standardInput: inputs.isEmpty)
+        // Before anything else: with descriptor 1 closed, the next descriptor
+        // opened would become "stdout" and results would land in it.
+        OutputStream.requireStandardOutput()
+        let format = InputFormat.int32
+        let words = inputs.first == "--" ? Array(inputs.dropFirst()) : inputs
+        if let option = words.first(where: { $0.hasPrefix("-") && format.parse(Substring($0)).isFailure }), inputs.first != "--" {
+            throw ValidationError("unknown option \(InputProblem.quote(Substring(option)))")
+        }
+        let given: [Int32]?
+        do { given = words.isEmpty ? nil : try format.parseArguments(words) } catch { throw ValidationError(error.description) }
+        Descendants.adoptOrphans()
         SignalWatcher.start()
+        // Started after the watcher, so its thread inherits the blocked stop signals.
+        let stream = given == nil ? InputStream(format: format).start() : nil
         // Before any library is loaded here: its constructors may print too.
         let output = OutputStream.claimStandardOutput()
         let strategy = try makeStrategy()
         if let pool = (strategy as? PoolStrategy)?.pool {
             SignalWatcher.onStop { pool.shutdown() }
         }
-        let progress = Progress(total: values.count)
-        // Chunks let output stream out and progress show on long runs.
-        var start = 0
-        while start < values.count {
-            let chunk = Array(values[start..<min(values.count, start + 65536)])
+        let progress = Progress(total: given?.count)
+        var answered = 0
+        func answer(_ chunk: [Int32]) throws {
             for (input, outcome) in zip(chunk, try strategy.call(chunk)) {
                 output.write(outcome.jsonLine(input: input))
             }
             output.flush()
-            start += chunk.count
-            progress.update(done: start)
+            answered += chunk.count
+            progress.update(done: answered)
+        }
+        // Chunks let output stream out and progress show on long runs.
+        if let given {
+            var start = 0
+            while start < given.count {
+                try answer(Array(given[start..<min(given.count, start + Self.chunk)]))
+                start += Self.chunk
+            }
+        } else if let stream {
+            while let chunk = stream.next(maximum: Self.chunk) { try answer(chunk) }
+            if let problem = stream.problem {
+                progress.finish()
+                throw ValidationError(problem.description)
+            }
         }
         progress.finish()
     }
+
+    /// Inputs handed to the strategy at once, at most.
+    private static let chunk = 65536
 
     private func makeStrategy() throws -> any Strategy {
         let deadline = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }

@@ -1,47 +1,100 @@
-import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Reads and checks every input before any call is made, so that a malformed
-/// input stops the command before a worker starts.
-enum InputParser {
-    /// Parses the command-line inputs, or one integer per line of standard input.
-    static func parse(arguments: [String], standardInput: Bool) throws -> [Int32] {
-        if !standardInput {
-            let words = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
-            return try words.map(parse)
-        }
-        var values: [Int32] = []
-        var lineNumber = 0
-        while let line = readLine(strippingNewline: true) {
-            lineNumber += 1
-            let word = line.trimmingCharacters()
-            if word.isEmpty { continue }
-            do { values.append(try parse(word)) } catch {
-                throw ValidationError("malformed input '\(word)' on line \(lineNumber) of standard input: expected a decimal integer")
-            }
-        }
-        return values
+/// A malformed input: where it was and what is wrong with it, quoting at
+/// most ``InputProblem/quoteLimit`` characters of it (an input may be a
+/// megabyte long; the message stays one short line).
+struct InputProblem: Error, CustomStringConvertible {
+    /// Where an input came from.
+    enum Place {
+        /// The n-th input argument (1-based).
+        case argument(Int)
+        /// Line n of standard input (1-based).
+        case line(Int)
     }
 
-    /// One decimal integer that fits in 32 bits.
-    static func parse(_ word: String) throws -> Int32 {
-        guard let value = Int32(word) else {
-            if word.hasPrefix("-"), Int(word) == nil, !word.dropFirst().allSatisfy(\.isNumber) {
-                throw ValidationError("unknown option '\(word)'")
-            }
-            throw ValidationError("malformed input '\(word)': expected a decimal integer from \(Int32.min) to \(Int32.max)")
+    /// How many characters of a bad input a message quotes at most.
+    static let quoteLimit = 80
+
+    /// Where the input was.
+    var place: Place
+    /// What is wrong, without the input itself (e.g. `expected a decimal integer`).
+    var problem: String
+    /// The input's text (only its beginning is ever shown).
+    var text: Substring
+
+    /// `line 7 of standard input: malformed input '12x': expected …`.
+    var description: String {
+        let location = switch place {
+        case .argument(let n): "input \(n)"
+        case .line(let n): "line \(n) of standard input"
         }
-        return value
+        return "\(location): malformed input \(Self.quote(text)): \(problem)"
+    }
+
+    /// `'text'`, cut to the quote limit with `…` and the total length when longer.
+    static func quote(_ text: Substring) -> String {
+        let shown = text.prefix(quoteLimit)
+        let printable = String(shown.unicodeScalars.map { $0.value < 0x20 || $0 == "\u{7f}" ? "?" : Character($0) })
+        return shown.count < text.count ? "'\(printable)…' (\(text.utf8.count) bytes)" : "'\(printable)'"
     }
 }
 
-extension String {
-    /// The string without leading and trailing spaces, tabs and carriage returns.
-    func trimmingCharacters() -> String {
+/// How one input is read from its text: the same rules for an argument and
+/// for a line of standard input.
+struct InputFormat<Input: Sendable>: Sendable {
+    /// Parses one input's text (already known not to be blank), or says what is wrong with it.
+    let parse: @Sendable (Substring) -> Result<Input, InputProblemKind>
+
+    /// What is wrong with an input, before its place is known.
+    struct InputProblemKind: Error {
+        var problem: String
+    }
+
+    /// Parses every argument; the first bad one is an error naming it.
+    func parseArguments(_ words: [String]) throws(InputProblem) -> [Input] {
+        var inputs: [Input] = []
+        inputs.reserveCapacity(words.count)
+        for (index, word) in words.enumerated() {
+            let text = Substring(word).trimmingSpaces()
+            switch text.isEmpty ? .failure(InputProblemKind(problem: "the input is empty")) : parse(text) {
+            case .success(let input): inputs.append(input)
+            case .failure(let kind): throw InputProblem(place: .argument(index + 1), problem: kind.problem, text: Substring(word))
+            }
+        }
+        return inputs
+    }
+}
+
+extension InputFormat where Input == Int32 {
+    /// `int32(int32)`: a decimal integer, with or without spaces around it, or a one-element JSON array.
+    static var int32: InputFormat<Int32> {
+        InputFormat { text in
+            var digits = text
+            if digits.first == "[", digits.last == "]" { digits = digits.dropFirst().dropLast().trimmingSpaces() }
+            if let value = Int32(digits) { return .success(value) }
+            let allDigits = !digits.isEmpty && digits.drop { $0 == "-" || $0 == "+" }.allSatisfy { $0.isASCII && $0.isNumber }
+            return .failure(.init(problem: allDigits
+                ? "out of range: an int32 is from \(Int32.min) to \(Int32.max)"
+                : "expected a decimal integer from \(Int32.min) to \(Int32.max)"))
+        }
+    }
+}
+
+extension Substring {
+    /// The text without leading and trailing spaces, tabs and carriage returns.
+    func trimmingSpaces() -> Substring {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
+        return self[first...last]
+    }
+}
+
+extension Result {
+    /// True for `.failure`.
+    var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
     }
 }

@@ -17,6 +17,16 @@ final class OutputStream {
         buffer.reserveCapacity(1 << 16)
     }
 
+    /// Ends the command with status 74 (EX_IOERR) and one line on stderr when
+    /// descriptor 1 is closed: the results would have nowhere to go (and the
+    /// next descriptor opened would take its place).
+    static func requireStandardOutput() {
+        if fcntl(STDOUT_FILENO, F_GETFD) < 0 {
+            StandardError.write("faultline: standard output is closed: the results cannot be written")
+            Glibc.exit(74)
+        }
+    }
+
     /// Takes stdout for Faultline's output and sends descriptor 1 to stderr.
     static func claimStandardOutput() -> OutputStream {
         fflush(nil)
@@ -43,6 +53,7 @@ final class OutputStream {
             if written < 0 {
                 if errno == EINTR { continue }
                 StandardError.write("faultline: cannot write the results: \(String(cString: strerror(errno)))")
+                Descendants.killAll()
                 Glibc.exit(74)
             }
             offset += written

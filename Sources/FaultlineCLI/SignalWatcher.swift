@@ -33,6 +33,7 @@ enum SignalWatcher {
             SignalWatcher.stopping.store(true, ordering: .releasing)
             let body = SignalWatcher.cleanup.withLock { $0 }
             body?()
+            Descendants.killAll()
             StandardError.write("faultline: stopped by \(Signal(signal).name); workers killed")
             _exit(128 + signal)
         }, nil)

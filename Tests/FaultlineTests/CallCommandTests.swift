@@ -83,10 +83,66 @@ final class CallCommandTests: XCTestCase {
             XCTAssertEqual(errorLines.count, 1, "\(arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains(named), "\(arguments): \(result.stderr)")
         }
-        let malformedStdin = try call([Fixtures.victimsLibrary, "fl_identity"], stdin: "1\nzwei\n")
+        // Standard input streams: a malformed line ends the run with exit 2 naming
+        // the line; what was answered before it stays on stdout.
+        let malformedStdin = try call([Fixtures.victimsLibrary, "fl_identity"], stdin: "1\nzwei\n3\n")
         XCTAssertEqual(malformedStdin.status, .exitCode(2))
-        XCTAssertTrue(malformedStdin.stderr.contains("zwei"))
-        XCTAssertEqual(malformedStdin.stdout, "")
+        XCTAssertTrue(malformedStdin.stderr.contains("line 2") && malformedStdin.stderr.contains("zwei"), malformedStdin.stderr)
+        XCTAssertEqual(malformedStdin.stdout, "{\"input\":1,\"outcome\":\"returned\",\"value\":1}\n")
+    }
+
+    func testBadInputMessagesQuoteAtMostEightyCharacters() throws {
+        // One argument may be at most 128 KiB (MAX_ARG_STRLEN); a line of standard input has no limit.
+        let huge = String(repeating: "7", count: 1_000_000)
+        for (arguments, stdin) in [([Fixtures.victimsLibrary, "fl_identity", String(huge.prefix(100_000))], nil as String?),
+                                   ([Fixtures.victimsLibrary, "fl_identity"], "1\n" + huge + "\n")] {
+            let result = try call(arguments, stdin: stdin)
+            XCTAssertEqual(result.status, .exitCode(2))
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, String(result.stderr.prefix(300)))
+            XCTAssertLessThan(result.stderr.utf8.count, 300, String(result.stderr.prefix(300)))
+            XCTAssertTrue(result.stderr.contains(stdin == nil ? "input 1" : "line 2"), String(result.stderr.prefix(300)))
+        }
+    }
+
+    func testArgumentsAndLinesFollowTheSameRules() throws {
+        let words = ["  5 ", "[6]", "-7", "+8"]
+        let fromArguments = try call([Fixtures.victimsLibrary, "fl_identity", "--"] + words)
+        let fromLines = try call([Fixtures.victimsLibrary, "fl_identity"], stdin: words.joined(separator: "\n"))
+        XCTAssertEqual(fromArguments.status, .exitCode(0), fromArguments.stderr)
+        XCTAssertEqual(fromArguments.stdout, fromLines.stdout)
+        XCTAssertEqual(try lines(fromLines.stdout).map { $0["value"] as? Int }, [5, 6, -7, 8])
+    }
+
+    func testClosedOrUnwritableStdoutExits74WithoutResultsOnStderr() throws {
+        for redirect in [">&-", ">/dev/full"] {
+            let command = "exec \"$0\" call '\(Fixtures.victimsLibrary)' fl_identity 1 2 3 \(redirect)"
+            let (process, status) = try ChildProcess.run("/bin/sh", ["-c", command, Fixtures.faultline], stdin: nil, timeout: 60)
+            XCTAssertEqual(status, .exitCode(74), "\(redirect): \(process.standardError)")
+            XCTAssertFalse(process.standardError.contains("\"outcome\""), "results went to stderr: \(process.standardError)")
+            XCTAssertEqual(process.standardError.split(separator: "\n").count, 1, process.standardError)
+        }
+    }
+
+    func testStdinStreamsWhileTheProducerIsStillWriting() throws {
+        // The producer writes one line, then waits for its result before writing the next:
+        // without streaming this deadlocks (bounded by the child's deadline).
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fl-stream-\(getpid())")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inFIFO = directory.appendingPathComponent("in").path
+        let outFIFO = directory.appendingPathComponent("out").path
+        XCTAssertEqual(mkfifo(inFIFO, 0o600), 0)
+        XCTAssertEqual(mkfifo(outFIFO, 0o600), 0)
+        let conversation = """
+        "$0" call "$1" fl_identity < "$2" > "$3" & exec 4>"$2" 5<"$3"
+        for n in 1 2 3; do echo $n >&4; IFS= read -r line <&5 || exit 9; echo "$line"; done
+        exec 4>&-; wait
+        """
+        let (process, status) = try ChildProcess.run("/bin/sh", ["-c", conversation, Fixtures.faultline, Fixtures.victimsLibrary, inFIFO, outFIFO],
+                                                     stdin: nil, timeout: 30)
+        XCTAssertEqual(status, .exitCode(0), process.standardError)
+        XCTAssertEqual(try lines(process.standardOutput).map { $0["value"] as? Int }, [1, 2, 3])
     }
 
     func testUnguardedFaultIsNotSwallowed() throws {
@@ -125,6 +181,24 @@ final class CallCommandTests: XCTestCase {
                 usleep(25_000)
             }
             XCTAssertEqual(alive, [], "left alive after \(signal): \(alive)")
+        }
+    }
+
+    /// Processes whose name (comm) is `name`, from /proc.
+    private func processes(named name: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }
+    }
+
+    func testDaemonsACalleeStartsDoNotOutliveTheCommand() throws {
+        for strategy in ["pool", "fork"] {
+            let result = try call([Fixtures.victimsLibrary, "fl_daemon", "--strategy", strategy, "--", "-1", "2"])
+            XCTAssertEqual(result.status, .exitCode(0), result.stderr)
+            XCTAssertEqual(try lines(result.stdout).map { $0["value"] as? Int }, [1, 2], strategy)
+            // The daemon double-forked and called setsid; the command killed it before it exited.
+            XCTAssertEqual(processes(named: "fl-daemon"), [], "\(strategy): a daemon outlived faultline call")
         }
     }
 }

@@ -71,6 +71,38 @@ int fl_cxx_uncaught(int r);
    -4 SIGABRT; -5 stack overflow; -6 SIGBUS; -7 exit(7). */
 int fl_mixed(int r);
 
+/* ---- hostile.c: victims aimed at the machinery (a negative r triggers; see hostile.c) ---- */
+/* Fills every writable shared mapping with garbage, returns -r. */
+int fl_scribble_shared(int r);
+/* The same, then writes through NULL. */
+int fl_scribble_shared_then_fault(int r);
+/* Fills every writable mapping but the current stack with garbage, returns -r. */
+int fl_scribble_private(int r);
+/* Writes 16 bytes of garbage into every socket descriptor, returns -r. */
+int fl_write_into_sockets(int r);
+/* kill(getppid(), SIGKILL), returns -r. */
+int fl_kill_parent(int r);
+/* kill(0, SIGTERM): its own process group. */
+int fl_kill_group_term(int r);
+/* kill(0, SIGKILL): its own process group. */
+int fl_kill_group_kill(int r);
+/* kill(0, SIGSTOP): stops its own process group. */
+int fl_stop_group(int r);
+/* Forks a child that segfaults, waits for it, returns -r. */
+int fl_child_segfaults(int r);
+/* Forks a child that segfaults 200 ms later, returns -r at once. */
+int fl_child_crashes_later(int r);
+/* pthread_exit(NULL) on the calling thread. */
+int fl_pthread_exit(int r);
+/* Double-forks a daemon (setsid, named "fl-daemon") that waits forever; returns -r. */
+int fl_daemon(int r);
+/* alarm(1): SIGALRM ends the process a second later; returns -r. */
+int fl_alarm(int r);
+/* Starts a thread that writes through NULL 300 ms later; returns -r. */
+int fl_thread_faults_later(int r);
+/* Faults inside a function whose (exported) name is 1,000 characters long. */
+int fl_fault_in_long_name(int r);
+
 #ifdef __cplusplus
 }
 #endif
