@@ -160,9 +160,9 @@ final class SignatureTests: XCTestCase {
         for (text, value) in [("5", 5), ("-3", -3), ("  42 \n", 42), ("[7]", 7), (" [ -8 ] ", -8)] as [(String, Int32)] {
             XCTAssertEqual(try Signature.default.parseInput(text), [.int32(value)], text)
         }
-        XCTAssertEqual(kind(of: "5", for: try sig("int64(int64)")), .invalidJSON(reason: "expected a JSON array of 1 value"))
-        XCTAssertEqual(kind(of: "2147483648", for: .default), .outOfRange(type: "int32"))
-        XCTAssertEqual(kind(of: "\"5\"", for: .default), .wrongType(expected: "int32"))
+        XCTAssertEqual(kind(of: "5", for: try sig("int64(int64)")), .invalidJSON(.expectedArray))
+        XCTAssertEqual(kind(of: "2147483648", for: .default), .outOfRange(.int32))
+        XCTAssertEqual(kind(of: "\"5\"", for: .default), .wrongType(expected: .scalar(.int32)))
         XCTAssertEqual(kind(of: "5 6", for: .default), .trailingGarbage)
     }
 
@@ -183,46 +183,54 @@ final class SignatureTests: XCTestCase {
     func testRejectsEachBadInputWithTheRightKindAndIndex() throws {
         let two = try sig("int(int8, uint16)")
         let cases: [(String, Signature, InputError.Kind, Int?)] = [
-            ("", two, .invalidJSON(reason: "expected a JSON array of 2 values"), nil),
-            ("[1, 2", two, .invalidJSON(reason: "expected ',' or ']'"), nil),
-            ("[1,, 2]", two, .invalidJSON(reason: "expected a value"), nil),
-            ("[01, 2]", two, .invalidJSON(reason: "leading zero in a number"), nil),
-            ("[1., 2]", two, .invalidJSON(reason: "expected a digit after '.'"), nil),
-            ("[+1, 2]", two, .invalidJSON(reason: "expected a value"), nil),
+            ("", two, .invalidJSON(.expectedArray), nil),
+            ("[1, 2", two, .invalidJSON(.expectedCommaOrBracket), nil),
+            ("[1,, 2]", two, .invalidJSON(.expectedValue), nil),
+            ("[01, 2]", two, .invalidJSON(.leadingZero), nil),
+            ("[1., 2]", two, .invalidJSON(.expectedDigit), nil),
+            ("[+1, 2]", two, .invalidJSON(.expectedValue), nil),
             ("[1]", two, .wrongCount(expected: 2, found: 1), nil),
             ("[1, 2, 3]", two, .wrongCount(expected: 2, found: 3), nil),
-            ("[1, \"2\"]", two, .wrongType(expected: "uint16"), 1),
-            ("[true, 2]", two, .wrongType(expected: "int8"), 0),
-            ("[null, 2]", two, .wrongType(expected: "int8"), 0),
-            ("[128, 2]", two, .outOfRange(type: "int8"), 0),
-            ("[-129, 2]", two, .outOfRange(type: "int8"), 0),
-            ("[1, -1]", two, .outOfRange(type: "uint16"), 1),
-            ("[1, 65536]", two, .outOfRange(type: "uint16"), 1),
-            ("[1, 3.0]", two, .fraction(type: "uint16"), 1),
-            ("[3.5, 2]", two, .fraction(type: "int8"), 0),
-            ("[1e3, 2]", two, .fraction(type: "int8"), 0),
+            ("[1, \"2\"]", two, .wrongType(expected: .scalar(.uint16)), 1),
+            ("[true, 2]", two, .wrongType(expected: .scalar(.int8)), 0),
+            ("[null, 2]", two, .wrongType(expected: .scalar(.int8)), 0),
+            ("[128, 2]", two, .outOfRange(.int8), 0),
+            ("[-129, 2]", two, .outOfRange(.int8), 0),
+            ("[1, -1]", two, .outOfRange(.uint16), 1),
+            ("[1, 65536]", two, .outOfRange(.uint16), 1),
+            ("[1, 3.0]", two, .fraction(.uint16), 1),
+            ("[3.5, 2]", two, .fraction(.int8), 0),
+            ("[1e3, 2]", two, .fraction(.int8), 0),
             ("[1, 2] x", two, .trailingGarbage, nil),
             ("[1, 2]]", two, .trailingGarbage, nil),
-            ("[9223372036854775808]", try sig("void(int64)"), .outOfRange(type: "int64"), 0),
-            ("[-9223372036854775809]", try sig("void(int64)"), .outOfRange(type: "int64"), 0),
-            ("[18446744073709551616]", try sig("void(uint64)"), .outOfRange(type: "uint64"), 0),
-            ("[-1]", try sig("void(uint64)"), .outOfRange(type: "uint64"), 0),
-            ("[1e400]", try sig("void(double)"), .outOfRange(type: "double"), 0),
-            ("[1e39]", try sig("void(float)"), .outOfRange(type: "float"), 0),
-            ("[1]", try sig("void(bool)"), .wrongType(expected: "bool"), 0),
-            ("[5]", try sig("void(string)"), .wrongType(expected: "string"), 0),
+            ("[9223372036854775808]", try sig("void(int64)"), .outOfRange(.int64), 0),
+            ("[-9223372036854775809]", try sig("void(int64)"), .outOfRange(.int64), 0),
+            ("[18446744073709551616]", try sig("void(uint64)"), .outOfRange(.uint64), 0),
+            ("[-1]", try sig("void(uint64)"), .outOfRange(.uint64), 0),
+            ("[1e400]", try sig("void(double)"), .outOfRange(.double), 0),
+            ("[1e39]", try sig("void(float)"), .outOfRange(.float), 0),
+            ("[1]", try sig("void(bool)"), .wrongType(expected: .scalar(.bool)), 0),
+            ("[5]", try sig("void(string)"), .wrongType(expected: .string), 0),
             (#"["a\u0000b"]"#, try sig("void(string)"), .nulInString, 0),
-            (#"["a\x"]"#, try sig("void(string)"), .invalidJSON(reason: "unknown escape"), nil),
-            (#"["\ud83d"]"#, try sig("void(string)"), .invalidJSON(reason: "unpaired surrogate"), nil),
-            (#"["\ude00"]"#, try sig("void(string)"), .invalidJSON(reason: "unpaired surrogate"), nil),
-            ("[\"a\nb\"]", try sig("void(string)"), .invalidJSON(reason: "control character in a string"), nil),
-            (#"["abc"#, try sig("void(string)"), .invalidJSON(reason: "unterminated string"), nil),
+            (#"["a\x"]"#, try sig("void(string)"), .invalidJSON(.unknownEscape), nil),
+            (#"["\ud83d"]"#, try sig("void(string)"), .invalidJSON(.unpairedSurrogate), nil),
+            (#"["\ude00"]"#, try sig("void(string)"), .invalidJSON(.unpairedSurrogate), nil),
+            ("[\"a\nb\"]", try sig("void(string)"), .invalidJSON(.controlCharacter), nil),
+            (#"["abc"#, try sig("void(string)"), .invalidJSON(.unterminatedString), nil),
+            (#"["\u12"]"#, try sig("void(string)"), .invalidJSON(.badUnicodeEscape), nil),
+            (#"[{"base64" "AA=="}]"#, try sig("void(bytes)"), .invalidJSON(.expectedColon), nil),
+            (#"[{1: "AA=="}]"#, try sig("void(bytes)"), .invalidJSON(.expectedKey), nil),
+            (#"[{"base64": "AA==" "x"}]"#, try sig("void(bytes)"), .invalidJSON(.expectedCommaOrBrace), nil),
+            ("[-]", try sig("void(int8)"), .invalidJSON(.expectedDigit), nil),
+            ("[1e]", try sig("void(double)"), .invalidJSON(.expectedDigit), nil),
+            ("[tru]", try sig("void(bool)"), .invalidJSON(.expectedValue), nil),
+            ("{}", try sig("void(bool)"), .invalidJSON(.expectedArray), nil),
             (#"[{"base64": "AAE"}]"#, try sig("void(bytes)"), .invalidBase64, 0),
             (#"[{"base64": "A*=="}]"#, try sig("void(bytes)"), .invalidBase64, 0),
-            (#"[{"hex": "00"}]"#, try sig("void(bytes)"), .wrongType(expected: "bytes (a string or {\"base64\": …})"), 0),
-            ("[[1]]", try sig("void(bytes)"), .wrongType(expected: "bytes (a string or {\"base64\": …})"), 0),
+            (#"[{"hex": "00"}]"#, try sig("void(bytes)"), .wrongType(expected: .bytes), 0),
+            ("[[1]]", try sig("void(bytes)"), .wrongType(expected: .bytes), 0),
             (String(repeating: "[", count: 100) + String(repeating: "]", count: 100), try sig("void(bytes)"),
-             .invalidJSON(reason: "nested too deeply"), nil),
+             .invalidJSON(.nestedTooDeeply), nil),
         ]
         for (text, signature, expected, index) in cases {
             let error = inputError(text, signature)
@@ -235,6 +243,8 @@ final class SignatureTests: XCTestCase {
         let error = inputError("[1, 3.25]", try sig("int(int8, uint16)"))
         XCTAssertEqual(error?.quote, "3.25")
         XCTAssertEqual(error?.description, "input value 1: '3.25' is not an integer (uint16 needs one)")
+        let json = inputError("[1, 2", try sig("int(int8, uint16)"))
+        XCTAssertEqual(json?.description, "input: invalid JSON at 'end of input': expected ',' or ']'")
     }
 
     func testAMegabyteInputIsNeverEchoedWhole() throws {
@@ -434,7 +444,7 @@ final class SignatureTests: XCTestCase {
             XCTAssertEqual((error as? InputError)?.kind, .wrongCount(expected: 2, found: 1))
         }
         XCTAssertThrowsError(try strategy.call(arguments: [.float(1), .string("x")])) { error in
-            XCTAssertEqual((error as? InputError)?.kind, .wrongType(expected: "double"))
+            XCTAssertEqual((error as? InputError)?.kind, .wrongType(expected: .scalar(.double)))
             XCTAssertEqual((error as? InputError)?.parameter, 0)
         }
         XCTAssertThrowsError(try strategy.call(arguments: [.double(1), .string("a\u{0}b")])) { error in

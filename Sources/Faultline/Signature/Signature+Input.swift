@@ -5,27 +5,60 @@
 ///
 /// ```swift
 /// do { _ = try Signature.default.parseInput("[1.5]") }
-/// catch { print(error) }   // input value 0 (int32): '1.5' is not an integer
+/// catch { print(error) }   // input value 0: '1.5' is not an integer (int32 needs one)
 /// ```
 public struct InputError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong.
     public enum Kind: Hashable, Sendable {
-        /// Not JSON (or not the JSON the contract expects); `reason` names what was expected.
-        case invalidJSON(reason: String)
+        /// Not JSON, or not the JSON the contract expects at this point.
+        case invalidJSON(JSONProblem)
         /// The array holds `found` values; the signature takes `expected`.
         case wrongCount(expected: Int, found: Int)
-        /// The value has the wrong JSON type for a parameter of type `expected`.
-        case wrongType(expected: String)
-        /// An integer (or a float) that does not fit the parameter's type `type`.
-        case outOfRange(type: String)
-        /// A fraction or an exponent where an integer of type `type` is required.
-        case fraction(type: String)
+        /// The value has the wrong JSON type for a parameter of this type.
+        case wrongType(expected: Signature.Parameter)
+        /// A number that does not fit the parameter's type (an integer out of
+        /// range, or a float beyond the largest finite value).
+        case outOfRange(ScalarType)
+        /// A fraction or an exponent where an integer is required.
+        case fraction(ScalarType)
         /// A string parameter containing U+0000.
         case nulInString
         /// `{"base64": …}` that is not valid base64.
         case invalidBase64
         /// Text after the complete input.
         case trailingGarbage
+    }
+
+    /// What the JSON scanner expected and did not find.
+    public enum JSONProblem: String, Hashable, Sendable {
+        /// The input is not a JSON array (for the default signature: nor an integer).
+        case expectedArray = "expected a JSON array of the input values"
+        /// No value where one must be.
+        case expectedValue = "expected a JSON value"
+        /// An array element not followed by `,` or `]`.
+        case expectedCommaOrBracket = "expected ',' or ']'"
+        /// An object member not followed by `,` or `}`.
+        case expectedCommaOrBrace = "expected ',' or '}'"
+        /// An object key that is not a string.
+        case expectedKey = "expected a string key"
+        /// A key not followed by `:`.
+        case expectedColon = "expected ':'"
+        /// `01`.
+        case leadingZero = "leading zero in a number"
+        /// `-`, `1.` or `1e` without digits.
+        case expectedDigit = "expected a digit"
+        /// A string without its closing quote.
+        case unterminatedString = "unterminated string"
+        /// A backslash escape JSON does not have.
+        case unknownEscape = "unknown escape"
+        /// `\u` not followed by 4 hex digits.
+        case badUnicodeEscape = "expected 4 hex digits after \\u"
+        /// A `\ud800`-`\udfff` escape that is not half of a pair.
+        case unpairedSurrogate = "unpaired surrogate"
+        /// A raw control character (below U+0020) inside a string.
+        case controlCharacter = "control character in a string"
+        /// Arrays or objects nested more than 64 deep.
+        case nestedTooDeeply = "nested too deeply"
     }
 
     /// What is wrong.
@@ -46,8 +79,9 @@ public struct InputError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let at = parameter.map { "input value \($0): " } ?? "input: "
         return switch kind {
-        case .invalidJSON(let reason): "\(at)invalid JSON at '\(quote)': \(reason)"
+        case .invalidJSON(let problem): "\(at)invalid JSON at '\(quote)': \(problem.rawValue)"
         case .wrongCount(let expected, let found): "\(at)expected \(expected) value\(expected == 1 ? "" : "s"), found \(found) in '\(quote)'"
+        case .wrongType(.bytes): "\(at)'\(quote)' is not bytes (a JSON string or {\"base64\": \"…\"})"
         case .wrongType(let expected): "\(at)'\(quote)' is not a valid \(expected)"
         case .outOfRange(let type): "\(at)\(quote) is out of range for \(type)"
         case .fraction(let type): "\(at)'\(quote)' is not an integer (\(type) needs one)"
@@ -78,16 +112,16 @@ extension Signature {
             let node = try scanner.value(depth: 0)
             try scanner.end()
             guard case .number = node.kind else {
-                throw InputError(.wrongType(expected: "int32"), parameter: 0, quote: scanner.quote(node))
+                throw InputError(.wrongType(expected: .scalar(.int32)), parameter: 0, quote: scanner.quote(node))
             }
             return [try convert(node, to: inputs[0], index: 0, scanner: scanner)]
         }
         guard scanner.peek == UInt8(ascii: "[") else {
-            throw scanner.invalid("expected a JSON array of \(inputs.count) value\(inputs.count == 1 ? "" : "s")")
+            throw scanner.invalid(.expectedArray)
         }
         let array = try scanner.value(depth: 0)
         try scanner.end()
-        guard case .array(let elements) = array.kind else { throw scanner.invalid("expected a JSON array") }
+        guard case .array(let elements) = array.kind else { throw scanner.invalid(.expectedArray) }
         if elements.count != inputs.count {
             throw InputError(.wrongCount(expected: inputs.count, found: elements.count), quote: scanner.quote(array))
         }
@@ -117,7 +151,7 @@ extension Signature {
             return try Self.scalar(node, type, index: index, quote: quote)
         case .string:
             guard case .string(let bytes) = node.kind else {
-                throw InputError(.wrongType(expected: "string"), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .string), parameter: index, quote: quote)
             }
             if bytes.contains(0) { throw InputError(.nulInString, parameter: index, quote: quote) }
             return .string(String(decoding: bytes, as: UTF8.self))
@@ -128,14 +162,14 @@ extension Signature {
             case .object(let members):
                 guard members.count == 1, members[0].key == Array("base64".utf8),
                       case .string(let encoded) = members[0].value.kind else {
-                    throw InputError(.wrongType(expected: "bytes (a string or {\"base64\": …})"), parameter: index, quote: quote)
+                    throw InputError(.wrongType(expected: .bytes), parameter: index, quote: quote)
                 }
                 guard let decoded = Base64.decode(String(decoding: encoded, as: UTF8.self)) else {
                     throw InputError(.invalidBase64, parameter: index, quote: quote)
                 }
                 return .bytes(decoded)
             default:
-                throw InputError(.wrongType(expected: "bytes (a string or {\"base64\": …})"), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .bytes), parameter: index, quote: quote)
             }
         case .outString, .outBytes:
             preconditionFailure("output buffers take no input")
@@ -144,11 +178,10 @@ extension Signature {
 
     private static func scalar(_ node: JSONScanner.Node, _ type: ScalarType, index: Int,
                                quote: String) throws(InputError) -> Value {
-        let name = type.rawValue
         switch type {
         case .bool:
             guard case .bool(let flag) = node.kind else {
-                throw InputError(.wrongType(expected: name), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote)
             }
             return .bool(flag)
         case .float, .double:
@@ -161,25 +194,25 @@ extension Signature {
                 let special: Double = word == "nan" ? .nan : (word == "inf" ? .infinity : -.infinity)
                 return type == .float ? .float(Float(special)) : .double(special)
             default:
-                throw InputError(.wrongType(expected: name), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote)
             }
             if type == .float {
                 guard let value = Float(text), value.isFinite else {
-                    throw InputError(.outOfRange(type: name), parameter: index, quote: quote)
+                    throw InputError(.outOfRange(type), parameter: index, quote: quote)
                 }
                 return .float(value)
             }
             guard let value = Double(text), value.isFinite else {
-                throw InputError(.outOfRange(type: name), parameter: index, quote: quote)
+                throw InputError(.outOfRange(type), parameter: index, quote: quote)
             }
             return .double(value)
         default:
             guard case .number(let digits, let isInteger) = node.kind else {
-                throw InputError(.wrongType(expected: name), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote)
             }
-            guard isInteger else { throw InputError(.fraction(type: name), parameter: index, quote: quote) }
+            guard isInteger else { throw InputError(.fraction(type), parameter: index, quote: quote) }
             let text = String(decoding: digits, as: UTF8.self)
-            let outOfRange = InputError(.outOfRange(type: name), parameter: index, quote: quote)
+            let outOfRange = InputError(.outOfRange(type), parameter: index, quote: quote)
             if type == .uint64 {
                 guard let value = UInt64(text) else { throw outOfRange }
                 return .uint64(value)
@@ -234,9 +267,9 @@ struct JSONScanner {
     func quote(_ node: Node) -> String { Quote.short(bytes[node.range]) }
 
     /// An invalid-JSON error quoting the text from the current position on.
-    func invalid(_ reason: String) -> InputError {
+    func invalid(_ problem: InputError.JSONProblem) -> InputError {
         let rest = bytes[min(position, bytes.count)...]
-        return InputError(.invalidJSON(reason: reason), quote: rest.isEmpty ? "end of input" : Quote.short(rest))
+        return InputError(.invalidJSON(problem), quote: rest.isEmpty ? "end of input" : Quote.short(rest))
     }
 
     mutating func skipSpace() {
@@ -255,10 +288,10 @@ struct JSONScanner {
     mutating func value(depth: Int) throws(InputError) -> Node {
         skipSpace()
         let start = position
-        guard let c = peek else { throw invalid("expected a value") }
+        guard let c = peek else { throw invalid(.expectedValue) }
         switch c {
         case UInt8(ascii: "["):
-            if depth >= Self.maximumDepth { throw invalid("nested too deeply") }
+            if depth >= Self.maximumDepth { throw invalid(.nestedTooDeeply) }
             position += 1
             var elements: [Node] = []
             skipSpace()
@@ -271,11 +304,11 @@ struct JSONScanner {
                 skipSpace()
                 if peek == UInt8(ascii: ",") { position += 1; continue }
                 if peek == UInt8(ascii: "]") { position += 1; break }
-                throw invalid("expected ',' or ']'")
+                throw invalid(.expectedCommaOrBracket)
             }
             return Node(kind: .array(elements), range: start..<position)
         case UInt8(ascii: "{"):
-            if depth >= Self.maximumDepth { throw invalid("nested too deeply") }
+            if depth >= Self.maximumDepth { throw invalid(.nestedTooDeeply) }
             position += 1
             var members: [(key: [UInt8], value: Node)] = []
             skipSpace()
@@ -285,16 +318,16 @@ struct JSONScanner {
             }
             while true {
                 skipSpace()
-                guard peek == UInt8(ascii: "\"") else { throw invalid("expected a string key") }
+                guard peek == UInt8(ascii: "\"") else { throw invalid(.expectedKey) }
                 let key = try string()
                 skipSpace()
-                guard peek == UInt8(ascii: ":") else { throw invalid("expected ':'") }
+                guard peek == UInt8(ascii: ":") else { throw invalid(.expectedColon) }
                 position += 1
                 members.append((key, try value(depth: depth + 1)))
                 skipSpace()
                 if peek == UInt8(ascii: ",") { position += 1; continue }
                 if peek == UInt8(ascii: "}") { position += 1; break }
-                throw invalid("expected ',' or '}'")
+                throw invalid(.expectedCommaOrBrace)
             }
             return Node(kind: .object(members), range: start..<position)
         case UInt8(ascii: "\""):
@@ -308,11 +341,11 @@ struct JSONScanner {
                     return Node(kind: kind, range: start..<position)
                 }
             }
-            throw invalid("expected a value")
+            throw invalid(.expectedValue)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return try number()
         default:
-            throw invalid("expected a value")
+            throw invalid(.expectedValue)
         }
     }
 
@@ -328,23 +361,23 @@ struct JSONScanner {
         if peek == UInt8(ascii: "-") { position += 1 }
         if peek == UInt8(ascii: "0") {
             position += 1
-            if Self.isDigit(peek) { throw invalid("leading zero in a number") }
+            if Self.isDigit(peek) { throw invalid(.leadingZero) }
         } else if Self.isDigit(peek) {
             while Self.isDigit(peek) { position += 1 }
         } else {
-            throw invalid("expected a digit")
+            throw invalid(.expectedDigit)
         }
         if peek == UInt8(ascii: ".") {
             isInteger = false
             position += 1
-            guard Self.isDigit(peek) else { throw invalid("expected a digit after '.'") }
+            guard Self.isDigit(peek) else { throw invalid(.expectedDigit) }
             while Self.isDigit(peek) { position += 1 }
         }
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
             isInteger = false
             position += 1
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { position += 1 }
-            guard Self.isDigit(peek) else { throw invalid("expected a digit in the exponent") }
+            guard Self.isDigit(peek) else { throw invalid(.expectedDigit) }
             while Self.isDigit(peek) { position += 1 }
         }
         return Node(kind: .number(bytes[start..<position], isInteger: isInteger), range: start..<position)
@@ -355,14 +388,14 @@ struct JSONScanner {
         position += 1 // the opening quote
         var out: [UInt8] = []
         while true {
-            guard let c = peek else { throw invalid("unterminated string") }
+            guard let c = peek else { throw invalid(.unterminatedString) }
             switch c {
             case UInt8(ascii: "\""):
                 position += 1
                 return out
             case UInt8(ascii: "\\"):
                 position += 1
-                guard let escape = peek else { throw invalid("unterminated string") }
+                guard let escape = peek else { throw invalid(.unterminatedString) }
                 position += 1
                 switch escape {
                 case UInt8(ascii: "\""): out.append(0x22)
@@ -377,22 +410,22 @@ struct JSONScanner {
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
                         guard bytes[position...].starts(with: [0x5C, UInt8(ascii: "u")]) else {
-                            throw invalid("unpaired surrogate")
+                            throw invalid(.unpairedSurrogate)
                         }
                         position += 2
                         let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw invalid("unpaired surrogate") }
+                        guard (0xDC00..<0xE000).contains(low) else { throw invalid(.unpairedSurrogate) }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else if (0xDC00..<0xE000).contains(scalar) {
-                        throw invalid("unpaired surrogate")
+                        throw invalid(.unpairedSurrogate)
                     }
                     out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
                 default:
                     position -= 2
-                    throw invalid("unknown escape")
+                    throw invalid(.unknownEscape)
                 }
             case 0..<0x20:
-                throw invalid("control character in a string")
+                throw invalid(.controlCharacter)
             default:
                 out.append(c)
                 position += 1
@@ -403,13 +436,13 @@ struct JSONScanner {
     private mutating func hex4() throws(InputError) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let c = peek else { throw invalid("expected 4 hex digits after \\u") }
+            guard let c = peek else { throw invalid(.badUnicodeEscape) }
             let digit: UInt32
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a")) + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A")) + 10
-            default: throw invalid("expected 4 hex digits after \\u")
+            default: throw invalid(.badUnicodeEscape)
             }
             value = value << 4 | digit
             position += 1

@@ -114,7 +114,7 @@ struct ArgumentRecord {
             case (.scalar(let type), _) where type.rawValue == value.typeName:
                 length = 0
             default:
-                throw InputError(.wrongType(expected: parameter.description), parameter: index, quote: value.description)
+                throw InputError(.wrongType(expected: parameter), parameter: index, quote: value.description)
             }
             size += Int(fl_argument_field_size(parameter.typeCode, UInt64(length)))
         }
