@@ -508,4 +508,30 @@ final class SignatureTests: XCTestCase {
         XCTAssertEqual(invoke(length: 7, text: "crash!!", size: 8 + 8), 0)                          // exactly fits
         XCTAssertEqual(result.load(as: Int32.self), 7)
     }
+
+    func testCInvokeNormalizesBoolsAndZeroesTheRestOfTheReturnSlot() throws {
+        let signature = UnsafeMutablePointer<fl_signature>.allocate(capacity: 1)
+        defer { signature.deallocate() }
+        let record = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 16)
+        defer { record.deallocate() }
+        let result = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 16)
+        defer { result.deallocate() }
+        func invoke(_ name: String, returning: fl_type, _ parameter: fl_type, field: UInt64) throws -> UInt64 {
+            XCTAssertEqual(fl_signature_prepare(signature, returning.rawValue, [parameter.rawValue], nil, 1), 0)
+            record.storeBytes(of: field, as: UInt64.self)
+            result.storeBytes(of: .max, as: UInt64.self) // not zero-filled: the call must clear the slot itself
+            XCTAssertEqual(fl_signature_invoke(signature, try symbol(name), record.assumingMemoryBound(to: UInt8.self), 8,
+                                               result.assumingMemoryBound(to: UInt8.self)), 0)
+            return result.load(as: UInt64.self)
+        }
+        // A bool byte of 2 is true: !true is false. Passed through unnormalized, C's `!b` on 2 gives 3.
+        XCTAssertEqual(try invoke("fl_sig_not", returning: FL_TYPE_BOOL, FL_TYPE_BOOL, field: 2), 0)
+        XCTAssertEqual(try invoke("fl_sig_not", returning: FL_TYPE_BOOL, FL_TYPE_BOOL, field: 0), 1)
+        // int8 -1: one byte 0xff, the other seven zero (not the sign-extended register).
+        XCTAssertEqual(try invoke("fl_sig_i8_of", returning: FL_TYPE_INT8, FL_TYPE_INT32, field: 0xff), 0xff)
+        XCTAssertEqual(try invoke("fl_sig_i64", returning: FL_TYPE_INT64, FL_TYPE_INT64, field: UInt64(bitPattern: -2)),
+                       UInt64(bitPattern: -2))
+        // Called as void, the value left in the return register is not reported: the slot is all zero.
+        XCTAssertEqual(try invoke("fl_sig_u64", returning: FL_TYPE_VOID, FL_TYPE_UINT64, field: 12345), 0)
+    }
 }

@@ -1,7 +1,7 @@
 /// The C type of one scalar parameter or return value.
 ///
 /// ```swift
-/// let t = ScalarType(name: "unsigned int")   // .uint32
+/// let t = try Signature(parsing: "unsigned int()").returnType   // .uint32
 /// ```
 public enum ScalarType: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// `int8_t`
