@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "CFaultline",
             cSettings: [.headerSearchPath("."), .define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("ffi")]
         ),
         // Native functions that misbehave on purpose: the zoo every test and experiment uses.
         .target(

@@ -197,3 +197,43 @@ int fl_probe_fault_outside_guard(int input) {
     *nowhere = input; /* not inside fl_guard_call: must not be recovered */
     return input;
 }
+
+/* ==== fl_guard_invoke: any signature under the guard (signature_call.c) ====
+ * The same mechanism as fl_guard_call: a guard frame on this stack, its jump
+ * buffer armed with sigsetjmp(env, 0) (no mask saved, no system call), the
+ * thread-local current_frame pointing at it while the callee runs. A fault in
+ * the callee (or in libffi's call frame around it) runs guard_handler, which
+ * fills the report and siglongjmps back here.
+ *
+ * Why it is safe to jump out of fl_signature_invoke: it allocates nothing and
+ * takes no lock (its argument pointers live in arrays on its stack frame and
+ * ffi_call builds the call frame with alloca), so abandoning its frame leaks
+ * nothing of Faultline's own. No local of this function changes between
+ * sigsetjmp and the jump, so none needs to be volatile. What the callee itself
+ * leaves behind is the guard's usual, documented unsafety.
+ */
+int fl_guard_invoke(const fl_signature *signature, void *function, const uint8_t *arguments, size_t size,
+                    uint8_t *result, int options, fl_report *report) {
+    if (FL_UNLIKELY(!thread_prepared || !installed)) {
+        int error = prepare_thread();
+        if (error != 0) return -error;
+    }
+    struct guard_frame frame;
+    frame.report = report;
+    frame.options = options;
+    frame.in_handler = 0;
+    frame.previous = current_frame;
+    if (sigsetjmp(frame.env, 0) == 0) {
+        current_frame = &frame;
+        int status = fl_signature_invoke(signature, function, arguments, size, result);
+        current_frame = frame.previous;
+        report->kind = status == 0 ? FL_KIND_RETURNED : FL_KIND_NONE;
+        report->value = 0;
+        report->flags = 0;
+        report->frame_count = 0;
+        return status;
+    }
+    /* Arrived by siglongjmp from guard_handler, which filled the report. */
+    return 0;
+}
+/* ==== end of fl_guard_invoke ==== */

@@ -247,3 +247,4 @@ uint64_t fl_naive_handler_count(void);
 
 /* The worker pool has its own header; the umbrella pulls it in. */
 #include "CFaultlinePool.h"
+#include "CFaultlineSignature.h"

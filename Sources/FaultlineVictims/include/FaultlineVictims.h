@@ -107,3 +107,70 @@ int fl_fault_in_long_name(int r);
 }
 #endif
 #endif
+
+/* ==== signatures.c: victims of many C signatures (calls through libffi) ==== */
+#ifndef FAULTLINE_VICTIMS_SIGNATURES_H
+#define FAULTLINE_VICTIMS_SIGNATURES_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h> /* bool: C's _Bool, and C++'s bool (the same ABI) */
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* int8(int8, int8): a + b, wrapping. */
+int8_t fl_sig_add_i8(int8_t a, int8_t b);
+/* int16(int16): -a, wrapping. */
+int16_t fl_sig_neg_i16(int16_t a);
+/* int32(int32, int32): a * b, wrapping. */
+int32_t fl_sig_mul_i32(int32_t a, int32_t b);
+/* int64(int64): a. */
+int64_t fl_sig_i64(int64_t a);
+/* int64(int64, int64): a - b, wrapping. */
+int64_t fl_sig_sub_i64(int64_t a, int64_t b);
+/* uint8(uint8): a + 1, wrapping. */
+uint8_t fl_sig_u8(uint8_t a);
+/* uint16(uint16): a ^ 0xffff. */
+uint16_t fl_sig_u16(uint16_t a);
+/* uint32(uint32): a * 3, wrapping. */
+uint32_t fl_sig_u32(uint32_t a);
+/* uint64(uint64): a. */
+uint64_t fl_sig_u64(uint64_t a);
+/* float(float, double): a * 2 + b. */
+float fl_sig_f(float a, double b);
+/* double(double): a / 4. */
+double fl_sig_d(double a);
+/* bool(bool): !b. */
+bool fl_sig_not(bool b);
+/* int8(int32): a truncated to 8 bits (a widened return must be narrowed back). */
+int8_t fl_sig_i8_of(int32_t a);
+/* uint8(int32): a truncated to 8 bits. */
+uint8_t fl_sig_u8_of(int32_t a);
+/* bool(int64): a > 0. */
+bool fl_sig_is_positive(int64_t a);
+/* double(double, string): x + strlen(text). */
+double fl_sig_mix(double x, const char *text);
+/* int32(string): strlen(text). */
+int32_t fl_sig_strlen(const char *text);
+/* int64(bytes): the sum of the bytes. */
+int64_t fl_sig_sum_bytes(const void *data, size_t length);
+/* void(string, out_string[N]): writes "<text>!" truncated to N - 1 bytes and a NUL. */
+void fl_sig_fill(const char *text, void *out, size_t capacity);
+/* void(bytes, out_bytes[N]): writes the bytes reversed (at most N). */
+void fl_sig_reverse(const void *data, size_t length, void *out, size_t capacity);
+/* void(out_string[N]): writes 0xff 0xfe (not UTF-8) when N >= 2. */
+void fl_sig_write_invalid_utf8(void *out, size_t capacity);
+/* void(): counts its calls. */
+void fl_sig_touch(void);
+/* int32(): how many times fl_sig_touch ran. */
+int32_t fl_sig_touched(void);
+/* double(int8, uint16, int32, int64, uint64, float, double, bool, string, double, double, double, double, int32):
+   the sum of all (bool adds 1000, string adds its length); some arguments go on the stack. */
+double fl_sig_many(int8_t a, uint16_t b, int32_t c, int64_t d, uint64_t e, float f, double g, bool h,
+                   const char *i, double j, double k, double l, double m, int32_t n);
+/* int32(string): strlen(text); writes through NULL when text is "crash". */
+int32_t fl_sig_crash_on(const char *text);
+#ifdef __cplusplus
+}
+#endif
+#endif
+/* ==== end of signatures.c ==== */
