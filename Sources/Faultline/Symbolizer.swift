@@ -43,6 +43,18 @@ public enum Symbolizer {
             capacity = length + 1
         }
     }
+
+    /// Decodes the named frames the pool's helper sent (frames.c: lengths
+    /// explicit, so any byte of a name or a path comes back intact).
+    static func frames(encoded bytes: UnsafeMutablePointer<CChar>, length: Int) -> [Frame] {
+        var frames: [Frame] = []
+        var cursor = 0
+        var named = fl_named_frame()
+        while fl_frames_next(bytes, length, &cursor, &named) != 0 {
+            frames.append(Frame(named))
+        }
+        return frames
+    }
 }
 
 extension Frame {

@@ -75,7 +75,7 @@ final class WorkerPoolTests: XCTestCase {
     }
 
     func testSlowCallWithoutDeadlineIsNotCutOff() throws {
-        XCTAssertEqual(try pool("fl_slow", workers: 1).run([1500]), [.returned(1500)])
+        XCTAssertEqual(Array(try pool("fl_slow", workers: 1).run([1500])), [.returned(1500)])
     }
 
     func testDeadlineKillsAnInfiniteLoopAndOnlyIt() throws {
@@ -99,7 +99,7 @@ final class WorkerPoolTests: XCTestCase {
         let started = ContinuousClock.now
         let outcomes = try pool.run(Array(repeating: 500, count: 8))
         let elapsed = ContinuousClock.now - started
-        XCTAssertEqual(outcomes, Array(repeating: .returned(500), count: 8))
+        XCTAssertEqual(Array(outcomes), Array(repeating: .returned(500), count: 8))
         XCTAssertLessThan(elapsed, .milliseconds(1900), "calls did not run in parallel")
     }
 
@@ -160,7 +160,7 @@ final class WorkerPoolTests: XCTestCase {
 
     func testFunctionPointerOfThisExecutable() throws {
         let pool = try WorkerPool(NativeFunction(testDoubler), configuration: .init(workers: 1))
-        XCTAssertEqual(try pool.run([1, 2, 21]), [.returned(2), .returned(4), .returned(42)])
+        XCTAssertEqual(Array(try pool.run([1, 2, 21])), [.returned(2), .returned(4), .returned(42)])
     }
 
     func testForkServerGivesAFreshProcessPerCall() throws {
@@ -170,7 +170,7 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(outcomes[0].signal, .segmentationFault)
         XCTAssertEqual(outcomes[1], .returned(0))
         let counter = try ForkServerStrategy(library: Fixtures.victimsLibrary, symbol: "fl_resources_in_use")
-        XCTAssertEqual(try counter.call([0, 0]), [.returned(0), .returned(0)])
+        XCTAssertEqual(Array(try counter.call([0, 0])), [.returned(0), .returned(0)])
     }
 
     func testAsyncRun() async throws {
