@@ -11,13 +11,24 @@
  * kernel to tear the dying process down.
  *
  * The helper talks to the supervisor over a SOCK_SEQPACKET socket with
- * fl_message records; descriptors travel with SCM_RIGHTS.
+ * fl_message records (one record per packet); descriptors travel with
+ * SCM_RIGHTS. The first record is the supervisor's CONFIGURE: the helper's
+ * whole configuration, with explicit lengths, so that any bytes may appear in
+ * a path or a symbol. The environment carries only FL_HELPER_FD_VARIABLE.
  */
 #ifndef CFAULTLINE_CHANNEL_H
 #define CFAULTLINE_CHANNEL_H
 
 #include "include/CFaultlinePool.h"
 #include <stdatomic.h>
+
+/* The environment variables of the helper, spelled once:
+   FL_HELPER_FD_VARIABLE=3 marks a re-executed helper and names its control
+   socket; SWIFT_BACKTRACE=enable=no keeps Swift's crash handler out of it. */
+#define FL_HELPER_FD_VARIABLE "FAULTLINE_HELPER_FD"
+#define FL_HELPER_FD_NUMBER 3
+#define FL_SWIFT_BACKTRACE_VARIABLE "SWIFT_BACKTRACE"
+#define FL_SWIFT_BACKTRACE_SETTING "enable=no"
 
 #define FL_CHANNEL_CAPACITY 16384
 
@@ -34,30 +45,68 @@ typedef struct fl_channel {
 } fl_channel;
 
 enum fl_message_type {
-    FL_MSG_READY = 1,   /* helper -> supervisor: target loaded */
-    FL_MSG_ERROR,       /* helper -> supervisor: status = FL_POOL_ERROR_*, text = reason */
-    FL_MSG_SPAWNED,     /* helper -> supervisor: pid; fds = socket, memfd, pidfd */
-    FL_MSG_EXITED,      /* helper -> supervisor: pid, status (waitpid), text = symbols */
-    FL_MSG_TARGET,      /* supervisor -> helper: keep `status` workers alive */
-    FL_MSG_CRASHED,     /* helper -> supervisor: pid's handler reported a fault (channel.crash); text = symbols.
-                           The worker is dying of that signal; EXITED follows when it is reaped. */
+    FL_MSG_CONFIGURE = 1, /* supervisor -> helper, first: `configure`; text = library bytes, then symbol bytes */
+    FL_MSG_READY,         /* helper -> supervisor: the function is loaded */
+    FL_MSG_ERROR,         /* helper -> supervisor: `error`; text = dlerror's raw text (LIBRARY) */
+    FL_MSG_SPAWNED,       /* helper -> supervisor: pid; fds = socket, memfd, pidfd */
+    FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = named frames (frames.c) */
+    FL_MSG_CRASHED,       /* helper -> supervisor: pid's handler reported a fault (channel.crash), `crashed`;
+                             text = named frames. The worker is dying of that signal; EXITED follows when reaped. */
 };
 
-#define FL_MESSAGE_TEXT 12288
+/* Room for a configuration (a path and a symbol) or the named frames of one crash. */
+#define FL_MESSAGE_TEXT 32768
 
 typedef struct fl_message {
     int32_t type;
     int32_t pid;
-    int32_t status;
+    union {
+        struct {
+            uint64_t image_offset;   /* without a library: the function's offset in the main executable */
+            int32_t worker_goal;     /* workers to keep alive */
+            int32_t options;         /* FL_CAPTURE_BACKTRACE, FL_POOL_SYMBOLIZE */
+            int32_t recycle_after;   /* calls per worker; 0 = no limit */
+            int32_t parent;          /* the supervisor's pid (the helper checks it is still its parent) */
+            int32_t library_length;  /* bytes of the path at the start of text; -1: the main executable */
+            int32_t symbol_length;   /* bytes of the symbol after it */
+        } configure;
+        struct {
+            int32_t kind;            /* FL_POOL_ERROR_LIBRARY or _SYMBOL */
+            int32_t error_number;    /* errno, when there is one */
+        } error;
+        struct {
+            int32_t wait_status;     /* waitpid's status of the worker */
+        } exited;
+        struct {
+            int32_t signo;           /* the signal its handler caught */
+        } crashed;
+    };
     int32_t text_length;
     char text[FL_MESSAGE_TEXT];
 } fl_message;
 
 #define FL_MESSAGE_SIZE(m) (offsetof(fl_message, text) + (size_t)(m)->text_length)
 
-/* helper.c: the helper's whole life; never returns. */
-void fl_helper_main(int control, const char *library, const char *symbol, uint64_t offset, int options, int recycle_after);
-/* worker.c: a worker's whole life; never returns. */
+/* The helper's configuration, decoded from CONFIGURE. Strings are NUL-terminated copies. */
+typedef struct fl_helper_config {
+    char *library; /* NULL: the main executable */
+    char *symbol;
+    uint64_t image_offset;
+    int worker_goal;
+    int options;
+    int recycle_after;
+    pid_t parent;
+} fl_helper_config;
+
+/* frames.c: writes the named frames of `crash` into `out` (at most `capacity`
+   bytes, whole frames only); returns the bytes written. Helper only. */
+size_t fl_frames_encode(const fl_report *crash, char *out, size_t capacity);
+
+/* helper.c: the helper's whole life after its configuration; never returns.
+   Runs in the helper's single thread, outside any handler. */
+void fl_helper_main(int control, const fl_helper_config *config) __attribute__((noreturn));
+/* worker.c: a worker's whole life, straight after fork() in the helper; never
+   returns. Async-signal-safe up to the callee (see the top of worker.c). */
 void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper, int recycle_after);
 
 #endif

@@ -2,8 +2,9 @@
  * child.c: what a forked child does before it calls the callee.
  *
  * Everything here runs between fork() and _exit(), so it uses only system
- * calls and async-signal-safe functions: prctl, getppid, setpgid, setrlimit,
- * dup2, sigaction, sigprocmask, sigaltstack, write, raise, _exit. A callee's
+ * calls and async-signal-safe functions: the common set-up (fl_child_setup:
+ * prctl, getppid, setpgid, setrlimit, dup2, sigaction), sigprocmask,
+ * sigaltstack, raise, _exit. A callee's
  * exit() is caught by an on_exit handler registered once in the parent
  * (fl_child_exit_hook), which only acts in a child: the child takes no lock.
  *
@@ -25,8 +26,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 static fl_shared_result *child_shared_result;
@@ -59,19 +58,9 @@ void fl_child_exit_hook(void) {
 
 void fl_child_prepare_shared(pid_t expected_parent, fl_shared_result *result, int options) {
     child_shared_result = result;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != expected_parent) _exit(127); /* the parent died before prctl */
-    setpgid(0, 0);
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    dup2(STDERR_FILENO, STDOUT_FILENO);
-
     child_options = options;
-    /* The parent's SIGINT/SIGTERM handlers (Swift or not) must not run here;
-       the caller may have blocked them for a sigwait thread: the mask is cleared. */
-    fl_set_default_action(SIGINT);
-    fl_set_default_action(SIGTERM);
-    fl_set_default_action(SIGPIPE);
+    fl_child_setup(expected_parent, 1);
+    /* The caller may have blocked signals for a sigwait thread: the reporter clears the mask. */
     fl_install_fault_reporter(report_and_die, child_altstack, sizeof child_altstack);
     in_forked_child = 1;
 }

@@ -4,19 +4,25 @@
  * The child (see child.c) calls the function and writes a RETURNED report into
  * a page it shares with the parent (MAP_SHARED, one per calling thread), or its
  * fault reporter writes a SIGNALED one there. A page, not a pipe: a callee that
- * closes every descriptor must not turn its return into "exited 0". The parent waits for the
- * child's death as an event: without a deadline it simply blocks in waitpid;
- * with one it polls a pidfd with that timeout, then reaps with waitpid.
- * waitpid gives the true cause, and the shared page gives the details.
+ * closes every descriptor must not turn its return into "exited 0". The
+ * parent waits for the child's death as an event: without a deadline it
+ * simply blocks in waitpid; with one it polls a pidfd with that timeout, then
+ * reaps with waitpid. waitpid gives the true cause, and the shared page gives
+ * the details.
  *
  * Classification: RETURNED needs both the report and exit status 0 (a callee
  * that calls exit(0) is EXITED 0, not a success). SIGNALED takes the signal
  * from waitpid and the code/address/backtrace from the child's report when
  * the numbers agree. TIMED_OUT when the deadline passed and we killed it.
  *
- * Limits: fork() copies the parent's page tables, so a large parent forks
- * slowly (about 35 ms per GiB here); the worker pool forks from a small helper
- * instead. Grandchildren left by the callee in its process group are killed
+ * Safety: the child runs only fl_child_prepare_shared (async-signal-safe,
+ * see child.c), the callee, atomic stores and _exit.
+ *
+ * Limits: when the host program ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT) the
+ * kernel reaps the child itself and discards its status: the call then fails
+ * with -ECHILD rather than report an outcome nobody observed. fork() copies
+ * the parent's page tables, so a large parent forks slowly (about 35 ms per
+ * GiB here); the worker pool forks from a small helper instead. Grandchildren left by the callee in its process group are killed
  * with it. Without pidfd (Linux < 5.3) a deadline cannot be enforced: the call
  * then waits for the child. The shared page of a thread is unmapped when the
  * thread exits.
@@ -26,30 +32,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/mman.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-int64_t fl_now_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-/* Waits until the pidfd is readable (the child ended) or the deadline passes. 1 ended, 0 timed out. */
-static int wait_for_exit(int pidfd, int64_t deadline_ns) {
-    for (;;) {
-        int64_t left = deadline_ns - fl_now_ns();
-        if (left <= 0) return 0;
-        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-        int ready = poll(&pfd, 1, (int)((left + 999999) / 1000000));
-        if (ready > 0) return 1;
-        if (ready < 0 && errno != EINTR) return 1; /* cannot wait here: waitpid will */
-    }
-}
 
 static pthread_key_t shared_key;
 static pthread_once_t shared_key_once = PTHREAD_ONCE_INIT;
@@ -100,7 +86,7 @@ int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int option
         setpgid(pid, pid);
         int pidfd = fl_pidfd_open(pid);
         if (pidfd >= 0) {
-            if (!wait_for_exit(pidfd, deadline)) {
+            if (fl_poll_until(pidfd, deadline) == 0) {
                 timed_out = 1;
                 kill(-pid, SIGKILL);
                 kill(pid, SIGKILL);
@@ -110,10 +96,14 @@ int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int option
     }
     /* Without a deadline, waitpid is the event: the parent touches as little
        memory as possible while the child shares its pages copy-on-write. */
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    pid_t reaped = fl_wait_pid(pid, &status, 0);
+    int wait_error = errno;
     int64_t end = fl_now_ns();
     kill(-pid, SIGKILL); /* anything the callee left in its process group */
+    /* ECHILD: the host program ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT), so the
+       kernel reaped the child and threw its status away. No outcome was
+       observed: say so instead of inventing one. */
+    if (reaped < 0) return -wait_error;
 
     uint32_t state = atomic_load_explicit(&shared->state, memory_order_acquire);
     if (timed_out) {

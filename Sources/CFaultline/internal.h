@@ -37,6 +37,28 @@ typedef struct fl_shared_result {
    see the top of child.c); its result and fault report go to `result`. */
 void fl_child_prepare_shared(pid_t expected_parent, fl_shared_result *result, int options);
 
+/* process.c: the one set-up of every process Faultline starts (forked call,
+   pool worker, helper), async-signal-safe: dies with its parent (SIGKILL,
+   PR_SET_PDEATHSIG, and _exit(127) if the parent is already not
+   `expected_parent`), its own process group when `own_group`, no core dumps,
+   stdout pointed at stderr, SIGINT/SIGTERM/SIGPIPE/SIGCHLD/SIGUSR1 at their
+   default action. */
+void fl_child_setup(pid_t expected_parent, int own_group);
+
+/* io.c: EINTR-safe I/O, async-signal-safe (see the top of io.c). */
+#define FL_IO_MAX_FDS 3
+/* Sends / receives exactly `size` bytes on a stream socket. 0, or -1 with errno (EPIPE on end of file). */
+int fl_send_all(int fd, const void *data, size_t size);
+int fl_recv_all(int fd, void *data, size_t size);
+/* One packet with up to FL_IO_MAX_FDS descriptors (SCM_RIGHTS). 0 or -1 with errno. */
+int fl_send_packet(int fd, const void *data, size_t size, const int *fds, int fd_count);
+/* Receives one packet (received descriptors are close-on-exec); returns recvmsg's result. */
+ssize_t fl_receive_packet(int fd, void *data, size_t size, int *fds, int *fd_count, int flags);
+/* waitpid, retried on EINTR (`status` may be NULL). */
+pid_t fl_wait_pid(pid_t pid, int *status, int flags);
+/* Waits until `fd` is readable: 1; the deadline (fl_now_ns, < 0: none) passed: 0; poll failed: -1. */
+int fl_poll_until(int fd, int64_t deadline_ns);
+
 /* Registers, once and in the parent, the on_exit handler that turns a
    callee's exit(n) in a forked child into _exit(n). Call before fork(). */
 void fl_child_exit_hook(void);

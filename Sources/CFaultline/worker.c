@@ -15,6 +15,10 @@
  * exit(n) from the callee ends the worker with _exit(n), skipping atexit
  * handlers inherited from the helper's executable.
  *
+ * Safety: the worker is a forked child of the single-threaded helper and
+ * never returns to Swift; its set-up (fl_child_setup), its handler (report,
+ * atomic store, kill, raise) and its I/O (io.c) are async-signal-safe.
+ *
  * Limits: a callee thread that overflows its own stack dies without a report
  * (the signal is still exact). The worker dies with the helper
  * (PR_SET_PDEATHSIG) and when its socket closes.
@@ -26,9 +30,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static fl_channel *worker_channel;
@@ -49,38 +50,19 @@ static void worker_exit(int status, void *unused) {
     _exit(status);
 }
 
-static int transfer(int fd, void *data, size_t size, int sending) {
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = sending ? send(fd, (char *)data + done, size - done, MSG_NOSIGNAL)
-                            : recv(fd, (char *)data + done, size - done, 0);
-        if (n > 0) { done += (size_t)n; continue; }
-        if (n < 0 && errno == EINTR) continue;
-        return -1;
-    }
-    return 0;
-}
-
 void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper, int recycle_after) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != helper) _exit(127);
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    dup2(STDERR_FILENO, STDOUT_FILENO);
-
+    /* Stays in the helper's process group: it dies with the helper's group. */
+    fl_child_setup(helper, 0);
     worker_channel = channel;
     worker_options = options;
     worker_helper = helper;
-    fl_set_default_action(SIGCHLD);
-    fl_set_default_action(SIGUSR1);
-    fl_set_default_action(SIGPIPE);
     fl_install_fault_reporter(worker_fault, worker_altstack, sizeof worker_altstack);
     on_exit(worker_exit, NULL);
 
     uint64_t calls = 0;
     for (;;) {
         uint32_t batch;
-        if (transfer(socket_fd, &batch, sizeof batch, 0) != 0) _exit(0); /* supervisor gone */
+        if (fl_recv_all(socket_fd, &batch, sizeof batch) != 0) _exit(0); /* supervisor gone */
         if (batch > FL_CHANNEL_CAPACITY) _exit(126);
         const int timed = channel->timed;
         for (uint32_t i = 0; i < batch; i++) {
@@ -89,7 +71,7 @@ void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, in
             channel->values[i] = function(channel->inputs[i]);
             atomic_store_explicit(&channel->finished, i + 1, memory_order_release);
         }
-        if (transfer(socket_fd, &batch, sizeof batch, 1) != 0) _exit(0);
+        if (fl_send_all(socket_fd, &batch, sizeof batch) != 0) _exit(0);
         calls += batch;
         if (recycle_after > 0 && calls >= (uint64_t)recycle_after) _exit(0);
     }

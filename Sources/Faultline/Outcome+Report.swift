@@ -8,9 +8,9 @@ extension Outcome {
     }
 
     /// Translates a report whose frames were already named elsewhere (the pool's
-    /// helper sends "address\tsymbol\toffset\timage" lines, since the library is
-    /// mapped there and not necessarily here).
-    init(report: fl_report, namedFrames: String?, symbolize: Bool = false) throws(InconsistentReport) {
+    /// helper names them, since the library is mapped there and not necessarily
+    /// here; ``Symbolizer`` decodes what it sends).
+    init(report: fl_report, namedFrames: [Frame]?, symbolize: Bool = false) throws(InconsistentReport) {
         switch fl_kind(rawValue: UInt32(bitPattern: report.kind)) {
         case FL_KIND_RETURNED:
             self = .returned(report.value)
@@ -31,21 +31,11 @@ extension Outcome {
                 signal: Signal(report.signo),
                 code: detailed ? report.code : nil,
                 address: detailed && report.code > 0 ? report.address : nil,
-                backtrace: namedFrames.map(Self.parseFrames)
+                backtrace: namedFrames
                     ?? (symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) }),
                 truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0))
         default:
             throw InconsistentReport(kind: report.kind)
-        }
-    }
-
-    private static func parseFrames(_ text: String) -> [Frame] {
-        text.split(separator: "\n").map { line in
-            let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            let address = UInt64(parts[0]) ?? 0
-            guard parts.count >= 4 else { return Frame(address: address) }
-            return Frame(address: address, symbol: parts[1].isEmpty ? nil : parts[1],
-                         offset: parts[3].isEmpty ? nil : UInt64(parts[2]), image: parts[3].isEmpty ? nil : parts[3])
         }
     }
 }

@@ -5,10 +5,12 @@ import CFaultline
 
 /// Turns instruction addresses into `Frame`s with names, outside any signal handler.
 ///
-/// Uses `dladdr` (dynamic symbols of every loaded object), then demangles Swift
-/// names with the runtime's `swift_demangle` and C++ names with `__cxa_demangle`
-/// when the process has it. Resolution costs about half a millisecond per
-/// backtrace, which is why handlers only record addresses.
+/// The naming is C's `fl_symbolize` (symbol.c), the very code the pool's
+/// helper uses for its workers' crashes, so a frame gets the same name in
+/// this process and from the pool: `dladdr` (dynamic symbols of every loaded
+/// object), then `__cxa_demangle` for C++ names and `swift_demangle` for
+/// Swift names. Resolution costs about half a millisecond per backtrace,
+/// which is why handlers only record addresses.
 public enum Symbolizer {
     /// Resolves a whole backtrace. The first address is the faulting
     /// instruction; the others are return addresses, looked up one byte
@@ -21,49 +23,54 @@ public enum Symbolizer {
 
     /// Resolves one address.
     public static func frame(for address: UInt64, isReturnAddress: Bool = false) -> Frame {
-        var info = fl_symbol()
-        let lookup = isReturnAddress && address > 0 ? address - 1 : address
-        guard fl_symbol_lookup(lookup, &info) != 0 else { return Frame(address: address) }
-        let image = info.image.map { String(cString: $0) }
-        if let name = info.symbol, info.symbol_address != 0 {
-            return Frame(address: address, symbol: demangle(String(cString: name)),
-                         offset: address &- info.symbol_address, image: image)
+        var capacity = 4096
+        while true {
+            var buffer = [CChar](repeating: 0, count: capacity)
+            var named = fl_named_frame()
+            let length = fl_symbolize(address, isReturnAddress ? 1 : 0, &named, &buffer, capacity)
+            if length < capacity { return Frame(named) }
+            capacity = length + 1
         }
-        return Frame(address: address, symbol: nil, offset: address &- info.image_base, image: image)
     }
 
     /// Demangles a Swift or C++ symbol; returns the input unchanged otherwise.
     public static func demangle(_ name: String) -> String {
-        if name.hasPrefix("$s") || name.hasPrefix("_T") || name.hasPrefix("$S") {
-            if let result = swiftDemangle(name) { return result }
+        var capacity = 4096
+        while true {
+            var buffer = [CChar](repeating: 0, count: capacity)
+            let length = fl_demangle(name, &buffer, capacity)
+            if length < capacity { return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            capacity = length + 1
         }
-        if name.hasPrefix("_Z"), let result = cxxDemangle(name) { return result }
-        return name
     }
 
-    private static func swiftDemangle(_ name: String) -> String? {
-        guard let raw = name.withCString({ _stdlib_demangleImpl($0, UInt(strlen($0)), nil, nil, 0) }) else { return nil }
-        defer { free(raw) }
-        return String(cString: raw)
-    }
-
-    private typealias CxaDemangle = @convention(c) (
-        UnsafePointer<CChar>, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int32>?
-    ) -> UnsafeMutablePointer<CChar>?
-
-    private static func cxxDemangle(_ name: String) -> String? {
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "__cxa_demangle") else { return nil }
-        let function = unsafeBitCast(symbol, to: CxaDemangle.self)
-        var status: Int32 = 0
-        guard let raw = function(name, nil, nil, &status), status == 0 else { return nil }
-        defer { free(raw) }
-        return String(cString: raw)
+    /// Decodes the named frames the pool's helper sent (frames.c: lengths
+    /// explicit, so any byte of a name or a path comes back intact).
+    static func frames(encoded bytes: UnsafeMutablePointer<CChar>, length: Int) -> [Frame] {
+        var frames: [Frame] = []
+        var cursor = 0
+        var named = fl_named_frame()
+        while fl_frames_next(bytes, length, &cursor, &named) != 0 {
+            frames.append(Frame(named))
+        }
+        return frames
     }
 }
 
-@_silgen_name("swift_demangle")
-private func _stdlib_demangleImpl(
-    _ mangledName: UnsafePointer<CChar>?, _ mangledNameLength: UInt,
-    _ outputBuffer: UnsafeMutablePointer<CChar>?, _ outputBufferSize: UnsafeMutablePointer<UInt>?,
-    _ flags: UInt32
-) -> UnsafeMutablePointer<CChar>?
+extension Frame {
+    /// A frame from C's naming of it.
+    init(_ named: fl_named_frame) {
+        func text(_ start: UnsafePointer<CChar>?, _ count: UInt32) -> String? {
+            guard let start, count > 0 else { return nil }
+            return String(decoding: UnsafeRawBufferPointer(start: start, count: Int(count)), as: UTF8.self)
+        }
+        guard named.found != 0 else {
+            self.init(address: named.address)
+            return
+        }
+        self.init(address: named.address,
+                  symbol: named.has_symbol != 0 ? text(named.symbol, named.symbol_length) ?? "" : nil,
+                  offset: named.offset,
+                  image: text(named.image, named.image_length))
+    }
+}

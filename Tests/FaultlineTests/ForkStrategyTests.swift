@@ -1,4 +1,5 @@
 import CFaultline
+import Foundation
 import Faultline
 import XCTest
 #if canImport(Glibc)
@@ -68,5 +69,35 @@ final class ForkStrategyTests: XCTestCase {
         _ = try outcome("fl_infinite_loop", timeout: .milliseconds(50))
         let children = ProcessTable.descendants(of: getpid())
         XCTAssertEqual(children, [], "left behind: \(children)")
+    }
+
+    /// When the host program ignores SIGCHLD, the kernel reaps the child and discards
+    /// its status: a crash must not come back as `exited(0)`. Runs in a child process
+    /// (this test executable, one test) so that the disposition cannot leak into other tests.
+    func testIgnoredSIGCHLDNeverReportsAnUnobservedOutcome() throws {
+        let executable = Fixtures.buildDirectory + "/FaultlinePackageTests.xctest"
+        guard FileManager.default.isExecutableFile(atPath: executable) else { throw XCTSkip("no \(executable)") }
+        let (process, status) = try ChildProcess.run(
+            executable, ["FaultlineTests.ForkStrategyTests/testForkWithSIGCHLDIgnoredInAChild"],
+            environment: ["FL_TEST_SIGCHLD_IGNORED": "1"], timeout: 60)
+        XCTAssertEqual(status, .exitCode(0), process.standardOutput + process.standardError)
+        XCTAssertTrue(process.standardOutput.contains("Executed 1 test, with 0 failures"), process.standardOutput)
+    }
+
+    /// The child's half of the test above (skipped unless started by it).
+    func testForkWithSIGCHLDIgnoredInAChild() throws {
+        guard getenv("FL_TEST_SIGCHLD_IGNORED") != nil else {
+            throw XCTSkip("runs only as the child of testIgnoredSIGCHLDNeverReportsAnUnobservedOutcome")
+        }
+        signal(SIGCHLD, SIG_IGN)
+        for symbol in ["fl_null_write", "fl_identity"] {
+            do {
+                let outcome = try ForkStrategy(Fixtures.victim(symbol)).call(1)
+                XCTAssertNotEqual(outcome, .exited(status: 0), symbol)
+                if symbol == "fl_null_write" { XCTAssertEqual(outcome.signal, .segmentationFault) }
+            } catch let error as SystemError {
+                XCTAssertEqual(error.errno, Errno.noChildProcess.rawValue, "\(symbol): \(error)")
+            }
+        }
     }
 }

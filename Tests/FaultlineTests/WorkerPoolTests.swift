@@ -1,4 +1,5 @@
 import Faultline
+import Foundation
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -75,7 +76,7 @@ final class WorkerPoolTests: XCTestCase {
     }
 
     func testSlowCallWithoutDeadlineIsNotCutOff() throws {
-        XCTAssertEqual(try pool("fl_slow", workers: 1).run([1500]), [.returned(1500)])
+        XCTAssertEqual(Array(try pool("fl_slow", workers: 1).run([1500])), [.returned(1500)])
     }
 
     func testDeadlineKillsAnInfiniteLoopAndOnlyIt() throws {
@@ -99,7 +100,7 @@ final class WorkerPoolTests: XCTestCase {
         let started = ContinuousClock.now
         let outcomes = try pool.run(Array(repeating: 500, count: 8))
         let elapsed = ContinuousClock.now - started
-        XCTAssertEqual(outcomes, Array(repeating: .returned(500), count: 8))
+        XCTAssertEqual(Array(outcomes), Array(repeating: .returned(500), count: 8))
         XCTAssertLessThan(elapsed, .milliseconds(1900), "calls did not run in parallel")
     }
 
@@ -160,7 +161,7 @@ final class WorkerPoolTests: XCTestCase {
 
     func testFunctionPointerOfThisExecutable() throws {
         let pool = try WorkerPool(NativeFunction(testDoubler), configuration: .init(workers: 1))
-        XCTAssertEqual(try pool.run([1, 2, 21]), [.returned(2), .returned(4), .returned(42)])
+        XCTAssertEqual(Array(try pool.run([1, 2, 21])), [.returned(2), .returned(4), .returned(42)])
     }
 
     func testForkServerGivesAFreshProcessPerCall() throws {
@@ -170,7 +171,7 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(outcomes[0].signal, .segmentationFault)
         XCTAssertEqual(outcomes[1], .returned(0))
         let counter = try ForkServerStrategy(library: Fixtures.victimsLibrary, symbol: "fl_resources_in_use")
-        XCTAssertEqual(try counter.call([0, 0]), [.returned(0), .returned(0)])
+        XCTAssertEqual(Array(try counter.call([0, 0])), [.returned(0), .returned(0)])
     }
 
     func testAsyncRun() async throws {
@@ -179,6 +180,73 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(outcomes[0], .returned(1))
         XCTAssertEqual(outcomes[1].signal, .segmentationFault)
         XCTAssertEqual(outcomes[2], .returned(3))
+    }
+
+    func testMoreWorkersThanAPoolKeepsIsAnErrorBeforeAnyProcessStarts() {
+        let started = ContinuousClock.now
+        XCTAssertThrowsError(try pool("fl_identity", workers: 1025)) { error in
+            XCTAssertEqual(error as? PoolError, .tooManyWorkers(requested: 1025, limit: 1024))
+        }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(5))
+        XCTAssertEqual(ProcessTable.descendants(of: getpid()), [])
+    }
+
+    func testAConfigurationTooLongForItsMessageIsAnErrorBeforeAnyProcessStarts() {
+        let path = "/" + String(repeating: "d", count: 40_000) + "/lib.so"
+        XCTAssertThrowsError(try WorkerPool(library: path, symbol: "f")) { error in
+            XCTAssertEqual(error as? PoolError, .system(.configureHelper, .nameTooLong))
+        }
+        XCTAssertEqual(ProcessTable.descendants(of: getpid()), [])
+    }
+
+    func testDeadlinesWakeTheLoopOnlyWhenACallCouldBeDue() throws {
+        // Calls far from their deadline: the loop sleeps until an event, never on a timer.
+        let slow = try pool("fl_slow", workers: 2, timeout: .seconds(60))
+        XCTAssertEqual(Array(try slow.run([300, 300, 300, 300])), Array(repeating: .returned(300), count: 4))
+        XCTAssertEqual(slow.statistics.idleWakeups, 0)
+        // A call that passes its deadline: a wake-up or two for it, not one every 50 ms.
+        let looping = try pool("fl_infinite_loop", workers: 1, timeout: .milliseconds(600))
+        XCTAssertEqual(try looping.run([1])[0].kind, "timed_out")
+        XCTAssertLessThanOrEqual(looping.statistics.idleWakeups, 3)
+    }
+
+    func testCancellingAnAsyncRunShutsThePoolDown() async throws {
+        let pool = try pool("fl_slow", workers: 1)
+        let family = pool.workerPIDs + [pool.statistics.helperPID]
+        let task = Task { try await pool.run([20_000]) }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancelled = ContinuousClock.now
+        task.cancel()
+        do {
+            _ = try await task.value
+            XCTFail("the run finished despite the cancellation")
+        } catch is CancellationError {
+        } catch {
+            XCTFail("\(error)")
+        }
+        XCTAssertLessThan(ContinuousClock.now - cancelled, .seconds(5))
+        for pid in family {
+            XCTAssertNotEqual(ProcessTable.entry(pid).map { $0.state != "Z" }, true, "process \(pid) still alive")
+        }
+    }
+
+    func testTheHelpersConfigurationTravelsAsAMessage() throws {
+        // A path with a tab and a newline: it reaches the helper, and comes back in frames, intact.
+        let directory = NSTemporaryDirectory() + "faultline-config-\(getpid())/tab\there\nnewline"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "faultline-config-\(getpid())") }
+        let path = directory + "/libVictims.so"
+        try FileManager.default.copyItem(atPath: Fixtures.victimsLibrary, toPath: path)
+        let pool = try WorkerPool(library: path, symbol: "raise_a_fault", configuration: .init(workers: 1))
+        let outcomes = try pool.run([2, 4])
+        XCTAssertEqual(outcomes[0], .returned(2))
+        let fault = try XCTUnwrap(outcomes[1].fault)
+        XCTAssertEqual(fault.backtrace.first?.image, path)
+        // Only the descriptor is in the helper's environment.
+        let raw = try XCTUnwrap(FileManager.default.contents(atPath: "/proc/\(pool.statistics.helperPID)/environ"))
+        let entries = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        let own = Set(ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" })
+        XCTAssertEqual(entries.filter { $0.hasPrefix("FAULTLINE_") && !own.contains($0) }, ["FAULTLINE_HELPER_FD=3"])
     }
 }
 

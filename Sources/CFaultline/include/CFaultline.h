@@ -10,9 +10,11 @@
  *   backtrace.c  libunwind, loaded with dlopen(RTLD_LOCAL), walked from a signal context
  *   fault_report.c what every fault handler shares: the fault signals, filling a report, dying of a signal
  *   child.c      what a forked child does before the callee runs, and its fault reporter
- *   fork_call.c  one fork per call, classified by waitpid
- *   symbol.c     dladdr for the Swift symbolizer (needs _GNU_SOURCE)
- *   process.c    pidfd_open, subreaper, parent-death signal (variadic or macro APIs)
+ *   fork_call.c  one fork per call, result in a shared page, classified by waitpid
+ *   symbol.c     the one symbolizer: dladdr + demangling, for the helper and for Swift
+ *   process.c    pidfd_open, subreaper, parent-death signal, the set-up of every child
+ *   io.c         EINTR-safe send/recv/sendmsg/recvmsg/waitpid/poll (internal)
+ *   clock.c      the monotonic clock
  *   wait_status.c the WIFEXITED family, which Swift cannot see
  *
  * The Swift module `Faultline` is the public, typed API on top of these.
@@ -165,12 +167,16 @@ const int *fl_fault_signals(size_t *count);
  * Calls `function(input)` in a forked child and classifies how it ended.
  * `timeout_ns` < 0 means no deadline at all; otherwise the child (and its
  * process group) is killed when it passes and the kind is TIMED_OUT.
- * Returns 0 with `report` filled, or a negative errno when fork/pipe failed.
+ * The child's result travels in a page shared with the parent (MAP_SHARED),
+ * not a pipe: a callee that closes every descriptor cannot lose it.
+ * Returns 0 with `report` filled, or a negative errno: the shared page or
+ * fork() failed, or waitpid() did (-ECHILD when this process ignores
+ * SIGCHLD: the kernel discarded the child's status, so no outcome is known).
  * Safe to call from any thread; blocks the calling thread until the child ends.
  */
 int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int options, fl_report *report);
 
-/* ---- symbol.c ---------------------------------------------------------- */
+/* ---- symbol.c: the one symbolizer (helper and Swift) ------------------ */
 
 /** What dladdr knows about an address (strings owned by the loader). */
 typedef struct fl_symbol {
@@ -183,25 +189,57 @@ typedef struct fl_symbol {
 /** Looks an address up with dladdr. Returns 1 when the address is in a loaded object. Not for handlers. */
 int fl_symbol_lookup(uint64_t address, fl_symbol *symbol);
 
+/** One backtrace entry with a name: the same for the pool's helper and for Swift's Symbolizer. */
+typedef struct fl_named_frame {
+    uint64_t address;       /**< the instruction address, as given */
+    uint64_t offset;        /**< from the symbol's start, or from the image's base when no symbol */
+    int32_t found;          /**< 1 when the address is in a loaded object (offset and image valid) */
+    int32_t has_symbol;     /**< 1 when `symbol` names the enclosing function */
+    const char *symbol;     /**< demangled name (not NUL-terminated in a decoded packet) */
+    uint32_t symbol_length; /**< bytes of `symbol` */
+    const char *image;      /**< path of the object */
+    uint32_t image_length;  /**< bytes of `image` */
+} fl_named_frame;
+
+/**
+ * Names `address` (a return address, when `is_return_address`, is looked up
+ * one byte earlier so that a call at the very end of a function names that
+ * function): dladdr, then __cxa_demangle for `_Z` names and swift_demangle for
+ * `$s`, `$S` and `_T` names. The demangled name is copied to `buffer` (NUL
+ * terminated, truncated to `capacity`); frame->symbol points into it,
+ * frame->image at the loader's string. Returns the full length of the name:
+ * larger than `capacity` - 1 means it was cut. Not for handlers (dladdr and
+ * the demanglers take locks and allocate).
+ */
+size_t fl_symbolize(uint64_t address, int is_return_address, fl_named_frame *frame, char *buffer, size_t capacity);
+
+/** Demangles a C++ or Swift name into `buffer` (as fl_symbolize); an unknown name is copied unchanged. */
+size_t fl_demangle(const char *name, char *buffer, size_t capacity);
+
 /* ---- process.c --------------------------------------------------------- */
 
-/** pidfd_open(2): a descriptor that becomes readable when `pid` exits. -1 with errno on failure. */
+/** pidfd_open(2): a descriptor that becomes readable when `pid` exits. -1 with errno on failure.
+    Async-signal-safe (one system call). */
 int fl_pidfd_open(pid_t pid);
-/** pidfd_send_signal(2): signals exactly the process the pidfd was opened for, even if its pid was reused. */
+/** pidfd_send_signal(2): signals exactly the process the pidfd was opened for, even if its pid was reused.
+    Async-signal-safe (one system call). */
 int fl_pidfd_send_signal(int pidfd, int signo);
 /** Makes this process adopt its orphaned descendants (PR_SET_CHILD_SUBREAPER). 0 or errno. */
 int fl_become_subreaper(void);
-/** Asks for `signo` when the calling thread's parent dies (PR_SET_PDEATHSIG); exits if the parent is not `expected_parent`. */
+/** Asks for `signo` when the calling thread's parent dies (PR_SET_PDEATHSIG); _exit(127) if the parent is not
+    `expected_parent` (it died before the request). Async-signal-safe: prctl, getppid, _exit. */
 void fl_die_with_parent(int signo, pid_t expected_parent);
 
 /* ---- wait_status.c ------------------------------------------------------ */
 
-/** WIFEXITED ? WEXITSTATUS : -1 */
+/** WIFEXITED ? WEXITSTATUS : -1 (pure arithmetic: safe anywhere) */
 int fl_wait_exit_code(int status);
-/** WIFSIGNALED ? WTERMSIG : -1 */
+/** WIFSIGNALED ? WTERMSIG : -1 (pure arithmetic: safe anywhere) */
 int fl_wait_term_signal(int status);
 
-/** Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
+/* ---- clock.c ------------------------------------------------------------ */
+
+/** Monotonic clock in nanoseconds (CLOCK_MONOTONIC). Async-signal-safe (clock_gettime). */
 int64_t fl_now_ns(void);
 
 /* ---- floors.c: the floors of `faultline bench` ------------------------- */

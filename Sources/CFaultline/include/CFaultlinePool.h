@@ -1,10 +1,19 @@
 /*
  * CFaultlinePool.h: the supervised worker pool, C half.
  *
- *   helper.c     the small helper process: loads the target, forks workers, reaps them
- *   worker.c     a worker: calls the target on batches of inputs from shared memory
- *   pool.c       the supervisor: hands out batches, notices deaths, blames exactly one input
- *   channel.h    the shared-memory layout and the helper's messages (internal)
+ *   supervisor side (your process):
+ *   pool.c          creating, running (the event loop), deadlines, statistics
+ *   pool_helper.c   starting the helper, its configuration message, loading, reaping it
+ *   pool_workers.c  the table of workers the helper handed over
+ *   pool_blame.c    blame: what a worker's death means for its batch (a pure function)
+ *   helper side (the helper process, C only):
+ *   helper_config.c takes over a re-executed program, reads its configuration
+ *   helper_load.c   loads the library and finds the function
+ *   helper_workers.c forks workers (and the spare), reaps them, reports their deaths
+ *   helper.c        the helper's event loop
+ *   frames.c        named frames on the wire (encoded in the helper, decoded for Swift)
+ *   worker.c        a worker: calls the function on batches of inputs from shared memory
+ *   channel.h       the shared-memory layout and the helper's messages (internal)
  *
  * Processes: supervisor (your program) --posix_spawn--> helper (this same
  * executable, re-executed; a C constructor takes over before Swift's main)
@@ -24,13 +33,13 @@ extern "C" {
 typedef struct fl_pool_config {
     /** Executable to re-execute as the helper (normally "/proc/self/exe"). */
     const char *executable;
-    /** Shared library to dlopen in the helper, or NULL for the main executable. */
+    /** Shared library to dlopen in the helper, or NULL for the main executable. Any bytes but NUL. */
     const char *library;
-    /** Symbol to call, when `library` is set. */
+    /** Symbol to call (the function), when `library` is set. */
     const char *symbol;
     /** Without a library: the function's offset from the main executable's load address. */
     uint64_t image_offset;
-    /** Number of workers to keep alive (0: only load the target, to check it). */
+    /** Number of workers to keep alive, 0 to FL_POOL_MAX_WORKERS (0: only load the function, to check it). */
     int workers;
     /** Per-call deadline in ns; < 0 for none. */
     int64_t timeout_ns;
@@ -43,20 +52,53 @@ typedef struct fl_pool_config {
 /** `options` bit: resolve backtrace addresses to names in the helper (where the library is mapped). */
 #define FL_POOL_SYMBOLIZE (1 << 8)
 
-/** Why fl_pool_create failed (`error_kind`). */
+/** The most workers one pool keeps alive. */
+#define FL_POOL_MAX_WORKERS 1024
+
+/** Why fl_pool_create or fl_pool_run failed (`fl_pool_error.kind`). */
 enum {
-    FL_POOL_ERROR_SYSTEM = 1,  /**< a system call failed; the text says which */
-    FL_POOL_ERROR_LIBRARY = 2, /**< dlopen refused the library */
-    FL_POOL_ERROR_SYMBOL = 3,  /**< dlsym found no such symbol */
-    FL_POOL_ERROR_HELPER = 4,  /**< the helper died while loading (e.g. a crashing constructor) */
+    FL_POOL_ERROR_SYSTEM = 1,       /**< a system call failed: `step` and `error_number` */
+    FL_POOL_ERROR_LIBRARY = 2,      /**< dlopen refused the library: `detail` is dlerror's text */
+    FL_POOL_ERROR_SYMBOL = 3,       /**< dlsym found no such symbol */
+    FL_POOL_ERROR_HELPER = 4,       /**< the helper died (e.g. a crashing constructor): `wait_status` */
+    FL_POOL_ERROR_LOAD_TIMEOUT = 5, /**< loading did not finish within the per-call deadline */
+    FL_POOL_ERROR_WORKERS = 6,      /**< `workers` is outside 0...`limit`; nothing was started */
 };
+
+/** Which step a FL_POOL_ERROR_SYSTEM failed in (`fl_pool_error.step`). */
+enum {
+    FL_POOL_STEP_MEMORY = 1,     /**< allocating the pool */
+    FL_POOL_STEP_SOCKETS = 2,    /**< epoll_create1 / socketpair */
+    FL_POOL_STEP_SPAWN = 3,      /**< posix_spawn of the helper */
+    FL_POOL_STEP_CONFIGURE = 4,  /**< sending the configuration (too long: ENAMETOOLONG) */
+    FL_POOL_STEP_RUN = 5,        /**< a run: the helper is gone (EPIPE) or epoll_wait failed */
+};
+
+/** A failure as data: a kind and its fields, no sentence. */
+typedef struct fl_pool_error {
+    int32_t kind;          /**< FL_POOL_ERROR_* (0: none) */
+    int32_t step;          /**< SYSTEM: FL_POOL_STEP_* */
+    int32_t error_number;  /**< SYSTEM: the errno value */
+    int32_t wait_status;   /**< HELPER: the helper's waitpid status, or -1 when unknown */
+    int32_t limit;         /**< WORKERS: FL_POOL_MAX_WORKERS */
+    uint32_t detail_length;/**< bytes of `detail` */
+    char detail[1024];     /**< LIBRARY: dlerror's raw text (cut to fit); otherwise empty */
+} fl_pool_error;
 
 /** A call that did not simply return. */
 typedef struct fl_pool_failure {
-    uint64_t index;   /**< position of the input in the run */
-    fl_report report; /**< kind, signal, address, frames, elapsed */
-    char *symbols;    /**< "address\tsymbol\toffset\timage\n" per frame, or NULL; malloc'd */
+    uint64_t index;       /**< position of the input in the run */
+    fl_report report;     /**< kind, signal, address, frames, elapsed */
+    char *frames;         /**< named frames (decode with fl_frames_next), or NULL; malloc'd */
+    size_t frames_length; /**< bytes of `frames` */
 } fl_pool_failure;
+
+/**
+ * Decodes the named frame at *cursor of `bytes` (an fl_pool_failure's
+ * `frames`) into `frame`, whose strings point into `bytes` and are not
+ * NUL-terminated. Returns 1 and advances *cursor, or 0 at the end.
+ */
+int fl_frames_next(const char *bytes, size_t length, size_t *cursor, fl_named_frame *frame);
 
 /** Counters since the pool was created. */
 typedef struct fl_pool_stats {
@@ -64,6 +106,7 @@ typedef struct fl_pool_stats {
     uint64_t worker_deaths;   /**< workers that died (crash, exit, deadline, recycle) */
     uint64_t calls;           /**< inputs answered */
     uint64_t batches;         /**< batches handed to workers */
+    uint64_t idle_wakeups;    /**< times a run woke up with nothing to do but check deadlines */
     int live_workers;         /**< workers alive right now */
     pid_t helper_pid;         /**< the helper process */
 } fl_pool_stats;
@@ -71,18 +114,20 @@ typedef struct fl_pool_stats {
 typedef struct fl_pool fl_pool;
 
 /**
- * Starts the helper, which loads the target and forks the workers, and waits
- * until the workers are ready. On failure returns NULL, sets *error_kind and
- * writes a one-line message to `error` (nothing is left running).
+ * Starts the helper, which loads the function and forks the workers, and
+ * waits until the workers are ready. On failure returns NULL and fills
+ * `error` (nothing is left running). A worker count above
+ * FL_POOL_MAX_WORKERS fails before any process starts.
  */
-fl_pool *fl_pool_create(const fl_pool_config *config, char *error, size_t error_size, int *error_kind);
+fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error);
 
 /**
  * Answers `count` inputs. For input i, kinds[i] is an fl_kind and values[i]
  * the returned value; every input whose kind is not RETURNED also appears in
  * *failures (malloc'd array of *failure_count entries; free with
  * fl_pool_free_failures). Blocks the calling thread; runs are serialized.
- * Returns 0, or a negative errno when the helper itself died.
+ * Returns 0, or a negative errno when the helper itself died (or the pool
+ * was shut down): -EPIPE, or epoll_wait's error.
  */
 int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kinds, int32_t *values,
                 fl_pool_failure **failures, size_t *failure_count);
@@ -107,6 +152,33 @@ void fl_pool_shutdown(fl_pool *pool);
 
 /** Kills the workers and the helper, reaps them, frees the pool. */
 void fl_pool_destroy(fl_pool *pool);
+
+/** What the channel says about a worker that died in the middle of a batch. */
+typedef struct fl_blame_input {
+    uint32_t count;              /**< calls in the batch */
+    uint32_t started;            /**< the channel's `started` counter */
+    uint32_t finished;           /**< the channel's `finished` counter */
+    int32_t wait_status;         /**< how the worker ended (a waitpid status) */
+    int32_t killed_for_deadline; /**< 1 when the supervisor killed it for its deadline */
+    int64_t elapsed_ns;          /**< with killed_for_deadline: how long the call had run */
+    const fl_report *crash;      /**< the report its fault handler wrote, or NULL */
+} fl_blame_input;
+
+/** What to record for that batch. */
+typedef struct fl_blame {
+    uint32_t returned;     /**< batch[0 ..< returned] returned (their values are in the channel) */
+    int32_t blamed;        /**< 1: batch[returned] gets `report` */
+    uint32_t requeue_from; /**< batch[requeue_from ..< count] go back to the front of the queue */
+    fl_report report;      /**< the blamed call's outcome */
+} fl_blame;
+
+/**
+ * Blame as a pure function of the channel and the wait status (pool_blame.c):
+ * the calls that finished returned; the call in flight (started == finished
+ * + 1) failed, with the handler's report when it matches the signal, else the
+ * wait status; the rest are requeued. Never called in a handler.
+ */
+void fl_blame_death(const fl_blame_input *input, fl_blame *blame);
 
 /** Offset of `function` from the main executable's load address, or 0 if it is not in it. */
 uint64_t fl_main_image_offset(fl_function function);

@@ -13,10 +13,10 @@ public struct PoolStrategy: Strategy {
     public init(_ pool: WorkerPool) { self.pool = pool }
 
     /// One call on a worker.
-    public func call(_ input: Int32) throws -> Outcome { try pool.call(input) }
+    public func call(_ input: Int32) throws(PoolError) -> Outcome { try pool.call(input) }
 
     /// All calls on the workers, outcomes in input order.
-    public func call(_ inputs: [Int32]) throws -> Outcomes { Outcomes(try pool.run(inputs)) }
+    public func call(_ inputs: [Int32]) throws(PoolError) -> Outcomes { try pool.run(inputs) }
 }
 
 /// Fork per call, from a small helper process instead of from this one.
@@ -39,8 +39,8 @@ public struct ForkServerStrategy: Strategy {
     }
 
     /// One call in a fresh process.
-    public func call(_ input: Int32) throws -> Outcome { try pool.call(input) }
+    public func call(_ input: Int32) throws(PoolError) -> Outcome { try pool.call(input) }
 
     /// All calls, each in a fresh process.
-    public func call(_ inputs: [Int32]) throws -> Outcomes { Outcomes(try pool.run(inputs)) }
+    public func call(_ inputs: [Int32]) throws(PoolError) -> Outcomes { try pool.run(inputs) }
 }

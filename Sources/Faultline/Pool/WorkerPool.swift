@@ -67,6 +67,8 @@ public final class WorkerPool: @unchecked Sendable {
         public var calls: Int
         /// Batches handed out.
         public var batches: Int
+        /// Times a run woke up with no event, only to check deadlines (0 without a deadline).
+        public var idleWakeups: Int
         /// The helper process's id.
         public var helperPID: pid_t
     }
@@ -82,7 +84,8 @@ public final class WorkerPool: @unchecked Sendable {
     ///
     /// The library is loaded in the helper, never in this process: a missing
     /// file or symbol throws ``LoadError`` (and no worker is started), and a
-    /// library that crashes while loading throws ``PoolError/helperDied(_:)``.
+    /// library that crashes while loading throws ``PoolError/helperDied(library:status:)``, and more workers than
+    /// ``maximumWorkers`` throws ``PoolError/tooManyWorkers(requested:limit:)``.
     public convenience init(library: String, symbol: String, configuration: Configuration = Configuration()) throws {
         try self.init(library: library, symbol: symbol, imageOffset: 0, configuration: configuration)
     }
@@ -110,34 +113,46 @@ public final class WorkerPool: @unchecked Sendable {
         var options = configuration.captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0
         if configuration.symbolize { options |= Int32(FL_POOL_SYMBOLIZE) }
         let timeout = configuration.timeout.map { $0.nanoseconds } ?? -1
-        var errorText = [CChar](repeating: 0, count: 1024)
-        var errorKind: Int32 = 0
+        var error = fl_pool_error()
+        let requested = configuration.workers
         let created: OpaquePointer? = "/proc/self/exe".withCString { executable in
             withOptionalCString(library) { library in
                 withOptionalCString(symbol) { symbol in
                     var config = fl_pool_config(
                         executable: executable, library: library, symbol: symbol, image_offset: imageOffset,
-                        workers: Int32(max(0, configuration.workers)), timeout_ns: timeout, options: options,
-                        recycle_after: Int32(configuration.recycleAfter ?? 0))
-                    return fl_pool_create(&config, &errorText, errorText.count, &errorKind)
+                        workers: Int32(clamping: max(0, requested)), timeout_ns: timeout, options: options,
+                        recycle_after: Int32(clamping: configuration.recycleAfter ?? 0))
+                    return fl_pool_create(&config, &error)
                 }
             }
         }
         guard let created else {
-            let message = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            switch errorKind {
-            case Int32(FL_POOL_ERROR_LIBRARY):
-                let reason = message.firstRange(of: "': ").map { String(message[$0.upperBound...]) } ?? message
-                throw LoadError.libraryNotLoadable(path: library ?? "", reason: reason)
-            case Int32(FL_POOL_ERROR_SYMBOL):
-                throw LoadError.symbolNotFound(symbol: symbol ?? "", library: library ?? "")
-            case Int32(FL_POOL_ERROR_HELPER):
-                throw PoolError.helperDied(message)
-            default:
-                throw PoolError.system(message)
-            }
+            throw Self.error(from: error, library: library, symbol: symbol, requested: requested, timeout: timeout)
         }
         pool = created
+    }
+
+    /// The typed error for the fields of a C `fl_pool_error`.
+    private static func error(from error: fl_pool_error, library: String?, symbol: String?, requested: Int,
+                              timeout: Int64) -> any Error {
+        let path = library ?? "the main executable"
+        switch error.kind {
+        case Int32(FL_POOL_ERROR_LIBRARY):
+            let detail = withUnsafeBytes(of: error.detail) { raw in
+                String(decoding: raw.prefix(Int(min(error.detail_length, UInt32(raw.count)))), as: UTF8.self)
+            }
+            return LoadError.libraryNotLoadable(path: library ?? "", reason: detail)
+        case Int32(FL_POOL_ERROR_SYMBOL):
+            return LoadError.symbolNotFound(symbol: symbol ?? "", library: library ?? "")
+        case Int32(FL_POOL_ERROR_HELPER):
+            return PoolError.helperDied(library: path, status: error.wait_status < 0 ? nil : ExitStatus(waitStatus: error.wait_status))
+        case Int32(FL_POOL_ERROR_LOAD_TIMEOUT):
+            return PoolError.loadTimedOut(library: path, seconds: Double(timeout) / 1e9)
+        case Int32(FL_POOL_ERROR_WORKERS):
+            return PoolError.tooManyWorkers(requested: requested, limit: Int(error.limit))
+        default:
+            return PoolError.system(PoolError.Step(error.step), Errno(error.error_number))
+        }
     }
 
     deinit { fl_pool_destroy(pool) }
@@ -146,45 +161,61 @@ public final class WorkerPool: @unchecked Sendable {
     /// even during a run (which then throws). The pool cannot be used afterwards.
     public func shutdown() { fl_pool_shutdown(pool) }
 
+    /// The most workers one pool keeps alive; more is ``PoolError/tooManyWorkers(requested:limit:)``.
+    public static let maximumWorkers = Int(FL_POOL_MAX_WORKERS)
+
     /// Calls the function once per input, in parallel on the workers.
     /// Outcomes come back in input order; each input gets exactly one.
-    /// Throws only if the helper process itself died.
-    public func run(_ inputs: [Int32]) throws -> [Outcome] {
-        if inputs.isEmpty { return [] }
+    /// Throws only if the helper process itself died (or the pool was shut down).
+    public func run(_ inputs: [Int32]) throws(PoolError) -> Outcomes {
+        if inputs.isEmpty { return Outcomes(values: [], failures: [:]) }
         var kinds = [Int32](repeating: 0, count: inputs.count)
         var values = [Int32](repeating: 0, count: inputs.count)
         var failures: UnsafeMutablePointer<fl_pool_failure>?
         var failureCount = 0
         let result = fl_pool_run(pool, inputs, inputs.count, &kinds, &values, &failures, &failureCount)
         defer { fl_pool_free_failures(failures, failureCount) }
-        if result < 0 { throw PoolError.helperDied("the helper process is gone (\(SystemError("run", errno: -result)))") }
-        var outcomes = values.map { Outcome.returned($0) }
+        if result < 0 { throw PoolError.system(.run, Errno(-result)) }
+        var outcomes: [Int: Outcome] = [:]
+        outcomes.reserveCapacity(failureCount)
         for index in 0..<failureCount {
             let failure = failures![index]
-            outcomes[Int(failure.index)] = try Outcome(report: failure.report, namedFrames: failure.symbols.map { String(cString: $0) })
+            let named = failure.frames.map { Symbolizer.frames(encoded: $0, length: failure.frames_length) }
+            do { outcomes[Int(failure.index)] = try Outcome(report: failure.report, namedFrames: named) } catch {
+                throw .inconsistentReport(error)
+            }
         }
-        return outcomes
+        return Outcomes(values: values, failures: outcomes)
     }
 
     /// Calls the function with one input.
-    public func call(_ input: Int32) throws -> Outcome {
+    public func call(_ input: Int32) throws(PoolError) -> Outcome {
         try run([input])[0]
     }
 
     /// Runs `inputs` on a thread of its own and resumes when all are answered.
-    public func run(_ inputs: [Int32]) async throws -> [Outcome] {
-        try await withCheckedThrowingContinuation { continuation in
-            let work = PoolRunThread(pool: self, inputs: inputs, continuation: continuation)
-            work.start()
+    ///
+    /// Cancelling the task shuts the pool down (every worker and the helper
+    /// are killed and reaped) and this throws `CancellationError`; the pool
+    /// cannot be used afterwards.
+    public func run(_ inputs: [Int32]) async throws -> Outcomes {
+        let outcome: Result<Outcomes, any Error> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                PoolRunThread(pool: self, inputs: inputs, continuation: continuation).start()
+            }
+        } onCancel: {
+            self.shutdown()
         }
+        if Task.isCancelled { throw CancellationError() }
+        return try outcome.get()
     }
 
     /// The process ids of the workers serving calls, once every worker that
     /// died has been replaced (this waits for the replacement: an event).
     public var workerPIDs: [pid_t] {
-        var pids = [pid_t](repeating: 0, count: 1024)
+        var pids = [pid_t](repeating: 0, count: Self.maximumWorkers)
         let count = fl_pool_worker_pids(pool, &pids, Int32(pids.count))
-        return Array(pids.prefix(Int(min(count, 1024))))
+        return Array(pids.prefix(Int(min(Int(count), pids.count))))
     }
 
     /// Counters since the pool was created, once the pool is settled: every
@@ -193,26 +224,7 @@ public final class WorkerPool: @unchecked Sendable {
         let stats = fl_pool_statistics(pool)
         return Statistics(workersStarted: Int(stats.workers_started), workerDeaths: Int(stats.worker_deaths),
                           liveWorkers: Int(stats.live_workers), calls: Int(stats.calls), batches: Int(stats.batches),
-                          helperPID: stats.helper_pid)
-    }
-}
-
-/// Why a pool could not be made or used (the callee's crashes are outcomes, not these).
-public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// A system call failed while starting the helper.
-    case system(String)
-    /// The helper process died (for example a library whose constructor crashes).
-    case helperDied(String)
-    /// A function pointer that is neither exported by a library nor part of this executable.
-    case unlocatableFunction(String)
-
-    /// One line.
-    public var description: String {
-        switch self {
-        case .system(let message): message
-        case .helperDied(let message): message
-        case .unlocatableFunction(let function): "cannot find \(function) in a loaded object"
-        }
+                          idleWakeups: Int(stats.idle_wakeups), helperPID: stats.helper_pid)
     }
 }
 
@@ -255,9 +267,9 @@ enum FunctionLocation {
 private final class PoolRunThread: @unchecked Sendable {
     let pool: WorkerPool
     let inputs: [Int32]
-    let continuation: CheckedContinuation<[Outcome], Error>
+    let continuation: CheckedContinuation<Result<Outcomes, any Error>, Never>
 
-    init(pool: WorkerPool, inputs: [Int32], continuation: CheckedContinuation<[Outcome], Error>) {
+    init(pool: WorkerPool, inputs: [Int32], continuation: CheckedContinuation<Result<Outcomes, any Error>, Never>) {
         self.pool = pool
         self.inputs = inputs
         self.continuation = continuation
@@ -268,8 +280,8 @@ private final class PoolRunThread: @unchecked Sendable {
         let retained = Unmanaged.passRetained(self).toOpaque()
         let created = pthread_create(&thread, nil, { argument in
             let work = Unmanaged<PoolRunThread>.fromOpaque(argument!).takeRetainedValue()
-            do { work.continuation.resume(returning: try work.pool.run(work.inputs)) } catch {
-                work.continuation.resume(throwing: error)
+            do { work.continuation.resume(returning: .success(try work.pool.run(work.inputs))) } catch {
+                work.continuation.resume(returning: .failure(error))
             }
             return nil
         }, retained)
@@ -277,7 +289,7 @@ private final class PoolRunThread: @unchecked Sendable {
             pthread_detach(thread)
         } else {
             Unmanaged<PoolRunThread>.fromOpaque(retained).release()
-            continuation.resume(throwing: SystemError("pthread_create", errno: created))
+            continuation.resume(returning: .failure(SystemError("pthread_create", errno: created)))
         }
     }
 }

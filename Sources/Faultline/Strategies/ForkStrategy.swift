@@ -37,7 +37,8 @@ public struct ForkStrategy: Strategy {
         let timeoutNanoseconds = timeout.map { Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000 } ?? -1
         let result = fl_fork_call(function.pointer, input, timeoutNanoseconds,
                                   captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0, &report)
-        if result < 0 { throw SystemError("fork", errno: -result) }
+        // -ECHILD: this process ignores SIGCHLD, so the kernel discarded the status; no outcome was observed.
+        if result < 0 { throw SystemError(-result == Errno.noChildProcess.rawValue ? "waitpid" : "fork", errno: -result) }
         return try Outcome(report: report)
     }
 }

@@ -1,0 +1,69 @@
+/*
+ * helper_config.c: how a re-executed program becomes the pool's helper, and
+ * the helper's configuration.
+ *
+ * The supervisor (pool_helper.c) re-executes its own executable with
+ * FAULTLINE_HELPER_FD=3 in the environment (the only variable besides
+ * SWIFT_BACKTRACE=enable=no). The constructor below runs before Swift's main:
+ * without the variable it returns and the program runs normally; with it, it
+ * removes the variable (nothing the callee starts should believe it is a
+ * helper), reads the CONFIGURE message from the control socket (library path,
+ * symbol, image offset, options, recycle count, worker goal, expected parent
+ * pid; lengths explicit, any bytes allowed), sets the process up like every
+ * child (fl_child_setup: dies with the thread that spawned it, which is
+ * waiting for it, while it loads) and never returns to Swift.
+ *
+ * Runs in a constructor of a freshly exec'd, single-threaded process, before
+ * any Swift code: malloc and the rest of libc are safe here.
+ *
+ * Limits: a malformed or missing configuration (the supervisor died first)
+ * ends the helper with status 2 and nothing else.
+ */
+#include "helper_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Reads and checks the configuration; 0, or -1 when there is none. */
+static int read_configuration(int control, fl_helper_config *config) {
+    static fl_message message;
+    ssize_t got = fl_receive_packet(control, &message, sizeof message, NULL, NULL, 0);
+    if (got < (ssize_t)offsetof(fl_message, text) || message.type != FL_MSG_CONFIGURE) return -1;
+    if (message.text_length < 0 || (size_t)got != FL_MESSAGE_SIZE(&message)) return -1;
+    int32_t library_length = message.configure.library_length;
+    int32_t symbol_length = message.configure.symbol_length;
+    int32_t library_bytes = library_length > 0 ? library_length : 0;
+    if (symbol_length < 0 || (int64_t)library_bytes + symbol_length != message.text_length) return -1;
+    memset(config, 0, sizeof *config);
+    if (library_length >= 0) {
+        config->library = malloc((size_t)library_length + 1);
+        config->symbol = malloc((size_t)symbol_length + 1);
+        if (!config->library || !config->symbol) return -1;
+        memcpy(config->library, message.text, (size_t)library_length);
+        config->library[library_length] = '\0';
+        memcpy(config->symbol, message.text + library_length, (size_t)symbol_length);
+        config->symbol[symbol_length] = '\0';
+    }
+    config->image_offset = message.configure.image_offset;
+    config->worker_goal = message.configure.worker_goal;
+    config->options = message.configure.options;
+    config->recycle_after = message.configure.recycle_after;
+    config->parent = message.configure.parent;
+    return 0;
+}
+
+/* Takes over a re-executed copy of the program before Swift's main runs. */
+__attribute__((constructor)) static void helper_entry(void) {
+    const char *descriptor = getenv(FL_HELPER_FD_VARIABLE);
+    if (descriptor == NULL) return;
+    int control = atoi(descriptor);
+    unsetenv(FL_HELPER_FD_VARIABLE);
+    fl_helper_config config;
+    if (read_configuration(control, &config) != 0) _exit(2);
+    /* While loading (which may hang in a constructor) we are not in our event
+       loop: die with the thread that is waiting for us. The spawn put us in a
+       process group of our own already. */
+    fl_child_setup(config.parent, 0);
+    fl_helper_main(control, &config);
+}

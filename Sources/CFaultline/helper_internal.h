@@ -1,0 +1,35 @@
+/*
+ * helper_internal.h: what the helper's files share. Internal; the helper is
+ * a single-threaded C process (see helper.c).
+ */
+#ifndef CFAULTLINE_HELPER_INTERNAL_H
+#define CFAULTLINE_HELPER_INTERNAL_H
+
+#include "channel.h"
+#include "internal.h"
+
+/* helper_load.c: loads the library (or finds the function in the main
+   executable); on failure sends ERROR on `control` and exits with status 3. */
+fl_function fl_helper_load(int control, const fl_helper_config *config);
+/* helper_load.c: walks the stack once, so that workers inherit a warm libunwind. */
+void fl_helper_warm_up_unwinder(int options);
+
+/* helper_workers.c: the helper's workers. */
+typedef struct helper_workers {
+    int control;          /* the supervisor's socket */
+    int signal_fd;        /* SIGCHLD + SIGUSR1 */
+    fl_function function;
+    int options;
+    int recycle_after;
+    int announced;        /* workers handed to the supervisor and not yet gone */
+} helper_workers;
+/* Hands the spare over, or forks a worker and hands it over. 0, or -1 when no worker could be forked. */
+int fl_helper_add_worker(helper_workers *workers);
+/* Forks the spare (a worker forked ahead of need) if there is none. 0 or -1. */
+int fl_helper_ensure_spare(helper_workers *workers);
+/* Reports workers whose handler wrote a crash (CRASHED), then reaps every dead child (EXITED). */
+void fl_helper_collect_deaths(helper_workers *workers);
+/* Kills and reaps every worker and the whole process group, then exits. */
+void fl_helper_shut_down(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * helper_workers.c: the helper's workers: forking them (and one spare ahead
+ * of need), handing them to the supervisor, and reporting their deaths.
+ *
+ * A worker gets a socketpair (batches) and a memfd channel, both handed to
+ * the supervisor with the worker's pidfd (SPAWNED, SCM_RIGHTS). The spare is
+ * forked in advance, so that replacing a dead worker costs one message
+ * instead of a fork on the supervisor's critical path.
+ *
+ * Deaths are events: a worker's fault handler sends SIGUSR1 once its report
+ * is in the channel (CRASHED goes out at once, with the frames named here,
+ * where the library is mapped at the worker's addresses), and SIGCHLD leads
+ * to waitpid (EXITED, with the wait status). Both arrive on a signalfd.
+ *
+ * The child side of fork() runs only fl_worker_main (worker.c), after
+ * closing descriptors and unmapping channels (close, munmap: async-signal-safe).
+ *
+ * Limits: at most 2 * FL_POOL_MAX_WORKERS + 1 processes at once (announced
+ * workers, dying ones not yet reaped, the spare); the supervisor never asks
+ * for more than FL_POOL_MAX_WORKERS.
+ */
+#include "helper_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HELPER_SLOTS (2 * FL_POOL_MAX_WORKERS + 1)
+
+struct helper_slot {
+    pid_t pid;
+    fl_channel *channel;
+    int announced; /* 0 for the spare: forked ahead of need, not yet given to the supervisor */
+    int crashed;   /* its handler reported a fault: already counted as gone */
+};
+
+static struct helper_slot slots[HELPER_SLOTS];
+static int slots_used; /* the spare and dying workers included */
+
+static struct {
+    pid_t pid;
+    int fds[3];
+    int fd_count;
+} spare;
+
+static fl_message outgoing;
+
+static void announce(helper_workers *workers, pid_t pid, const int *fds, int fd_count) {
+    memset(&outgoing, 0, offsetof(fl_message, text));
+    outgoing.type = FL_MSG_SPAWNED;
+    outgoing.pid = pid;
+    fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), fds, fd_count);
+    for (int i = 0; i < fd_count; i++) close(fds[i]);
+    for (int i = 0; i < slots_used; i++) {
+        if (slots[i].pid == pid) slots[i].announced = 1;
+    }
+    workers->announced++;
+}
+
+/* Forks one worker; as the spare, or announced at once. */
+static int spawn_worker(helper_workers *workers, int as_spare) {
+    if (slots_used >= HELPER_SLOTS) return -1;
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    int memory = memfd_create("faultline-channel", MFD_CLOEXEC);
+    fl_channel *channel = MAP_FAILED;
+    if (memory >= 0 && ftruncate(memory, sizeof(fl_channel)) == 0) {
+        channel = mmap(NULL, sizeof(fl_channel), PROT_READ | PROT_WRITE, MAP_SHARED, memory, 0);
+    }
+    if (channel == MAP_FAILED) {
+        if (memory >= 0) close(memory);
+        close(pair[0]);
+        close(pair[1]);
+        return -1;
+    }
+    channel->timed = 0;
+    pid_t helper = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pair[0]);
+        close(memory);
+        close(workers->control);
+        close(workers->signal_fd);
+        for (int i = 0; i < slots_used; i++) munmap(slots[i].channel, sizeof(fl_channel));
+        if (spare.pid > 0) {
+            for (int i = 0; i < spare.fd_count; i++) close(spare.fds[i]);
+        }
+        fl_worker_main(pair[1], channel, workers->function, workers->options, helper, workers->recycle_after);
+    }
+    close(pair[1]);
+    if (pid < 0) {
+        close(pair[0]);
+        close(memory);
+        munmap(channel, sizeof(fl_channel));
+        return -1;
+    }
+    slots[slots_used] = (struct helper_slot){.pid = pid, .channel = channel};
+    slots_used++;
+    int pidfd = fl_pidfd_open(pid);
+    int fds[3] = {pair[0], memory, pidfd};
+    int fd_count = pidfd >= 0 ? 3 : 2;
+    if (as_spare) {
+        spare.pid = pid;
+        memcpy(spare.fds, fds, sizeof fds);
+        spare.fd_count = fd_count;
+    } else {
+        announce(workers, pid, fds, fd_count);
+    }
+    return 0;
+}
+
+int fl_helper_add_worker(helper_workers *workers) {
+    if (spare.pid > 0) {
+        pid_t pid = spare.pid;
+        spare.pid = 0;
+        announce(workers, pid, spare.fds, spare.fd_count);
+        return 0;
+    }
+    return spawn_worker(workers, 0);
+}
+
+int fl_helper_ensure_spare(helper_workers *workers) {
+    return spare.pid > 0 ? 0 : spawn_worker(workers, 1);
+}
+
+/* Names the crash's frames into `outgoing` when the pool symbolizes. */
+static void name_frames(const helper_workers *workers, const fl_report *crash) {
+    outgoing.text_length = 0;
+    if (workers->options & FL_POOL_SYMBOLIZE) {
+        outgoing.text_length = (int32_t)fl_frames_encode(crash, outgoing.text, FL_MESSAGE_TEXT);
+    }
+}
+
+static void report_exit(helper_workers *workers, pid_t pid, int status) {
+    for (int i = 0; i < slots_used; i++) {
+        if (slots[i].pid != pid) continue;
+        memset(&outgoing, 0, offsetof(fl_message, text));
+        outgoing.type = FL_MSG_EXITED;
+        outgoing.pid = pid;
+        outgoing.exited.wait_status = status;
+        int announced = slots[i].announced;
+        int crashed = slots[i].crashed;
+        const fl_report *crash = &slots[i].channel->crash;
+        if (!crashed && WIFSIGNALED(status) && crash->kind == FL_KIND_SIGNALED && crash->signo == WTERMSIG(status)) {
+            name_frames(workers, crash);
+        }
+        munmap(slots[i].channel, sizeof(fl_channel));
+        slots[i] = slots[--slots_used];
+        if (announced) {
+            if (!crashed) workers->announced--;
+            fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), NULL, 0);
+        } else if (spare.pid == pid) { /* the spare died before it was needed */
+            for (int j = 0; j < spare.fd_count; j++) close(spare.fds[j]);
+            spare.pid = 0;
+        }
+        return;
+    }
+}
+
+/* Workers whose handler wrote a crash report: tell the supervisor at once
+   (with names), count them as gone, so the spare can take their place. */
+static void report_crashes(helper_workers *workers) {
+    for (int i = 0; i < slots_used; i++) {
+        const fl_report *crash = &slots[i].channel->crash;
+        if (slots[i].crashed || !slots[i].announced ||
+            !atomic_load_explicit(&slots[i].channel->crash_ready, memory_order_acquire)) {
+            continue; /* no report, or one still being written */
+        }
+        memset(&outgoing, 0, offsetof(fl_message, text));
+        outgoing.type = FL_MSG_CRASHED;
+        outgoing.pid = slots[i].pid;
+        outgoing.crashed.signo = crash->signo;
+        name_frames(workers, crash);
+        slots[i].crashed = 1;
+        workers->announced--;
+        fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), NULL, 0);
+    }
+}
+
+void fl_helper_collect_deaths(helper_workers *workers) {
+    report_crashes(workers);
+    int status;
+    pid_t pid;
+    while ((pid = fl_wait_pid(-1, &status, WNOHANG)) > 0) report_exit(workers, pid, status);
+}
+
+void fl_helper_shut_down(void) {
+    for (int i = 0; i < slots_used; i++) kill(slots[i].pid, SIGKILL);
+    for (int i = 0; i < slots_used; i++) fl_wait_pid(slots[i].pid, NULL, 0);
+    /* Whatever the callee started and left behind is in our process group
+       (or was adopted by us, the subreaper): take it down with us. */
+    kill(0, SIGKILL);
+    _exit(0);
+}

@@ -1,0 +1,87 @@
+/*
+ * pool_internal.h: the supervisor's state, shared by pool.c, pool_helper.c
+ * and pool_workers.c. Internal; never touched by a signal handler.
+ */
+#ifndef CFAULTLINE_POOL_INTERNAL_H
+#define CFAULTLINE_POOL_INTERNAL_H
+
+#include "channel.h"
+#include "internal.h"
+
+#include <pthread.h>
+
+/* epoll tag of the helper's control socket (workers are tagged with their slot). */
+#define FL_CONTROL_TAG UINT64_MAX
+
+/* One worker the helper handed over. */
+typedef struct pool_worker {
+    int in_use;
+    pid_t pid;
+    int socket_fd;
+    int pidfd;
+    fl_channel *channel;
+    int busy;                /* holds a batch */
+    int socket_closed;       /* can take no more batches (dead or dying) */
+    int killed_for_deadline;
+    int dying;               /* its crash was reported: no longer counted, awaiting EXITED */
+    uint32_t count;          /* size of its batch */
+    uint64_t calls;          /* calls it answered (for recycling) */
+    size_t batch[FL_CHANNEL_CAPACITY];
+} pool_worker;
+
+struct fl_pool {
+    pthread_mutex_t lock;
+    int control;             /* SOCK_SEQPACKET to the helper */
+    pid_t helper;
+    int helper_pidfd;
+    int epoll_fd;
+    int broken;              /* the helper is gone: every later run fails */
+    int worker_goal;         /* workers to keep alive */
+    int64_t timeout_ns;
+    int recycle_after;
+    pool_worker **workers;
+    int worker_slots;
+    fl_pool_stats stats;
+    fl_message incoming;     /* the last message from the helper */
+};
+
+/* The state of one fl_pool_run. */
+typedef struct run_state {
+    const int32_t *inputs;
+    int32_t *kinds;
+    int32_t *values;
+    size_t remaining;
+    size_t *queue; /* a ring of input indices; capacity = count, each index at most once */
+    size_t capacity, head, size;
+    fl_pool_failure *failures;
+    size_t failure_count, failure_capacity;
+} run_state;
+
+/* pool_helper.c */
+/* Starts the helper, configures it, waits until the function is loaded. 0, or -1 with `error` filled. */
+int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_error *error);
+/* Receives one message from the helper into pool->incoming (fds: up to 3). recvmsg's result. */
+ssize_t fl_pool_receive(fl_pool *pool, int *fds, int *fd_count, int flags);
+/* Waits for the helper to exit (once: whoever takes its pid reaps it); kills it after 2 s. */
+void fl_pool_reap_helper(fl_pool *pool, int *status);
+
+/* pool_workers.c */
+/* Takes over a worker the helper spawned (fds: socket, memfd, pidfd). */
+int fl_pool_add_worker(fl_pool *pool, pid_t pid, const int *fds, int fd_count);
+pool_worker *fl_pool_find_worker(fl_pool *pool, pid_t pid);
+/* Stops listening to a worker's socket: it takes no more batches. */
+void fl_pool_forget_socket(fl_pool *pool, pool_worker *worker);
+/* Workers whose socket is open (idle or busy): those that can share the queue. */
+int fl_pool_workers_accepting_batches(fl_pool *pool);
+/* Workers whose crash was reported and that have not been reaped yet. */
+int fl_pool_dying_workers(fl_pool *pool);
+/* Records `finished` calls of the worker's batch as returned. */
+void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished);
+/* The helper said the worker's handler reported `signo`: settle its batch now. */
+void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo);
+/* The helper reaped the worker with `wait_status`: settle what is left, free it. */
+void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status);
+/* Closes and unmaps every worker's resources (the processes are the helper's). */
+void fl_pool_release_workers(fl_pool *pool);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * pool_workers.c: the supervisor's table of workers, and what happens to a
+ * batch when its worker dies.
+ *
+ * The helper hands each worker over with its socket, its channel (a memfd,
+ * mapped here) and its pidfd; the table keeps them by slot (the slot is the
+ * worker's epoll tag). A death arrives as a message from the helper:
+ * CRASHED (the handler's report is in the channel; the worker is still being
+ * torn down) or EXITED (reaped, with its wait status). Either settles the
+ * batch with fl_blame_death (pool_blame.c): returned calls are recorded,
+ * the call in flight is blamed, the rest go back to the front of the queue.
+ *
+ * Runs in the supervisor with the pool's lock held; never in a handler.
+ *
+ * Limits: the table only grows (slots are reused); an allocation failure
+ * for the table or a failure record aborts (the run's results could not be
+ * kept honestly otherwise).
+ */
+#include "pool_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+pool_worker *fl_pool_find_worker(fl_pool *pool, pid_t pid) {
+    for (int i = 0; i < pool->worker_slots; i++) {
+        if (pool->workers[i] && pool->workers[i]->in_use && pool->workers[i]->pid == pid) return pool->workers[i];
+    }
+    return NULL;
+}
+
+static int free_slot(fl_pool *pool) {
+    for (int i = 0; i < pool->worker_slots; i++) {
+        if (pool->workers[i] == NULL || !pool->workers[i]->in_use) return i;
+    }
+    int grown = pool->worker_slots ? pool->worker_slots * 2 : 8;
+    pool_worker **more = realloc(pool->workers, sizeof *more * (size_t)grown);
+    if (!more) abort();
+    for (int i = pool->worker_slots; i < grown; i++) more[i] = NULL;
+    pool->workers = more;
+    int slot = pool->worker_slots;
+    pool->worker_slots = grown;
+    return slot;
+}
+
+int fl_pool_add_worker(fl_pool *pool, pid_t pid, const int *fds, int fd_count) {
+    if (fd_count < 2) {
+        for (int i = 0; i < fd_count; i++) close(fds[i]);
+        return -1;
+    }
+    fl_channel *channel = mmap(NULL, sizeof(fl_channel), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+    close(fds[1]);
+    if (channel == MAP_FAILED) {
+        close(fds[0]);
+        if (fd_count > 2) close(fds[2]);
+        return -1;
+    }
+    int slot = free_slot(pool);
+    if (pool->workers[slot] == NULL) {
+        pool->workers[slot] = malloc(sizeof(pool_worker));
+        if (!pool->workers[slot]) abort();
+    }
+    pool_worker *worker = pool->workers[slot];
+    memset(worker, 0, offsetof(pool_worker, batch));
+    worker->in_use = 1;
+    worker->pid = pid;
+    worker->socket_fd = fds[0];
+    worker->pidfd = fd_count > 2 ? fds[2] : -1;
+    worker->channel = channel;
+    struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = (uint64_t)slot};
+    epoll_ctl(pool->epoll_fd, EPOLL_CTL_ADD, worker->socket_fd, &event);
+    pool->stats.workers_started++;
+    pool->stats.live_workers++;
+    return 0;
+}
+
+void fl_pool_forget_socket(fl_pool *pool, pool_worker *worker) {
+    if (worker->socket_fd >= 0) {
+        epoll_ctl(pool->epoll_fd, EPOLL_CTL_DEL, worker->socket_fd, NULL);
+        close(worker->socket_fd);
+        worker->socket_fd = -1;
+    }
+    worker->socket_closed = 1;
+}
+
+int fl_pool_workers_accepting_batches(fl_pool *pool) {
+    int count = 0;
+    for (int i = 0; i < pool->worker_slots; i++) {
+        pool_worker *worker = pool->workers[i];
+        if (worker && worker->in_use && !worker->socket_closed) count++;
+    }
+    return count;
+}
+
+int fl_pool_dying_workers(fl_pool *pool) {
+    int count = 0;
+    for (int i = 0; i < pool->worker_slots; i++) {
+        pool_worker *worker = pool->workers[i];
+        if (worker && worker->in_use && worker->dying) count++;
+    }
+    return count;
+}
+
+static void record_failure(run_state *run, size_t index, const fl_report *report, const char *frames, int frames_length) {
+    if (run->failure_count == run->failure_capacity) {
+        size_t grown = run->failure_capacity ? run->failure_capacity * 2 : 16;
+        fl_pool_failure *more = realloc(run->failures, sizeof *more * grown);
+        if (!more) abort();
+        run->failures = more;
+        run->failure_capacity = grown;
+    }
+    fl_pool_failure *failure = &run->failures[run->failure_count++];
+    failure->index = index;
+    failure->report = *report;
+    failure->frames = NULL;
+    failure->frames_length = 0;
+    if (frames_length > 0 && (failure->frames = malloc((size_t)frames_length)) != NULL) {
+        memcpy(failure->frames, frames, (size_t)frames_length);
+        failure->frames_length = (size_t)frames_length;
+    }
+    run->kinds[index] = report->kind;
+    run->values[index] = report->value;
+}
+
+void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished) {
+    for (uint32_t j = 0; j < finished; j++) {
+        size_t index = worker->batch[j];
+        run->kinds[index] = FL_KIND_RETURNED;
+        run->values[index] = worker->channel->values[j];
+    }
+    run->remaining -= finished;
+    pool->stats.calls += finished;
+    worker->calls += finished;
+}
+
+static void queue_push_front(run_state *run, size_t index) {
+    run->head = (run->head + run->capacity - 1) % run->capacity;
+    run->queue[run->head] = index;
+    run->size++;
+}
+
+/* A worker is gone (crash reported, or reaped): settle its batch with `wait_status`. */
+static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status) {
+    if (!worker->busy || run == NULL) return;
+    worker->busy = 0;
+    fl_channel *channel = worker->channel;
+    fl_blame_input input = {
+        .count = worker->count,
+        .started = atomic_load_explicit(&channel->started, memory_order_acquire),
+        .finished = atomic_load_explicit(&channel->finished, memory_order_acquire),
+        .wait_status = wait_status,
+        .killed_for_deadline = worker->killed_for_deadline,
+        .elapsed_ns = fl_now_ns() - atomic_load_explicit(&channel->call_started_ns, memory_order_relaxed),
+        .crash = &channel->crash,
+    };
+    fl_blame blame;
+    fl_blame_death(&input, &blame);
+    fl_pool_complete_calls(pool, run, worker, blame.returned);
+    if (blame.blamed) {
+        record_failure(run, worker->batch[blame.returned], &blame.report, pool->incoming.text, pool->incoming.text_length);
+        run->remaining--;
+        pool->stats.calls++;
+    }
+    for (uint32_t j = worker->count; j > blame.requeue_from; j--) queue_push_front(run, worker->batch[j - 1]);
+}
+
+void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo) {
+    if (worker->dying) return;
+    settle_batch(pool, run, worker, signo & 0x7f); /* a waitpid status meaning "killed by signo" */
+    fl_pool_forget_socket(pool, worker);
+    worker->dying = 1;
+    pool->stats.live_workers--;
+}
+
+void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status) {
+    settle_batch(pool, run, worker, wait_status);
+    fl_pool_forget_socket(pool, worker);
+    if (worker->pidfd >= 0) close(worker->pidfd);
+    munmap(worker->channel, sizeof(fl_channel));
+    worker->in_use = 0;
+    pool->stats.worker_deaths++;
+    if (!worker->dying) pool->stats.live_workers--;
+}
+
+void fl_pool_release_workers(fl_pool *pool) {
+    for (int i = 0; i < pool->worker_slots; i++) {
+        pool_worker *worker = pool->workers[i];
+        if (worker && worker->in_use) {
+            if (worker->socket_fd >= 0) close(worker->socket_fd);
+            if (worker->pidfd >= 0) close(worker->pidfd);
+            munmap(worker->channel, sizeof(fl_channel));
+        }
+        free(worker);
+    }
+    free(pool->workers);
+    pool->workers = NULL;
+    pool->worker_slots = 0;
+}
