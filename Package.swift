@@ -18,6 +18,11 @@ let experiments = [
     "09-python-peers",
 ]
 
+/// What an experiment needs beyond Faultline and ExperimentKit.
+let labTargets: [String: [Target.Dependency]] = [
+    "03-signal-handler-returns": ["CFaultlineLab"],
+]
+
 let package = Package(
     name: "Faultline",
     platforms: [.macOS(.v13)],
@@ -36,6 +41,13 @@ let package = Package(
             cSettings: [.headerSearchPath("."), .define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
+        // The lab's C, never linked by a user: the bench's timing loops, experiment 03's
+        // returning handler, the tests' probes. Uses CFaultline's public header only.
+        .target(
+            name: "CFaultlineLab",
+            dependencies: ["CFaultline"],
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
         // Native functions that misbehave on purpose: the zoo every test and experiment uses.
         .target(
             name: "FaultlineVictims",
@@ -51,12 +63,13 @@ let package = Package(
             name: "FaultlineCLI",
             dependencies: [
                 "Faultline",
+                "CFaultlineLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "ExperimentKit"]),
+        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "ExperimentKit"]),
     ] + experiments.map {
-        .executableTarget(name: $0, dependencies: ["Faultline", "ExperimentKit"], path: "Experiments/\($0)",
+        .executableTarget(name: $0, dependencies: ["Faultline", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
                           exclude: $0 == "09-python-peers" ? ["peers.py"] : [])
     }
 )

@@ -6,6 +6,7 @@
 import Glibc
 #endif
 import CFaultline
+import CFaultlineLab
 import ExperimentKit
 import Foundation
 import Faultline

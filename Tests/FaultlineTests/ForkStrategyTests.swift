@@ -1,4 +1,5 @@
 import CFaultline
+import CFaultlineLab
 import Faultline
 import XCTest
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import CFaultline
+import CFaultlineLab
 import Faultline
 
 /// The victims every row calls, loaded once from the victims library.
