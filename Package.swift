@@ -18,7 +18,7 @@ let experiments = [
     "09-python-peers",
 ]
 
-/// What an experiment needs beyond Faultline and ExperimentKit.
+/// What an experiment needs beyond Faultline, FaultlineHarness and ExperimentKit.
 let labTargets: [String: [Target.Dependency]] = [
     "03-signal-handler-returns": ["CFaultlineLab"],
 ]
@@ -56,20 +56,24 @@ let package = Package(
         ),
         // The public Swift API: outcomes, strategies, the worker pool.
         .target(name: "Faultline", dependencies: ["CFaultline"]),
+        // The lab's process harness: children under a deadline, /proc views. Used by the
+        // tests, the experiments and the bench; not part of the library's API.
+        .target(name: "FaultlineHarness", dependencies: ["Faultline", "CFaultline"]),
         // Shared plumbing of the numbered experiments and the report.
-        .target(name: "ExperimentKit", dependencies: ["Faultline"], path: "Experiments/ExperimentKit"),
+        .target(name: "ExperimentKit", dependencies: ["Faultline", "FaultlineHarness"], path: "Experiments/ExperimentKit"),
         // The `faultline` command.
         .executableTarget(
             name: "FaultlineCLI",
             dependencies: [
                 "Faultline",
                 "CFaultlineLab",
+                "FaultlineHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "ExperimentKit"]),
+        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "ExperimentKit"]),
     ] + experiments.map {
-        .executableTarget(name: $0, dependencies: ["Faultline", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
+        .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
                           exclude: $0 == "09-python-peers" ? ["peers.py"] : [])
     }
 )

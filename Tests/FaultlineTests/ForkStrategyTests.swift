@@ -1,6 +1,7 @@
 import CFaultline
 import CFaultlineLab
 import Faultline
+import FaultlineHarness
 import XCTest
 #if canImport(Glibc)
 import Glibc

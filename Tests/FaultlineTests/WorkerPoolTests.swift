@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineHarness
 import XCTest
 #if canImport(Glibc)
 import Glibc

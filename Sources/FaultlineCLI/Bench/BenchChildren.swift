@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Faultline
+import FaultlineHarness
 import Synchronization
 
 /// The child processes the bench starts (the large-parent probe, the Python

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CFaultline
 import Faultline
+import FaultlineHarness
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import CFaultline
 import Faultline
+import FaultlineHarness
 #if canImport(Glibc)
 import Glibc
 #endif

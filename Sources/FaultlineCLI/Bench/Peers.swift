@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineHarness
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineHarness
 
 /// Measures the supervised worker pool and the fork server (a pool whose
 /// workers serve one call each, forked by the small helper process).

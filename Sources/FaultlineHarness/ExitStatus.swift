@@ -1,3 +1,6 @@
+import CFaultline
+import Faultline
+
 /// How a process ended, as `waitpid` tells it.
 public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
     /// It exited with this status.
@@ -19,5 +22,3 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-import CFaultline
