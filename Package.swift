@@ -59,19 +59,24 @@ let package = Package(
         // The lab's process harness: children under a deadline, /proc views. Used by the
         // tests, the experiments and the bench; not part of the library's API.
         .target(name: "FaultlineHarness", dependencies: ["Faultline", "CFaultline"]),
+        // The figures of one `faultline bench` run as Codable types: written by the bench,
+        // read by the report. No dependencies, so that the report does not link the bench.
+        .target(name: "FaultlineBenchResult"),
+        // `faultline bench`: strategies against the C floors and the Python peers, targets judged.
+        .target(name: "FaultlineBench", dependencies: ["Faultline", "CFaultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult"]),
         // Shared plumbing of the numbered experiments and the report.
-        .target(name: "ExperimentKit", dependencies: ["Faultline", "FaultlineHarness"], path: "Experiments/ExperimentKit"),
+        .target(name: "ExperimentKit", dependencies: ["Faultline", "FaultlineHarness", "FaultlineBenchResult"],
+                path: "Experiments/ExperimentKit"),
         // The `faultline` command.
         .executableTarget(
             name: "FaultlineCLI",
             dependencies: [
                 "Faultline",
-                "CFaultlineLab",
-                "FaultlineHarness",
+                "FaultlineBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "ExperimentKit"]),
+        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit"]),
     ] + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
                           exclude: $0 == "09-python-peers" ? ["peers.py"] : [])

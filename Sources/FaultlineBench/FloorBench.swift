@@ -1,3 +1,4 @@
+import FaultlineBenchResult
 import CFaultline
 import CFaultlineLab
 
