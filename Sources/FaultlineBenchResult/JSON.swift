@@ -2,11 +2,17 @@
 /// tree ``OrderedJSONEncoder`` builds. Written by hand so that the bench needs
 /// no Foundation and its output keeps a stable, readable key order.
 public indirect enum JSON: Sendable, Equatable {
+    /// `null`: a figure that could not be measured.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A finite number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSON])
+    /// An object, its members in order.
     case object([(String, JSON)])
 
     /// A number, or null when the value is missing or not finite.
@@ -31,6 +37,7 @@ public indirect enum JSON: Sendable, Equatable {
         return output
     }
 
+    /// Same value, object members compared in order.
     public static func == (left: JSON, right: JSON) -> Bool {
         switch (left, right) {
         case (.null, .null): true
@@ -148,12 +155,17 @@ extension JSON: Codable {
 
 /// Any key of a bench JSON object (the figures' keys are fixed, the strategy, peer and workload names are not).
 public struct BenchKey: CodingKey, Hashable, ExpressibleByStringLiteral, Sendable {
+    /// The key.
     public var stringValue: String
+    /// Always nil: bench objects have string keys only.
     public var intValue: Int? { nil }
     /// The key `name`.
     public init(_ name: String) { stringValue = name }
+    /// The key `stringValue`.
     public init(stringValue: String) { self.stringValue = stringValue }
+    /// Never: bench objects have string keys only.
     public init?(intValue: Int) { nil }
+    /// The key written as a literal, e.g. `"p50_ns"`.
     public init(stringLiteral value: String) { stringValue = value }
 }
 
