@@ -18,6 +18,11 @@ let experiments = [
     "09-python-peers",
 ]
 
+/// What an experiment needs beyond Faultline, FaultlineHarness and ExperimentKit.
+let labTargets: [String: [Target.Dependency]] = [
+    "03-signal-handler-returns": ["CFaultlineLab"],
+]
+
 let package = Package(
     name: "Faultline",
     platforms: [.macOS(.v13)],
@@ -36,6 +41,13 @@ let package = Package(
             cSettings: [.headerSearchPath("."), .define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("ffi")]
         ),
+        // The lab's C, never linked by a user: the bench's timing loops, experiment 03's
+        // returning handler, the tests' probes. Uses CFaultline's public header only.
+        .target(
+            name: "CFaultlineLab",
+            dependencies: ["CFaultline"],
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
         // Native functions that misbehave on purpose: the zoo every test and experiment uses.
         .target(
             name: "FaultlineVictims",
@@ -44,19 +56,29 @@ let package = Package(
         ),
         // The public Swift API: outcomes, strategies, the worker pool.
         .target(name: "Faultline", dependencies: ["CFaultline"]),
+        // The lab's process harness: children under a deadline, /proc views. Used by the
+        // tests, the experiments and the bench; not part of the library's API.
+        .target(name: "FaultlineHarness", dependencies: ["Faultline", "CFaultline"]),
+        // The figures of one `faultline bench` run as Codable types: written by the bench,
+        // read by the report. No dependencies, so that the report does not link the bench.
+        .target(name: "FaultlineBenchResult"),
+        // `faultline bench`: strategies against the C floors and the Python peers, targets judged.
+        .target(name: "FaultlineBench", dependencies: ["Faultline", "CFaultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult"]),
         // Shared plumbing of the numbered experiments and the report.
-        .target(name: "ExperimentKit", dependencies: ["Faultline"], path: "Experiments/ExperimentKit"),
+        .target(name: "ExperimentKit", dependencies: ["Faultline", "FaultlineHarness", "FaultlineBenchResult"],
+                path: "Experiments/ExperimentKit"),
         // The `faultline` command.
         .executableTarget(
             name: "FaultlineCLI",
             dependencies: [
                 "Faultline",
+                "FaultlineBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "ExperimentKit"]),
+        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit"]),
     ] + experiments.map {
-        .executableTarget(name: $0, dependencies: ["Faultline", "ExperimentKit"], path: "Experiments/\($0)",
+        .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
                           exclude: $0 == "09-python-peers" ? ["peers.py"] : [])
     }
 )

@@ -3,6 +3,7 @@
 // The subject makes the calls; the watchdog sees how it died and how far it got.
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 
 /// The subject: call raise_a_fault over the blog's list, announcing each call and each result.
 func directSubject(_ arguments: [String]) throws -> Int32 {

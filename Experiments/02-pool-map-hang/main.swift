@@ -7,6 +7,7 @@ import Glibc
 #endif
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 
 /// The subject: the naive pool's `map` over the blog's list (after timing it on a harmless function).
 func poolMapSubject(_ arguments: [String]) throws -> Int32 {

@@ -6,9 +6,11 @@
 import Glibc
 #endif
 import CFaultline
+import CFaultlineLab
 import ExperimentKit
 import Foundation
 import Faultline
+import FaultlineHarness
 
 /// The subject: install the returning handler, then call raise_a_fault over the blog's list.
 /// A second thread reports the handler's invocation count every 50 ms.

@@ -4,6 +4,7 @@
 // deadline is reported as a failure.
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 
 /// The subject: the apply-with-timeout pattern over the blog's list, a slow
 /// correct call, and the cost of the pattern on a harmless function.

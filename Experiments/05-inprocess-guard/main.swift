@@ -5,6 +5,7 @@
 import CFaultline
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 
 /// The subject: the guard over the blog's list, then the guard's costs.
 func guardSubject(_ arguments: [String]) throws -> Int32 {

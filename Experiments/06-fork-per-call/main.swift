@@ -7,6 +7,7 @@ import Glibc
 #endif
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 
 /// One victim of the zoo and what its documentation says it does.
 struct ZooEntry {

@@ -7,6 +7,7 @@ import Glibc
 #endif
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 
 /// Waits (at most a second) until the pool has `count` live workers; returns how many it has.
 func settle(_ pool: WorkerPool, to count: Int) -> Int {

@@ -3,6 +3,7 @@
 // memory and descriptors leaked, a fault in another thread, cleanup skipped.
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 
 /// Guarded calls that fault after allocating `kib` KiB and opening a descriptor; RSS and fd growth.
 /// The same calls under fork per call, for comparison.

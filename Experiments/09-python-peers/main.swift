@@ -8,6 +8,7 @@ import Glibc
 import ExperimentKit
 import Foundation
 import Faultline
+import FaultlineHarness
 
 /// `$FAULTLINE_PEERS_SCRIPT`, or peers.py beside this source file.
 let script: String = {

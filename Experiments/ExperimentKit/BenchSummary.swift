@@ -1,126 +1,129 @@
+import FaultlineBenchResult
 import Foundation
 
 /// The curated part of the report's Performance section, read from
-/// `faultline bench --json`: the targets with their verdicts, the strategies
-/// beside the C floors and the Python peers, and two charts. Every figure is
-/// read from the JSON of the same run; missing figures show as "n/a".
+/// `faultline bench --json` (decoded into ``BenchReport``, the type the bench
+/// writes): the targets with their verdicts, the strategies beside the C floors
+/// and the Python peers, and two charts. Every figure is read from the JSON of
+/// the same run; missing figures show as "n/a".
 enum BenchSummary {
-    /// Markdown lines, or nil when the JSON is not an object.
+    /// Markdown lines, or nil when the JSON is not a bench report.
     static func markdown(_ data: Data) -> [String]? {
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        guard let report = try? JSONDecoder().decode(BenchReport.self, from: data) else { return nil }
         var out: [String] = []
-        out += targets(root)
-        out += strategies(root)
-        out += charts(root)
+        out += targets(report)
+        out += strategies(report)
+        out += charts(report)
         return out
     }
 
     // MARK: - Sections
 
-    private static func targets(_ root: [String: Any]) -> [String] {
-        guard let targets = root["targets"] as? [[String: Any]] else { return [] }
+    private static func targets(_ report: BenchReport) -> [String] {
         var out = ["### Targets", "", "Each ratio is measured in this one run, against a baseline measured in the same run.", "",
                    "| | target | measured | verdict | how |", "|---|---|---|---|---|"]
-        for target in targets {
-            let pass = target["pass"] as? Bool
-            let mark = pass == true ? "✅" : pass == false ? "❌" : "—"
-            let unit = target["unit"] as? String ?? ""
-            let measured = (target["measured"] as? Double).map { show($0, unit: unit) } ?? "n/a"
-            out.append("| \(mark) | \(cell(target["description"])) | \(measured) | \(cell(target["verdict"])) | \(cell(target["detail"])) |")
+        for target in report.targets {
+            let mark = target.pass == true ? "✅" : target.pass == false ? "❌" : "—"
+            let measured = target.measured.map { show($0, unit: target.unit) } ?? "n/a"
+            out.append("| \(mark) | \(cell(target.description)) | \(measured) | \(cell(target.verdict)) | \(cell(target.detail)) |")
         }
-        let failing = targets.filter { ($0["pass"] as? Bool) == false }
-        for target in failing {
-            if let note = target["profile_note"] as? String {
+        for target in report.targets where target.pass == false {
+            if let note = target.profile {
                 out.append("")
-                out.append("*Why \(cell(target["name"])) is not met:* \(note)")
+                out.append("*Why \(cell(target.name)) is not met:* \(note)")
             }
         }
         return out + [""]
     }
 
-    private static func strategies(_ root: [String: Any]) -> [String] {
-        let rows = root["strategies"] as? [String: Any] ?? [:]
+    /// Calls per second of a measured workload, when finite.
+    private static func rate(_ figures: WorkloadFigures?) -> Double? {
+        figures.map(\.callsPerSecond).flatMap { $0.isFinite ? $0 : nil }
+    }
+
+    /// Calls per second of a strategy that was measured, on one workload.
+    private static func rate(_ report: BenchReport, strategy: String, _ workload: String) -> Double? {
+        guard let row = report.strategy(strategy), row.unavailable == nil else { return nil }
+        return rate(row.measurement(workload))
+    }
+
+    /// The identity p50 of a strategy that was measured (its `p50_ns`).
+    private static func p50(_ report: BenchReport, strategy: String) -> Double? {
+        guard let row = report.strategy(strategy), row.unavailable == nil else { return nil }
+        return row.measurement("identity").map(\.latency.p50).flatMap { $0.isFinite ? $0 : nil }
+    }
+
+    private static func strategies(_ report: BenchReport) -> [String] {
         var out = ["### Strategies, floors and peers", "",
                    "Calls per second on a callee that returns at once (`fl_identity`) and on mixes where 5 % or 25 % of the inputs fault "
                    + "(SIGSEGV, SIGFPE, SIGILL, SIGABRT, stack overflow, SIGBUS, exit), and the time from a fault to its outcome.", "",
                    "| strategy | calls/s | p50 per call | calls/s, 5 % faults | calls/s, 25 % faults | fault → outcome p50 |",
                    "|---|---|---|---|---|---|"]
         for name in ["direct", "guard", "fork", "fork_server", "pool"] {
-            guard let row = rows[name] as? [String: Any], row["available"] as? Bool == true else {
+            guard let row = report.strategy(name), row.unavailable == nil else {
                 out.append("| \(name) | n/a | | | | |")
                 continue
             }
-            let workloads = row["workloads"] as? [String: Any] ?? [:]
             func rate(_ workload: String) -> String {
-                guard let figures = workloads[workload] as? [String: Any], figures["available"] as? Bool == true,
-                      let value = figures["calls_per_second"] as? Double else { return "—" }
-                return showRate(value)
+                Self.rate(row.measurement(workload)).map { Self.showRate($0) } ?? "—"
             }
-            let p50 = (row["p50_ns"] as? Double).map { Format.seconds($0 / 1e9) } ?? "n/a"
-            let recovery = (row["recovery_p50_ns"] as? Double).map { Format.seconds($0 / 1e9) } ?? "—"
+            let p50 = Self.p50(report, strategy: name).map { Format.seconds($0 / 1e9) } ?? "n/a"
+            let recovery = row.recovery.map { Format.seconds($0.restored.p50 / 1e9) } ?? "—"
             out.append("| \(name) | \(rate("identity")) | \(p50) | \(rate("mixed_5")) | \(rate("mixed_25")) | \(recovery) |")
         }
-        if let peers = root["peers"] as? [String: Any], peers["available"] as? Bool == true {
+        let peers = report.peers
+        if peers.unavailable == nil {
             for (name, label) in [("pebble", "pebble ProcessPool (Python)"), ("process_pool_executor", "ProcessPoolExecutor (Python)"),
                                   ("python_fork", "fork per call (Python)")] {
-                guard let peer = peers[name] as? [String: Any], peer["available"] as? Bool == true else { continue }
-                let workloads = peer["workloads"] as? [String: Any] ?? [:]
+                guard let peer = peers.peers.first(where: { $0.0 == name }), peer.1.first?.0 != "*" else { continue }
                 func rate(_ workload: String) -> String {
-                    guard let figures = workloads[workload] as? [String: Any], let value = figures["calls_per_second"] as? Double else { return "—" }
-                    return showRate(value)
+                    Self.rate(peers.measurement(name, workload)).map { Self.showRate($0) } ?? "—"
                 }
-                let p50 = (peer["p50_ns"] as? Double).map { Format.seconds($0 / 1e9) } ?? "n/a"
+                let p50 = peers.measurement(name, "identity").map { Format.seconds($0.latency.p50 / 1e9) } ?? "n/a"
                 out.append("| \(label) | \(rate("identity")) | \(p50) | \(rate("mixed_5")) | \(rate("mixed_25")) | — |")
             }
         }
         out.append("")
-        if let floors = root["floors"] as? [String: Any] {
-            out += ["Floors, measured in C in the same run:", "", "| floor | p50 |", "|---|---|"]
-            for (key, label) in [("plain_call_ns", "a plain call through a function pointer"),
-                                 ("sigsetjmp_call_ns", "sigsetjmp(env, 0) + call"),
-                                 ("guard_call_c_ns", "fl_guard_call (one sigsetjmp per call)"),
-                                 ("fault_longjmp_ns", "fault + siglongjmp"),
-                                 ("fault_longjmp_backtrace_ns", "fault + libunwind addresses + siglongjmp"),
-                                 ("pipe_round_trip_ns", "pipe round trip to a live process"),
-                                 ("fault_death_ns", "a child faults until its parent sees it die"),
-                                 ("fork_waitpid_ns", "fork + waitpid")] {
-                if let value = floors[key] as? Double { out.append("| \(label) | \(Format.seconds(value / 1e9)) |") }
-            }
-            out.append("")
+        let floors = report.floors
+        out += ["Floors, measured in C in the same run:", "", "| floor | p50 |", "|---|---|"]
+        for (value, label) in [(floors.plainCall, "a plain call through a function pointer"),
+                               (floors.sigsetjmpCall, "sigsetjmp(env, 0) + call"),
+                               (floors.guardCall, "fl_guard_call (one sigsetjmp per call)"),
+                               (floors.faultLongjmp?.p50, "fault + siglongjmp"),
+                               (floors.faultLongjmpBacktrace?.p50, "fault + libunwind addresses + siglongjmp"),
+                               (floors.pipeRoundTrip?.p50, "pipe round trip to a live process"),
+                               (floors.faultDeath?.p50, "a child faults until its parent sees it die"),
+                               (floors.forkWaitpid?.p50, "fork + waitpid")] {
+            if let value { out.append("| \(label) | \(Format.seconds(value / 1e9)) |") }
         }
-        if let unwinder = root["unwinder"] as? [String: Any], let confined = unwinder["confined_throw_ns"] as? Double,
-           let global = unwinder["global_throw_ns"] as? Double {
+        out.append("")
+        let unwinder = report.unwinder
+        if let confined = unwinder.confinedThrowNs, let global = unwinder.globalThrowNs {
             out.append("C++ throw/catch costs \(Format.seconds(confined / 1e9)) with libunwind loaded the way Faultline loads it "
-                       + "(`dlopen(RTLD_LOCAL)`, the process keeps \(cell(unwinder["confined_unwinder"])) for `_Unwind_*`), and "
+                       + "(`dlopen(RTLD_LOCAL)`, the process keeps \(cell(unwinder.confinedUnwinder ?? "")) for `_Unwind_*`), and "
                        + "\(Format.seconds(global / 1e9)) with libunwind bound process-wide (\(Format.fixed(global / confined, digits: 1))× slower).")
             out.append("")
         }
         return out
     }
 
-    private static func charts(_ root: [String: Any]) -> [String] {
-        let rows = root["strategies"] as? [String: Any] ?? [:]
-        let peers = root["peers"] as? [String: Any] ?? [:]
-        func rate(_ object: Any?, _ workload: String) -> Double? {
-            guard let object = object as? [String: Any], object["available"] as? Bool == true,
-                  let figures = (object["workloads"] as? [String: Any])?[workload] as? [String: Any],
-                  figures["available"] as? Bool ?? true else { return nil }
-            return figures["calls_per_second"] as? Double
-        }
+    private static func charts(_ report: BenchReport) -> [String] {
+        let peers = report.peers
+        func peerRate(_ name: String, _ workload: String) -> Double? { rate(peers.measurement(name, workload)) }
         var out: [String] = []
         // Cost per call: log10 of nanoseconds, since the strategies span eight orders of magnitude.
         var labels: [String] = []
         var values: [String] = []
         let candidates: [(String, Double?)] = [
-            ("direct", rate(rows["direct"], "identity")),
-            ("guard (batch)", (rows["guard"] as? [String: Any])?["call_batch_ns"].flatMap { $0 as? Double }.map { 1e9 / $0 }),
-            ("guard (one call)", (rows["guard"] as? [String: Any])?["p50_ns"].flatMap { $0 as? Double }.map { 1e9 / $0 }),
-            ("pool (batch)", rate(rows["pool"], "identity")),
-            ("fork server", rate(rows["fork_server"], "identity")),
-            ("fork", rate(rows["fork"], "identity")),
-            ("pebble (Py)", rate(peers["pebble"], "identity")),
-            ("ProcessPoolExecutor (Py)", rate(peers["process_pool_executor"], "identity")),
-            ("fork (Py)", rate(peers["python_fork"], "identity")),
+            ("direct", rate(report, strategy: "direct", "identity")),
+            ("guard (batch)", report.strategy("guard")?.extraNumber("call_batch_ns").map { 1e9 / $0 }),
+            ("guard (one call)", p50(report, strategy: "guard").map { 1e9 / $0 }),
+            ("pool (batch)", rate(report, strategy: "pool", "identity")),
+            ("fork server", rate(report, strategy: "fork_server", "identity")),
+            ("fork", rate(report, strategy: "fork", "identity")),
+            ("pebble (Py)", peerRate("pebble", "identity")),
+            ("ProcessPoolExecutor (Py)", peerRate("process_pool_executor", "identity")),
+            ("fork (Py)", peerRate("python_fork", "identity")),
         ]
         for (label, callsPerSecond) in candidates {
             guard let callsPerSecond, callsPerSecond > 0 else { continue }
@@ -136,9 +139,10 @@ enum BenchSummary {
         // Throughput when a quarter of the inputs crash.
         labels = []
         values = []
-        for (label, value) in [("pool", rate(rows["pool"], "mixed_25")), ("fork server", rate(rows["fork_server"], "mixed_25")),
-                               ("fork", rate(rows["fork"], "mixed_25")), ("pebble (Py)", rate(peers["pebble"], "mixed_25")),
-                               ("fork (Py)", rate(peers["python_fork"], "mixed_25"))] {
+        for (label, value) in [("pool", rate(report, strategy: "pool", "mixed_25")),
+                               ("fork server", rate(report, strategy: "fork_server", "mixed_25")),
+                               ("fork", rate(report, strategy: "fork", "mixed_25")), ("pebble (Py)", peerRate("pebble", "mixed_25")),
+                               ("fork (Py)", peerRate("python_fork", "mixed_25"))] {
             guard let value else { continue }
             labels.append("\"\(label)\"")
             values.append(Format.fixed(value, digits: 0))
@@ -169,7 +173,7 @@ enum BenchSummary {
         return Format.fixed(value, digits: 0) + "/s"
     }
 
-    private static func cell(_ value: Any?) -> String {
-        String(describing: value.map { "\($0)" } ?? "").replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    private static func cell(_ value: String) -> String {
+        value.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
     }
 }

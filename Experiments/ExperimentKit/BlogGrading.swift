@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineHarness
 
 /// Grading a strategy on the post's input list: the same four questions for
 /// every experiment that recovers (04–07).

@@ -4,6 +4,7 @@ import Glibc
 import CFaultline
 import Foundation
 import Faultline
+import FaultlineHarness
 
 /// One numbered experiment: its name, its flags, the subjects it runs in
 /// supervised children, and the watchdog code that measures them.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Faultline
+import FaultlineHarness
 
 /// The procedure experiments 02 and 09 apply to a caller that may hang:
 /// watch its progress until the budget is spent; if it is still running,

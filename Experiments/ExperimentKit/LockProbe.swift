@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineHarness
 
 /// Is the calling process still trustworthy after a crash? The sharpest test:
 /// let the callee fault while it holds its library's lock

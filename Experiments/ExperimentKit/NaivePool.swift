@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Faultline
+import FaultlineHarness
 
 /// A deliberately naive pool of worker processes, built the way
 /// `multiprocessing.Pool` is: workers take tasks from one shared queue (a

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Faultline
+import FaultlineHarness
 
 /// The watchdog: starts misbehaving children, bounds every wait, sees what
 /// they leave behind, and kills and reaps everything before the experiment ends.

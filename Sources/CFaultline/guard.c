@@ -190,14 +190,6 @@ ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t 
     current_frame = frame.previous;
     return (ssize_t)count;
 }
-
-int fl_probe_fault_outside_guard(int input) {
-    fl_guard_install();
-    static volatile int *volatile nowhere = 0;
-    *nowhere = input; /* not inside fl_guard_call: must not be recovered */
-    return input;
-}
-
 /* ==== fl_guard_invoke: any signature under the guard (signature_call.c) ====
  * The same mechanism as fl_guard_call: a guard frame on this stack, its jump
  * buffer armed with sigsetjmp(env, 0) (no mask saved, no system call), the

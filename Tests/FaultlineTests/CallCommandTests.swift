@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineHarness
 import XCTest
 import Foundation
 #if canImport(Glibc)

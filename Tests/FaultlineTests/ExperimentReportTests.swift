@@ -1,5 +1,6 @@
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 import Foundation
 import XCTest
 #if canImport(Glibc)

@@ -1,6 +1,8 @@
 import CFaultline
 import Foundation
+import CFaultlineLab
 import Faultline
+import FaultlineHarness
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import CFaultline
 import Faultline
+import FaultlineHarness
 import XCTest
 import Foundation
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineHarness
 import Foundation
 import XCTest
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Faultline
 import Foundation
+import FaultlineHarness
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -120,13 +120,6 @@ int fl_guard_call(fl_function function, int input, int options, fl_report *repor
 ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t count, int options,
                             int32_t *values, fl_report *report);
 
-/**
- * A probe for tests: installs the guard, then writes through NULL outside any
- * guarded call. The fault must reach the previously installed handler (or the
- * default action): the process dies of SIGSEGV. Run it only in a child.
- */
-int fl_probe_fault_outside_guard(int input);
-
 /* ---- altstack.c --------------------------------------------------------- */
 
 /**
@@ -241,42 +234,6 @@ int fl_wait_term_signal(int status);
 
 /** Monotonic clock in nanoseconds (CLOCK_MONOTONIC). Async-signal-safe (clock_gettime). */
 int64_t fl_now_ns(void);
-
-/* ---- floors.c: the floors of `faultline bench` ------------------------- */
-/* Timing loops in C. Each returns the mean nanoseconds per operation over
-   `iterations`, or a negative errno value when a system call failed. Where
-   `samples` is not NULL it receives one duration per operation (nanoseconds). */
-
-/** A plain call through a volatile function pointer. */
-double fl_floor_plain_call_ns(fl_function function, int input, int64_t iterations);
-/** sigsetjmp(env, 0) followed by the call: the guard's mechanism without its bookkeeping. */
-double fl_floor_sigsetjmp_call_ns(fl_function function, int input, int64_t iterations);
-/** fl_guard_call in a C loop: the guard's own cost, without any Swift around it. */
-double fl_floor_guard_call_ns(fl_function function, int input, int options, int64_t iterations, int64_t *samples);
-/** A caught fault and the siglongjmp back: fl_guard_call on a faulting callee
-    (`options` FL_CAPTURE_BACKTRACE adds the libunwind walk). */
-double fl_floor_fault_longjmp_ns(fl_function faulting, int input, int options, int64_t iterations, int64_t *samples);
-/** fork(), the child calls _exit(0), the parent waitpid()s: the raw cost of a process per call. */
-double fl_floor_fork_waitpid_ns(int64_t iterations, int64_t *samples);
-/** A 4-byte message to a persistent forked echo process and back, over two pipes. */
-double fl_floor_pipe_round_trip_ns(int64_t iterations, int64_t *samples);
-/** A forked child, already waiting, is told to call `faulting` (fault signals at their
-    default action, no core): from the word "go" to the parent seeing the death
-    (pidfd readable, then waitpid). The floor of noticing a crashed worker. */
-double fl_floor_fault_death_ns(fl_function faulting, int64_t iterations, int64_t *samples);
-
-/* ---- naive_patterns.c: what NOT to do (experiments only) -------------- */
-
-/**
- * Installs, for SIGSEGV and SIGBUS, a handler that counts and simply returns.
- * A hardware fault then re-executes the faulting instruction forever: the
- * thread spins at full CPU without progress. For experiment 03 only.
- * Returns 0 or an errno value.
- */
-int fl_naive_install_returning_handler(void);
-
-/** How many times the returning handler has run in this process. */
-uint64_t fl_naive_handler_count(void);
 
 #ifdef __cplusplus
 }

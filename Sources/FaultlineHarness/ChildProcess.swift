@@ -2,15 +2,20 @@
 import Glibc
 #endif
 import CFaultline
+import Faultline
+import Synchronization
 
 /// A child process started with `posix_spawn`, watched through a pidfd, and
 /// never left behind: the building block of every bounded test and experiment.
 ///
 /// The child runs in a process group of its own; its stdout and stderr go to
 /// files that can be read at any moment (no pipe can fill up and block it).
-/// ``wait(timeout:)`` waits for the exit event, not by polling. ``kill()``
-/// ends the child's whole process group; ``deinit`` does it too and reaps.
-public final class ChildProcess: @unchecked Sendable {
+/// ``wait(timeout:)`` waits for the exit event, not by polling, and any number
+/// of threads may wait at once: the reaped status is kept under a lock. Where
+/// no pidfd can be opened (kernels before 5.3, seccomp), the deadline still
+/// holds: the wait falls back to `waitpid(WNOHANG)` with short sleeps.
+/// ``kill()`` ends the child's whole process group; `deinit` does it too and reaps.
+public final class ChildProcess: Sendable {
     /// The child's process id (also its process group id).
     public let pid: pid_t
     /// The path its standard output is written to.
@@ -18,21 +23,30 @@ public final class ChildProcess: @unchecked Sendable {
     /// The path its standard error is written to.
     public let stderrPath: String
     private let directory: String
-    private var pidfd: Int32
-    private var status: ExitStatus?
+    /// A pidfd of the child, or -1 when pidfd_open failed (then ``wait(timeout:)`` polls).
+    private let pidfd: Int32
+    /// The exit status once reaped. Every read and the reaping itself happen under this lock.
+    private let status = Mutex<ExitStatus?>(nil)
     private let started = fl_now_ns()
 
     /// Starts `executable` with `arguments`; `environment` entries are added to
     /// (or replace) this process's environment. With `stdin`, that text is the
     /// child's standard input; otherwise it reads /dev/null.
-    public init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:], stdin: String? = nil) throws {
+    public convenience init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
+                            stdin: String? = nil) throws {
+        try self.init(executable, arguments, environment: environment, stdin: stdin, usePidfd: true)
+    }
+
+    /// The seam of the tests: with `usePidfd` false the child is watched as if
+    /// pidfd_open had failed, through the `waitpid(WNOHANG)` fallback.
+    init(_ executable: String, _ arguments: [String], environment: [String: String], stdin: String?, usePidfd: Bool) throws {
         var template = Array("/tmp/faultline-child-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp", errno: errno) }
         directory = String(cString: made)
         stdoutPath = directory + "/stdout"
         stderrPath = directory + "/stderr"
         let stdinPath = directory + "/stdin"
-        if let stdin { try stdin.write(toFile: stdinPath) }
+        if let stdin { try HarnessFile.write(stdin, to: stdinPath) }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -73,11 +87,11 @@ public final class ChildProcess: @unchecked Sendable {
         let result = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         if result != 0 { throw SystemError("posix_spawn \(executable)", errno: result) }
         pid = child
-        pidfd = fl_pidfd_open(child)
+        pidfd = usePidfd ? fl_pidfd_open(child) : -1
     }
 
     deinit {
-        if status == nil { kill() }
+        if exitStatus == nil { kill() }
         if pidfd >= 0 { close(pidfd) }
         unlink(stdoutPath)
         unlink(stderrPath)
@@ -86,58 +100,86 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// The exit status, once the child has ended and been reaped.
-    public var exitStatus: ExitStatus? { status }
+    public var exitStatus: ExitStatus? { status.withLock { $0 } }
 
     /// Seconds since the child was started.
     public var elapsed: Double { Double(fl_now_ns() - started) / 1e9 }
 
     /// Waits for the child to end, at most `timeout` (forever when nil).
     /// Returns its status, or nil when it is still running at the deadline.
+    /// Safe to call from several threads at once: each gets the same status.
     @discardableResult
     public func wait(timeout: Double?) -> ExitStatus? {
-        if let status { return status }
+        if let status = exitStatus { return status }
         let deadline = timeout.map { fl_now_ns() + Int64($0 * 1e9) }
         if pidfd >= 0 {
+            // The exit event: readable once the child is a zombie. Waiting needs no lock.
             while true {
                 var milliseconds: Int32 = -1
                 if let deadline {
                     let left = deadline - fl_now_ns()
-                    if left <= 0 { break }
+                    if left <= 0 { return reap().status }
                     milliseconds = Int32(min((left + 999_999) / 1_000_000, Int64(Int32.max)))
                 }
                 var descriptor = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
                 let ready = poll(&descriptor, 1, milliseconds)
-                if ready > 0 { break }
-                if ready < 0 && errno != EINTR { break }
+                if ready > 0 {
+                    let (status, gone) = reap()
+                    if status != nil || gone { return status }
+                }
+                if ready < 0 && errno != EINTR { break } // poll itself failed: fall back below
             }
         }
-        var raw: Int32 = 0
-        let options: Int32 = (pidfd >= 0 || timeout == nil) ? WNOHANG : 0
-        var reaped = waitpid(pid, &raw, pidfd >= 0 ? options : 0)
-        if reaped == 0 && timeout == nil { reaped = waitpid(pid, &raw, 0) }
-        guard reaped == pid else { return nil }
-        status = ExitStatus(waitStatus: raw)
-        return status
+        // No pidfd: poll waitpid, with sleeps growing from 1 to 10 ms, until the deadline.
+        var pause: UInt32 = 1_000
+        while true {
+            let (status, gone) = reap()
+            if status != nil || gone { return status }
+            if let deadline {
+                let left = deadline - fl_now_ns()
+                if left <= 0 { return nil }
+                pause = min(pause, UInt32(min(left / 1_000 + 1, 10_000)))
+            }
+            usleep(pause)
+            pause = min(pause * 2, 10_000)
+        }
+    }
+
+    /// Reaps the child if it has ended (never blocks), under the lock, so that
+    /// two waiting threads cannot both call waitpid and one of them lose the status.
+    /// `gone` is true when the child can no longer be reaped by us (ECHILD): waiting longer is useless.
+    private func reap() -> (status: ExitStatus?, gone: Bool) {
+        status.withLock { status in
+            if let status { return (status, false) }
+            var raw: Int32 = 0
+            let reaped = waitpid(pid, &raw, WNOHANG)
+            guard reaped == pid else { return (nil, reaped < 0 && errno == ECHILD) }
+            status = ExitStatus(waitStatus: raw)
+            return (status, false)
+        }
     }
 
     /// Sends `signal` to the child alone.
     public func send(_ signal: Signal) {
-        if status == nil { Glibc.kill(pid, signal.rawValue) }
+        // Under the lock: the pid cannot be reaped (and reused) while it is signalled.
+        status.withLock { if $0 == nil { _ = Glibc.kill(pid, signal.rawValue) } }
     }
 
     /// Kills the child's whole process group with SIGKILL and reaps the child.
     public func kill() {
         Glibc.kill(-pid, SIGKILL)
-        if status == nil {
+        let running = status.withLock { status -> Bool in
+            guard status == nil else { return false }
             Glibc.kill(pid, SIGKILL)
-            wait(timeout: nil)
+            return true
         }
+        if running { wait(timeout: nil) }
     }
 
     /// Everything the child wrote to stdout so far.
-    public var standardOutput: String { (try? String(contentsOfFile: stdoutPath)) ?? "" }
+    public var standardOutput: String { (try? HarnessFile.read(stdoutPath)) ?? "" }
     /// Everything the child wrote to stderr so far.
-    public var standardError: String { (try? String(contentsOfFile: stderrPath)) ?? "" }
+    public var standardError: String { (try? HarnessFile.read(stderrPath)) ?? "" }
 
     /// Starts a child, waits at most `timeout` seconds, kills it if needed.
     /// Returns the finished child (``exitStatus`` nil means it was killed at the deadline).
@@ -150,16 +192,17 @@ public final class ChildProcess: @unchecked Sendable {
     }
 }
 
-extension String {
-    /// Writes the string to a file (creating or truncating it).
-    func write(toFile path: String) throws {
+/// Whole-file reads and writes without Foundation (internal: Foundation has its own String(contentsOfFile:)).
+enum HarnessFile {
+    /// Writes `text` to a file (creating or truncating it).
+    static func write(_ text: String, to path: String) throws {
         guard let file = fopen(path, "w") else { throw SystemError("fopen \(path)", errno: errno) }
         defer { fclose(file) }
-        fputs(self, file)
+        fputs(text, file)
     }
 
     /// Reads a whole file as UTF-8.
-    init(contentsOfFile path: String) throws {
+    static func read(_ path: String) throws -> String {
         guard let file = fopen(path, "r") else { throw SystemError("fopen \(path)", errno: errno) }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -169,6 +212,6 @@ extension String {
             if count <= 0 { break }
             bytes.append(contentsOf: buffer[0..<count])
         }
-        self = String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

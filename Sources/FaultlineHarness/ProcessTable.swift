@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFaultline
+import Faultline
 
 /// Read-only views of /proc: which processes exist, who their parents are,
 /// how much CPU and memory they use. Used to prove that nothing was left behind.
@@ -24,7 +25,7 @@ public enum ProcessTable {
 
     /// Reads /proc/PID/stat, or nil when the process does not exist.
     public static func entry(_ pid: pid_t) -> Entry? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat"),
+        guard let text = try? HarnessFile.read("/proc/\(pid)/stat"),
               let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
         let name = String(text[text.index(after: open)..<close])
         let fields = text[text.index(close, offsetBy: 2)...].split(separator: " ")
@@ -71,7 +72,7 @@ public enum ProcessTable {
 
     /// A "kB" line of /proc/PID/status, e.g. `VmRSS:`.
     private static func statusKiB(_ field: String, _ pid: pid_t) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status") else { return nil }
+        guard let text = try? HarnessFile.read("/proc/\(pid)/status") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(field) {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             if parts.count >= 2, let kib = Int(parts[1]) { return kib }

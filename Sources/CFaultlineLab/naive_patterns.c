@@ -14,7 +14,7 @@
  * raise() would return normally instead of spinning; the counter wraps after
  * 2^64 invocations.
  */
-#include "include/CFaultline.h"
+#include "CFaultlineLab.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,7 +1,9 @@
+import FaultlineBenchResult
 #if canImport(Glibc)
 import Glibc
 #endif
 import Faultline
+import FaultlineHarness
 import Synchronization
 
 /// The child processes the bench starts (the large-parent probe, the Python
@@ -11,13 +13,10 @@ import Synchronization
 enum BenchChildren {
     private static let running = Mutex<Set<pid_t>>([])
 
-    /// Arranges for a stop signal to kill every registered child's process group.
-    static func killOnStop() {
-        SignalWatcher.onStop {
-            let groups = BenchChildren.running.withLock { $0 }
-            for group in groups { kill(-group, SIGKILL) }
-        }
-        SignalWatcher.start()
+    /// Kills every registered child's process group (for a SIGINT/SIGTERM handler).
+    static func killAll() {
+        let groups = running.withLock { $0 }
+        for group in groups { kill(-group, SIGKILL) }
     }
 
     /// Starts `executable`, waits at most `timeout` seconds, kills its group if it is still running.

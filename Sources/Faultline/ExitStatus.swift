@@ -1,3 +1,5 @@
+import CFaultline
+
 /// How a process ended, as `waitpid` tells it.
 public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
     /// It exited with this status.
@@ -19,5 +21,3 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-import CFaultline

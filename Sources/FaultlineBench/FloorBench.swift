@@ -1,4 +1,6 @@
+import FaultlineBenchResult
 import CFaultline
+import CFaultlineLab
 
 /// How long each measurement runs: a share of the run's time budget.
 /// Every duration in the bench is written for a 60-second run and scaled.

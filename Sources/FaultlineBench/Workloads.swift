@@ -1,3 +1,4 @@
+import FaultlineBenchResult
 /// The inputs the bench feeds to the victims: a cheap non-faulting workload
 /// and mixed workloads in which a fixed fraction of the inputs fault.
 ///

@@ -28,7 +28,7 @@
  * one), because a second set of handlers for the same signals would fight
  * the guard's; its figure is the guard's recovery cost.
  */
-#include "internal.h"
+#include "CFaultlineLab.h"
 
 #include <errno.h>
 #include <fcntl.h>

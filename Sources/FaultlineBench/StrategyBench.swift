@@ -1,25 +1,10 @@
+import FaultlineBenchResult
 import CFaultline
+import CFaultlineLab
+import FaultlineHarness
 import Faultline
 
-/// The victims every row calls, loaded once from the victims library.
-struct Victims {
-    /// `fl_identity`: the cheap, non-faulting callee.
-    var identity: NativeFunction
-    /// `fl_mixed`: the mixed workloads.
-    var mixed: NativeFunction
-    /// `fl_null_write`: SIGSEGV at address 0, the fault of the recovery figures.
-    var faulting: NativeFunction
-    /// The library they come from.
-    var library: String
-
-    /// Loads them.
-    init(library: String) throws {
-        self.library = library
-        identity = try NativeFunction(library: library, symbol: "fl_identity")
-        mixed = try NativeFunction(library: library, symbol: "fl_mixed")
-        faulting = try NativeFunction(library: library, symbol: "fl_null_write")
-    }
-
+extension Victims {
     /// The function a workload calls.
     func function(for workload: Workload) -> NativeFunction {
         workload.symbol == "fl_identity" ? identity : mixed
@@ -54,8 +39,8 @@ enum StrategyBench {
     }
 
     /// `DirectStrategy`: the identity workload only; a mixed workload would end the bench.
-    static func direct(_ victims: Victims, budget: Budget) -> StrategyRow {
-        var row = StrategyRow(name: "direct")
+    static func direct(_ victims: Victims, budget: Budget) -> StrategyFigures {
+        var row = StrategyFigures(name: "direct")
         row.workloads.append(("identity", measure(DirectStrategy(victims.identity), .identity, seconds: budget.seconds(1))))
         for percent in Workload.mixedPercentages {
             row.workloads.append(("mixed_\(percent)", .skipped("not applicable: the first fault would end the bench")))
@@ -67,8 +52,8 @@ enum StrategyBench {
     /// `GuardStrategy`: identity, mixed workloads without exit(7) (which would
     /// end the process), and recovery from the C floors (no Swift around the
     /// fault) plus the same through the Swift strategy with a symbolized backtrace.
-    static func guardRow(_ victims: Victims, floors: Floors, budget: Budget) -> StrategyRow {
-        var row = StrategyRow(name: "guard")
+    static func guardRow(_ victims: Victims, floors: Floors, budget: Budget) -> StrategyFigures {
+        var row = StrategyFigures(name: "guard")
         let strategy = GuardStrategy(victims.identity, captureBacktrace: false)
         row.workloads.append(("identity", measure(strategy, .identity, seconds: budget.seconds(1))))
         for percent in Workload.mixedPercentages {
@@ -108,11 +93,11 @@ enum StrategyBench {
     /// latency: nothing has to be restored afterwards). The identity figures
     /// come from ``forkPair(_:seconds:chunk:)``, which also gives the raw
     /// fork + waitpid floor measured in the same process at the same time.
-    static func fork(_ victims: Victims, budget: Budget) -> (row: StrategyRow, pair: ForkPair) {
-        var row = StrategyRow(name: "fork")
+    static func fork(_ victims: Victims, budget: Budget) -> (row: StrategyFigures, pair: ForkPair) {
+        var row = StrategyFigures(name: "fork")
         let pair = forkPair(ForkStrategy(victims.identity), seconds: budget.seconds(3), chunk: 20)
         if let latency = pair.strategy {
-            row.workloads.append(("identity", .measured(Measurement(
+            row.workloads.append(("identity", .measured(WorkloadFigures(
                 callsPerSecond: Double(latency.count) / (latency.mean * Double(latency.count) / 1e9),
                 latency: latency, calls: latency.count, batch: 1, faults: 0))))
         } else {

@@ -1,101 +1,80 @@
-import ArgumentParser
 import CFaultline
 import Faultline
+import FaultlineBenchResult
+import FaultlineHarness
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `faultline bench [--json] [--seconds N | --long | --quick] [--library PATH] [--workers N]`
-///
-/// Measures every strategy against the C floors and the Python peers in one
-/// run, and judges the targets. Progress goes to stderr; stdout carries the
-/// table, or with `--json` one JSON object and nothing else.
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Measure the strategies, the C floors and the Python peers; judge the targets.",
-        discussion: """
-        Per strategy (direct, guard, fork, pool, fork_server): calls per second and per-call latency \
-        p50/p99 on fl_identity and on fl_mixed with 5% and 25% of the inputs faulting (SIGSEGV, \
-        SIGFPE, SIGILL, SIGABRT, stack overflow, SIGBUS, exit(7)); crash recovery; peak RSS; fork \
-        cost with a small and a large (1 GiB) parent. Floors in C: plain call, sigsetjmp + call, \
-        fault + siglongjmp, fork + waitpid, pipe round trip. Python peers when python3 is present: \
-        pebble's ProcessPool (if importable), ProcessPoolExecutor (non-faulting calls), fork per call. C++ throw/catch with libunwind loaded as Faultline loads it (RTLD_LOCAL) and bound process-wide.
+/// Where the bench writes its figures: the real standard output, kept apart
+/// from anything a callee prints (the CLI's `OutputStream`).
+public protocol BenchOutput: AnyObject {
+    /// Appends a line (a newline is added).
+    func write(_ line: String)
+    /// Writes what is buffered.
+    func flush()
+}
 
-        A default run takes about a minute. Figures are medians of one run on this machine; \
-        compare ratios, not absolute numbers, across machines.
-        """
-    )
+/// `faultline bench`: measures every strategy against the C floors and the
+/// Python peers in one run, and judges the targets. Progress goes to stderr;
+/// the output carries the table, or with `json` one JSON object (``BenchReport``)
+/// and nothing else. The command line itself is the CLI's `BenchCommand`.
+public enum Bench {
+    /// What one run is asked to do: the options of `faultline bench`, validated by the CLI.
+    public struct Options: Sendable {
+        /// Print one JSON object instead of the table.
+        public var json = false
+        /// Time budget of the whole run in seconds (nil: 60, 3 with `quick`, 300 with `long`).
+        public var seconds: Double?
+        /// A longer run (300 s).
+        public var long = false
+        /// A tiny run that checks the machinery.
+        public var quick = false
+        /// The victims library (nil: libFaultlineVictims.so next to this executable).
+        public var library: String?
+        /// Worker processes of the pool rows and the Python pools.
+        public var workers = 2
+        /// Size of the large parent in MiB (nil: 1024, 64 with `quick`).
+        public var parentMiB: Int?
+        /// Skip the Python peers.
+        public var noPeers = false
+        /// Run as the large-parent probe (a child of the bench).
+        public var largeParentProbe = false
+        /// Run as the unwinder probe (a child of the bench).
+        public var unwinderProbe = false
 
-    @Flag(help: "Print one JSON object with every figure on stdout, and nothing else there.")
-    var json = false
-
-    @Option(help: "Time budget of the whole run in seconds (default 60; about that long in all).")
-    var seconds: Double?
-
-    @Flag(help: "A longer run (300 s) for steadier figures.")
-    var long = false
-
-    @Flag(help: "A tiny run (a few seconds, a 64 MiB 'large' parent) that checks the machinery, not the speed.")
-    var quick = false
-
-    @Option(help: "The victims library (default: libFaultlineVictims.so next to this executable).")
-    var library: String?
-
-    @Option(help: "Worker processes of the pool rows and the Python pools.")
-    var workers: Int = 2
-
-    @Option(name: .customLong("parent-mib"), help: "Size of the large parent in MiB (default 1024; 64 with --quick).")
-    var parentMiB: Int?
-
-    @Flag(name: .customLong("no-peers"), help: "Skip the Python peers.")
-    var noPeers = false
-
-    @Flag(name: .customLong("large-parent-probe"), help: .hidden)
-    var largeParentProbe = false
-
-    @Flag(name: .customLong("unwinder-probe"), help: .hidden)
-    var unwinderProbe = false
-
-    func validate() throws {
-        if let seconds, !(seconds > 0 && seconds <= 86_400) {
-            throw ValidationError("--seconds must be between 0 and 86400, got \(seconds)")
-        }
-        if workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
-        if let parentMiB, parentMiB < 1 || parentMiB > 65_536 {
-            throw ValidationError("--parent-mib must be between 1 and 65536, got \(parentMiB)")
-        }
-        if [long, quick, seconds != nil].filter({ $0 }).count > 1 {
-            throw ValidationError("use at most one of --seconds, --long and --quick")
-        }
+        /// The default run.
+        public init() {}
     }
 
-    func run() throws {
-        let executable = Self.executablePath()
-        let library = self.library ?? (Self.folder(of: executable) + "/libFaultlineVictims.so")
-        let budgetSeconds = seconds ?? (quick ? 3 : long ? 300 : 60)
-        let parentBytes = (parentMiB ?? (quick ? 64 : 1024)) << 20
-        // Our figures go to the real stdout; anything printed in this process
-        // (a callee under the guard, a library constructor) goes to stderr.
-        let output = OutputStream.claimStandardOutput()
-        if largeParentProbe {
+    /// Kills the process groups of every child the bench is running (the
+    /// large-parent probe, the Python peers). For a SIGINT/SIGTERM handler of the caller.
+    public static func killRunningChildren() { BenchChildren.killAll() }
+
+    /// Runs the bench (or one of its probes, which end the process) and writes the result to `output`.
+    public static func run(_ options: Options, output: any BenchOutput) throws {
+        let executable = Victims.executablePath
+        let library = options.library ?? Victims.besideExecutable
+        let quick = options.quick
+        let workers = options.workers
+        let budgetSeconds = options.seconds ?? (quick ? 3 : options.long ? 300 : 60)
+        let parentBytes = (options.parentMiB ?? (quick ? 64 : 1024)) << 20
+        if options.largeParentProbe {
             let status = LargeParent.probe(library: library, bytes: parentBytes, seconds: budgetSeconds, output: output)
             output.flush()
             Glibc.exit(status)
         }
-        if unwinderProbe {
+        if options.unwinderProbe {
             let status = Unwinder.probe(library: library, seconds: min(budgetSeconds / 20, 2), output: output)
             Glibc.exit(status)
         }
         let victims = try Victims(library: library)
-        BenchChildren.killOnStop()
         let budget = Budget(seconds: budgetSeconds)
         let started = fl_now_ns()
         var report = BenchReport(run: RunInfo(
             budgetSeconds: budgetSeconds, quick: quick, workers: workers, library: library,
             cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), kernel: Self.kernelRelease(),
             transparentHugePages: Self.transparentHugePages()))
-
         progress("floors (C): plain call, sigsetjmp, fault + siglongjmp, pipe round trip")
         report.floors = FloorBench.measure(identity: victims.identity.pointer, faulting: victims.faulting.pointer,
                                            budget: budget)
@@ -128,17 +107,18 @@ struct BenchCommand: ParsableCommand {
                             into: &report.forkCost)
         progress("C++ throw/catch with libunwind confined and bound process-wide (child processes)")
         report.unwinder = Unwinder.measure(executable: executable, library: library, seconds: min(budgetSeconds / 20, 2))
-        if noPeers {
+        if options.noPeers {
             report.peers.unavailable = "not measured: --no-peers"
         } else {
             progress("Python peers")
             report.peers = Peers.measure(library: library, phaseSeconds: budget.seconds(1.5), workers: workers)
         }
         report.run.elapsedSeconds = Double(fl_now_ns() - started) / 1e9
+        report.targets = Target.evaluate(report)
         progress("done")
 
-        if json {
-            output.write(report.json.text)
+        if options.json {
+            output.write(try OrderedJSONEncoder().encode(report))
         } else {
             output.write(BenchTable.render(report))
         }
@@ -146,26 +126,12 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// One line of progress on stderr, with the seconds since the process started.
-    private func progress(_ text: String) {
-        StandardError.write("bench: [\(showNumber(max(0, Double(fl_now_ns() - Self.processStart) / 1e9))) s] \(text)")
+    private static func progress(_ text: String) {
+        BenchLog.write("bench: [\(showNumber(max(0, Double(fl_now_ns() - Self.processStart) / 1e9))) s] \(text)")
     }
 
     /// When this process started measuring (for the progress lines).
     private static let processStart = fl_now_ns()
-
-    /// This executable, resolved through /proc/self/exe.
-    static func executablePath() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// The folder part of a path.
-    static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return String(path[..<slash])
-    }
 
     /// `uname -r`.
     static func kernelRelease() -> String {
@@ -183,5 +149,14 @@ struct BenchCommand: ParsableCommand {
         let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard let open = text.firstIndex(of: "["), let close = text.firstIndex(of: "]") else { return "unknown" }
         return String(text[text.index(after: open)..<close])
+    }
+}
+
+/// Lines for humans on standard error (never on stdout, which is for the figures).
+enum BenchLog {
+    /// Writes `line` and a newline to descriptor 2.
+    static func write(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

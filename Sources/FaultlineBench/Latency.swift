@@ -1,38 +1,5 @@
+import FaultlineBenchResult
 import CFaultline
-
-/// Nanosecond durations and their order statistics: the one way the bench
-/// turns raw timings into p50/p99 figures.
-struct LatencySummary: Sendable {
-    /// How many samples the figures come from.
-    var count: Int
-    /// The median, in nanoseconds.
-    var p50: Double
-    /// The 99th percentile, in nanoseconds.
-    var p99: Double
-    /// The mean, in nanoseconds.
-    var mean: Double
-    /// The largest sample, in nanoseconds.
-    var max: Double
-}
-
-extension LatencySummary {
-    /// Summarizes `samples` (nanoseconds). Nil when there are none.
-    init?(_ samples: [Double]) {
-        guard !samples.isEmpty else { return nil }
-        let sorted = samples.sorted()
-        count = sorted.count
-        p50 = Self.percentile(sorted, 0.50)
-        p99 = Self.percentile(sorted, 0.99)
-        mean = sorted.reduce(0, +) / Double(sorted.count)
-        max = sorted[sorted.count - 1]
-    }
-
-    /// Nearest-rank percentile of an already sorted, non-empty array.
-    static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
-        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
-        return sorted[Swift.max(0, Swift.min(sorted.count - 1, rank - 1))]
-    }
-}
 
 /// The median of some values (the mean of the middle two for an even count); 0 when empty.
 func benchMedian(_ values: [Double]) -> Double {
@@ -46,27 +13,13 @@ func benchMedian(_ values: [Double]) -> Double {
 @inline(__always)
 func benchNow() -> Int64 { fl_now_ns() }
 
-/// What one timed workload produced: throughput and per-call latency.
-struct Measurement: Sendable {
-    /// Calls per second: the median over the rounds.
-    var callsPerSecond: Double
-    /// Per-call latency. When `batch` > 1 each sample is the mean of a batch of calls.
-    var latency: LatencySummary
-    /// How many calls were made in all.
-    var calls: Int
-    /// How many calls each latency sample covers.
-    var batch: Int
-    /// How many calls ended other than by returning.
-    var faults: Int
-}
-
 /// Runs `call` over `inputs` (cycling) for about `seconds`, in `rounds`
 /// rounds, timing batches of calls. The batch size is chosen so that one
 /// batch lasts about two microseconds (1 for calls slower than that), so the
 /// clock's own cost does not swamp cheap calls. Throughput is the median of
 /// the rounds' calls per second. `call` returns true when the call faulted.
 func measureCalls(inputs: [Int32], seconds: Double, rounds: Int = 5, minimumCalls: Int = 20,
-                  _ call: (Int32) throws -> Bool) rethrows -> Measurement {
+                  _ call: (Int32) throws -> Bool) rethrows -> WorkloadFigures {
     precondition(!inputs.isEmpty)
     // Calibrate: how long does one call take, on average, over one pass of a few inputs?
     let probeCount = Swift.min(inputs.count, 64)
@@ -98,7 +51,7 @@ func measureCalls(inputs: [Int32], seconds: Double, rounds: Int = 5, minimumCall
         rates.append(Double(roundCalls) / (Double(benchNow() - roundStart) / 1e9))
         calls += roundCalls
     }
-    return Measurement(callsPerSecond: benchMedian(rates), latency: LatencySummary(samples)!, calls: calls,
+    return WorkloadFigures(callsPerSecond: benchMedian(rates), latency: LatencySummary(samples)!, calls: calls,
                        batch: batch, faults: faults)
 }
 

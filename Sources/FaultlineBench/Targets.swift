@@ -1,61 +1,6 @@
-/// The performance targets, judged on the figures of one run (medians), with
-/// pass/fail and, where a target is missed, by how much.
-struct Target {
-    /// A stable key, e.g. `guard_call_vs_plain`.
-    var name: String
-    /// The target in words, e.g. `guard non-faulting call ≤ 3× plain call`.
-    var description: String
-    /// The measured figure (a ratio, nanoseconds or calls per second), nil when it could not be measured.
-    var measured: Double?
-    /// `ratio`, `ns` or `calls/s`.
-    var unit: String
-    /// The limit the figure is held to.
-    var limit: Double
-    /// True when the figure must stay at or below the limit, false when at or above.
-    var atMost: Bool
-    /// How the figure was obtained (the two numbers behind a ratio, for instance).
-    var detail: String
-    /// Why there is no figure, or a caveat.
-    var note: String?
-    /// Where the cost was found when this target was profiled (shown only when it fails).
-    var profile: String?
-
-    /// True or false once measured; nil when not measured.
-    var pass: Bool? {
-        guard let measured else { return nil }
-        return atMost ? measured <= limit : measured >= limit
-    }
-
-    /// measured / limit: below 1 is good for an "at most" target, above 1 for an "at least" one.
-    var fractionOfLimit: Double? { measured.map { $0 / limit } }
-
-    /// `passes`, or by how much it misses, e.g. `misses: 2.41× the limit`.
-    var verdict: String {
-        guard let pass, let fraction = fractionOfLimit else { return "not measured" }
-        if pass { return "passes" }
-        return atMost
-            ? "misses: \(showNumber(fraction))× over the limit"
-            : "misses: \(showNumber(fraction)) of the limit (needs \(showNumber(1 / fraction))× more)"
-    }
-
-    var json: JSON {
-        var members: [(String, JSON)] = [
-            ("name", .string(name)),
-            ("description", .string(description)),
-            ("measured", .number(measured)),
-            ("unit", .string(unit)),
-            ("limit", .number(limit)),
-            ("comparison", .string(atMost ? "<=" : ">=")),
-            ("pass", pass.map { JSON.bool($0) } ?? .null),
-            ("fraction_of_limit", .number(fractionOfLimit)),
-            ("verdict", .string(verdict)),
-            ("detail", .string(detail)),
-        ]
-        if let note { members.append(("note", .string(note))) }
-        if pass == false, let profile { members.append(("profile_note", .string(profile))) }
-        return .object(members)
-    }
-
+import FaultlineBenchResult
+/// The performance targets (``Target``), judged on the figures of one run.
+extension Target {
     /// Every target, judged on `report`.
     static func evaluate(_ report: BenchReport) -> [Target] {
         var targets: [Target] = []
@@ -165,37 +110,4 @@ struct Target {
         "fork_large_parent": "expected: fork copies the parent's page tables (262,144 PTEs for 1 GiB of 4 KiB pages), "
             + "about 30 ms per GiB here; this is why the fork server exists (see fork_server_large_parent).",
     ]
-}
-
-/// `12.3 ns`, `4.56 µs`, `1.23 ms`, or `n/a`.
-func showNs(_ value: Double?) -> String {
-    guard let value else { return "n/a" }
-    if value < 1_000 { return "\(showNumber(value)) ns" }
-    if value < 1_000_000 { return "\(showNumber(value / 1_000)) µs" }
-    if value < 1_000_000_000 { return "\(showNumber(value / 1_000_000)) ms" }
-    return "\(showNumber(value / 1_000_000_000)) s"
-}
-
-/// `1.23M/s`, `45.6k/s`, or `n/a`.
-func showRate(_ value: Double?) -> String {
-    guard let value else { return "n/a" }
-    if value >= 1_000_000 { return "\(showNumber(value / 1_000_000))M/s" }
-    if value >= 1_000 { return "\(showNumber(value / 1_000))k/s" }
-    return "\(showNumber(value))/s"
-}
-
-/// Three significant digits, or `n/a`.
-func showNumber(_ value: Double?) -> String {
-    guard let value, value.isFinite else { return "n/a" }
-    let magnitude = abs(value)
-    let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : 3
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    if decimals == 0 { return String(Int64(rounded)) }
-    var text = "\(rounded)"
-    if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) - 1 < decimals {
-        text += String(repeating: "0", count: decimals - (text.distance(from: dot, to: text.endIndex) - 1))
-    }
-    return text
 }

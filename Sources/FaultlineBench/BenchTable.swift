@@ -1,3 +1,4 @@
+import FaultlineBenchResult
 /// The human-readable form of a bench report: aligned tables in plain text.
 enum BenchTable {
     /// The whole report as text.
@@ -114,7 +115,7 @@ enum BenchTable {
 
         out.append("Targets")
         rows = [["", "target", "measured", "verdict", "detail"]]
-        let targets = Target.evaluate(report)
+        let targets = report.targets
         for target in targets {
             let mark = target.pass.map { $0 ? "PASS" : "FAIL" } ?? "n/a"
             let measured: String

@@ -1,4 +1,6 @@
+import FaultlineBenchResult
 import Faultline
+import FaultlineHarness
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,48 +9,11 @@ import Glibc
 /// pebble's ProcessPool (if importable), the standard ProcessPoolExecutor
 /// (non-faulting calls only: one crash breaks that pool for good), and one
 /// `os.fork` per call. Measured by a small script of our own, embedded here
-/// and run with `python3 -c` under a deadline.
-struct PeerReport {
-    /// `Python 3.x.y`, or nil when there is no python3.
-    var python: String?
-    /// Why nothing was measured.
-    var unavailable: String?
-    /// Peer name → workload name → figures, in table order.
-    var peers: [(String, [(String, WorkloadCell)])] = []
-
-    /// The figures of one peer on one workload.
-    func measurement(_ peer: String, _ workload: String) -> Measurement? {
-        peers.first { $0.0 == peer }?.1.first { $0.0 == workload }?.1.measurement
-    }
-
-    var json: JSON {
-        var members: [(String, JSON)] = [
-            ("available", .bool(unavailable == nil)),
-            ("python", python.map { JSON.string($0) } ?? .null),
-        ]
-        if let unavailable { members.append(("reason", .string(unavailable))) }
-        for (peer, workloads) in peers {
-            if workloads.count == 1, workloads[0].0 == "*", case .skipped(let reason) = workloads[0].1 {
-                members.append((peer, .object([("available", .bool(false)), ("reason", .string(reason))])))
-                continue
-            }
-            let identity = workloads.first { $0.0 == "identity" }?.1.measurement
-            members.append((peer, .object([
-                ("available", .bool(true)),
-                ("calls_per_second", .number(identity?.callsPerSecond)),
-                ("p50_ns", .number(identity?.latency.p50)),
-                ("p99_ns", .number(identity?.latency.p99)),
-                ("workloads", .object(workloads.map { ($0.0, $0.1.json) })),
-            ])))
-        }
-        return .object(members)
-    }
-}
-
+/// and run with `python3 -c` under a deadline; the figures are a ``PeerReport``.
 /// Runs the Python peers.
 enum Peers {
     /// The peers, in table order.
-    static let names = ["pebble", "process_pool_executor", "python_fork"]
+    static let names = PeerReport.tableOrder
 
     /// Finds python3 on PATH, runs the script with `phaseSeconds` per
     /// measurement, and parses its `FLBENCH` lines. Never throws: whatever
@@ -94,7 +59,7 @@ enum Peers {
             guard let rate = values["calls_per_second"], let p50 = values["p50_ns"], let p99 = values["p99_ns"] else { continue }
             let latency = LatencySummary(count: Int(values["samples"] ?? 0), p50: p50, p99: p99,
                                          mean: values["mean_ns"] ?? p50, max: values["max_ns"] ?? p99)
-            let measurement = Measurement(callsPerSecond: rate, latency: latency, calls: Int(values["calls"] ?? 0),
+            let measurement = WorkloadFigures(callsPerSecond: rate, latency: latency, calls: Int(values["calls"] ?? 0),
                                           batch: 1, faults: Int(values["faults"] ?? 0))
             byPeer[names[0], default: []].append((names[1], .measured(measurement)))
         }

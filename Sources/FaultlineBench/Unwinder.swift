@@ -1,40 +1,16 @@
+import FaultlineBenchResult
 import CFaultline
 import Faultline
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// What Faultline's way of loading libunwind saves C++: the cost of one
+/// Measures what Faultline's way of loading libunwind saves C++: the cost of one
 /// throw/catch (`fl_cxx_throw_catch`) in a process where the guard has loaded
 /// libunwind with dlopen(RTLD_LOCAL) (what Faultline does), against the same
 /// in a process where libunwind.so.8 is bound process-wide (LD_PRELOAD, the
 /// effect of linking it). Each is measured by `faultline bench
 /// --unwinder-probe` in a child of its own, under a deadline.
-struct UnwinderFigures {
-    /// Nanoseconds per throw/catch with libunwind confined (RTLD_LOCAL).
-    var confinedThrowNs: Double?
-    /// Nanoseconds per throw/catch with libunwind bound process-wide.
-    var globalThrowNs: Double?
-    /// The object `_Unwind_RaiseException` resolves to, in each case.
-    var confinedUnwinder: String?
-    var globalUnwinder: String?
-    /// Why a figure is missing.
-    var note: String?
-
-    /// global / confined.
-    var ratio: Double? { benchRatio(globalThrowNs, confinedThrowNs) }
-
-    var json: JSON {
-        .object([
-            ("confined_throw_ns", .number(confinedThrowNs)), ("global_throw_ns", .number(globalThrowNs)),
-            ("global_vs_confined", .number(ratio)),
-            ("confined_unwinder", confinedUnwinder.map(JSON.string) ?? .null),
-            ("global_unwinder", globalUnwinder.map(JSON.string) ?? .null),
-            ("note", note.map(JSON.string) ?? .null),
-        ])
-    }
-}
-
 enum Unwinder {
     /// Runs the probe twice (confined, then with LD_PRELOAD=libunwind.so.8). Never throws.
     static func measure(executable: String, library: String, seconds: Double) -> UnwinderFigures {
@@ -64,13 +40,13 @@ enum Unwinder {
     /// The probe (`--unwinder-probe`): one guarded fault with a backtrace (so
     /// libunwind is loaded the way Faultline loads it), then throw/catch timed
     /// in C++. Prints `throw_ns N` and `unwinder PATH`. Returns the exit status.
-    static func probe(library: String, seconds: Double, output: OutputStream) -> Int32 {
+    static func probe(library: String, seconds: Double, output: any BenchOutput) -> Int32 {
         let throwing: NativeFunction
         do {
             _ = try GuardStrategy(NativeFunction(library: library, symbol: "fl_null_write")).call(1)
             throwing = try NativeFunction(library: library, symbol: "fl_cxx_throw_catch")
         } catch {
-            StandardError.write("probe: \(error)")
+            BenchLog.write("probe: \(error)")
             return 1
         }
         let perCall: Int32 = 1000

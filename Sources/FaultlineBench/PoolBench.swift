@@ -1,4 +1,6 @@
+import FaultlineBenchResult
 import Faultline
+import FaultlineHarness
 
 /// Measures the supervised worker pool and the fork server (a pool whose
 /// workers serve one call each, forked by the small helper process).
@@ -15,8 +17,8 @@ enum PoolBench {
     static let mixedRunLength = 10_000
 
     /// The `pool` row, and the resident memory of its workers and helper.
-    static func poolRow(_ victims: Victims, workers: Int, budget: Budget, rss: inout ResidentMemory) -> StrategyRow {
-        var row = StrategyRow(name: "pool")
+    static func poolRow(_ victims: Victims, workers: Int, budget: Budget, rss: inout ResidentMemory) -> StrategyFigures {
+        var row = StrategyFigures(name: "pool")
         let configuration = WorkerPool.Configuration(workers: workers)
         let identityPool: WorkerPool
         let mixedPool: WorkerPool
@@ -65,8 +67,8 @@ enum PoolBench {
     }
 
     /// The `fork_server` row: one fresh process per call, forked by the helper.
-    static func forkServerRow(_ victims: Victims, budget: Budget) -> StrategyRow {
-        var row = StrategyRow(name: "fork_server")
+    static func forkServerRow(_ victims: Victims, budget: Budget) -> StrategyFigures {
+        var row = StrategyFigures(name: "fork_server")
         let identity: ForkServerStrategy
         let mixed: ForkServerStrategy
         do {
@@ -138,7 +140,7 @@ enum PoolBench {
             let single = try measureCalls(inputs: workload.inputs, seconds: seconds / 2) {
                 try pool.call($0).returnedValue == nil
             }
-            return .measured(Measurement(callsPerSecond: benchMedian(rates), latency: single.latency,
+            return .measured(WorkloadFigures(callsPerSecond: benchMedian(rates), latency: single.latency,
                                          calls: calls + single.calls, batch: single.batch, faults: faults + single.faults))
         } catch {
             return .skipped("failed: \(error)")

@@ -1,5 +1,7 @@
+import FaultlineBenchResult
 import CFaultline
 import Faultline
+import FaultlineHarness
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,10 +48,10 @@ enum LargeParent {
     }
 
     /// The probe itself (`--large-parent-probe`): allocate and touch, measure, print. Returns the exit status.
-    static func probe(library: String, bytes: Int, seconds: Double, output: OutputStream) -> Int32 {
+    static func probe(library: String, bytes: Int, seconds: Double, output: any BenchOutput) -> Int32 {
         guard let memory = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               memory != MAP_FAILED else {
-            StandardError.write("probe: mmap of \(bytes) bytes failed: \(String(cString: strerror(errno)))")
+            BenchLog.write("probe: mmap of \(bytes) bytes failed: \(String(cString: strerror(errno)))")
             return 1
         }
         _ = madvise(memory, bytes, MADV_NOHUGEPAGE)
@@ -64,7 +66,7 @@ enum LargeParent {
         do {
             victims = try Victims(library: library)
         } catch {
-            StandardError.write("probe: \(error)")
+            BenchLog.write("probe: \(error)")
             return 1
         }
         let budget = Budget(seconds: seconds)
