@@ -6,6 +6,8 @@
  * socket; the worker publishes `started` before each call (so the supervisor
  * knows which input it holds even if it dies without a word) and `finished`
  * after it, writes the value, and answers with the size when the batch is done.
+ * Every record a worker writes carries a keyed check (integrity.h): the
+ * supervisor and the helper believe only records whose check matches.
  * The worker's fault handler writes `crash`, then sends SIGUSR1 to the helper
  * before it dies, so that the outcome and the replacement do not wait for the
  * kernel to tear the dying process down.
@@ -21,6 +23,7 @@
 
 #include "include/CFaultlinePool.h"
 #include <stdatomic.h>
+#include "integrity.h"
 
 /* The environment variables of the helper, spelled once:
    FL_HELPER_FD_VARIABLE=3 marks a re-executed helper and names its control
@@ -32,23 +35,53 @@
 
 #define FL_CHANNEL_CAPACITY 16384
 
+/* What the worker publishes for one call, after it: the value, RETURNED or
+   CORRUPTED (a canary was found overwritten after the call), and the keyed
+   check (integrity.h) over the batch, the index, the input and both. */
+typedef struct fl_call_record {
+    int32_t value;
+    int32_t kind;   /* FL_KIND_RETURNED, or FL_KIND_CORRUPTED | (FL_CORRUPTION_* << 8) */
+    uint64_t check;
+} fl_call_record;
+
+/* supervisor -> worker (its socket): run calls 0 ..< count of batch `seq`. */
+typedef struct fl_batch_order {
+    uint64_t seq;
+    uint32_t count;
+    uint32_t timed; /* 1: publish each call's start time (a deadline is set) */
+} fl_batch_order;
+
+/* worker -> supervisor: batch `seq` is done; `check` = fl_event_check(secret, FL_SALT_DONE, seq, count, 0). */
+typedef struct fl_batch_done {
+    uint64_t seq;
+    uint64_t count;
+    uint64_t check;
+} fl_batch_done;
+
+/* One worker's shared memory. Everything the worker writes here is a hint
+   until its check matches: a callee can write over any of it. The inputs
+   are mapped read-only in the worker, so no accident in a callee can change
+   the input of a later call. */
 typedef struct fl_channel {
-    _Atomic uint32_t started;         /* calls begun in this batch */
-    _Atomic uint32_t finished;        /* calls completed in this batch */
-    _Atomic int64_t call_started_ns;  /* when the current call began (only with a deadline) */
-    uint32_t count;                   /* inputs in this batch */
-    uint32_t timed;                   /* 1 when the pool has a deadline */
+    _Atomic uint32_t started;         /* calls begun in this batch (a hint) */
+    _Atomic uint32_t finished;        /* calls completed in this batch (a hint) */
+    _Atomic int64_t call_started_ns;  /* when the current call began (only when timed) */
+    _Atomic uint64_t begun_check;     /* fl_event_check(secret, FL_SALT_BEGUN, seq, started, call_started_ns) */
+    uint64_t canary;                  /* FL_CANARY_SHARED(secret), compared after every call */
+    uint64_t crash_seq;               /* the batch of the call the handler caught faulting */
+    uint64_t crash_index;             /* its index */
+    uint64_t crash_check;             /* fl_crash_check over seq, index and the report */
+    _Atomic uint32_t crash_ready;     /* set (release) once the crash record is complete */
     fl_report crash;                  /* written by the worker's fault handler */
-    _Atomic uint32_t crash_ready;     /* set (release) once `crash` is complete */
-    int32_t inputs[FL_CHANNEL_CAPACITY];
-    int32_t values[FL_CHANNEL_CAPACITY];
+    _Alignas(4096) int32_t inputs[FL_CHANNEL_CAPACITY];         /* read-only in the worker */
+    _Alignas(4096) fl_call_record records[FL_CHANNEL_CAPACITY]; /* one per call, written after it */
 } fl_channel;
 
 enum fl_message_type {
     FL_MSG_CONFIGURE = 1, /* supervisor -> helper, first: `configure`; text = library bytes, then symbol bytes */
     FL_MSG_READY,         /* helper -> supervisor: the function is loaded */
     FL_MSG_ERROR,         /* helper -> supervisor: `error`; text = dlerror's raw text (LIBRARY) */
-    FL_MSG_SPAWNED,       /* helper -> supervisor: pid; fds = socket, memfd, pidfd */
+    FL_MSG_SPAWNED,       /* helper -> supervisor: pid, `spawned`; fds = socket, memfd, pidfd */
     FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = named frames (frames.c) */
     FL_MSG_CRASHED,       /* helper -> supervisor: pid's handler reported a fault (channel.crash), `crashed`;
                              text = named frames. The worker is dying of that signal; EXITED follows when reaped. */
@@ -74,6 +107,9 @@ typedef struct fl_message {
             int32_t kind;            /* FL_POOL_ERROR_LIBRARY or _SYMBOL */
             int32_t error_number;    /* errno, when there is one */
         } error;
+        struct {
+            uint64_t secret;         /* the worker's secret (integrity.h) */
+        } spawned;
         struct {
             int32_t wait_status;     /* waitpid's status of the worker */
         } exited;
@@ -107,6 +143,7 @@ size_t fl_frames_encode(const fl_report *crash, char *out, size_t capacity);
 void fl_helper_main(int control, const fl_helper_config *config) __attribute__((noreturn));
 /* worker.c: a worker's whole life, straight after fork() in the helper; never
    returns. Async-signal-safe up to the callee (see the top of worker.c). */
-void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper, int recycle_after);
+void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper,
+                    int recycle_after, uint64_t secret) __attribute__((noreturn));
 
 #endif

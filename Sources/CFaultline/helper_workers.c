@@ -33,6 +33,7 @@
 
 struct helper_slot {
     pid_t pid;
+    uint64_t secret;   /* the worker's (integrity.h): only a crash record with a matching check is relayed */
     fl_channel *channel;
     int announced; /* 0 for the spare: forked ahead of need, not yet given to the supervisor */
     int crashed;   /* its handler reported a fault: already counted as gone */
@@ -53,6 +54,9 @@ static void announce(helper_workers *workers, pid_t pid, const int *fds, int fd_
     memset(&outgoing, 0, offsetof(fl_message, text));
     outgoing.type = FL_MSG_SPAWNED;
     outgoing.pid = pid;
+    for (int i = 0; i < slots_used; i++) {
+        if (slots[i].pid == pid) outgoing.spawned.secret = slots[i].secret;
+    }
     fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), fds, fd_count);
     for (int i = 0; i < fd_count; i++) close(fds[i]);
     for (int i = 0; i < slots_used; i++) {
@@ -77,7 +81,7 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         close(pair[1]);
         return -1;
     }
-    channel->timed = 0;
+    uint64_t secret = fl_new_secret();
     pid_t helper = getpid();
     pid_t pid = fork();
     if (pid == 0) {
@@ -89,7 +93,7 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         if (spare.pid > 0) {
             for (int i = 0; i < spare.fd_count; i++) close(spare.fds[i]);
         }
-        fl_worker_main(pair[1], channel, workers->function, workers->options, helper, workers->recycle_after);
+        fl_worker_main(pair[1], channel, workers->function, workers->options, helper, workers->recycle_after, secret);
     }
     close(pair[1]);
     if (pid < 0) {
@@ -98,7 +102,7 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         munmap(channel, sizeof(fl_channel));
         return -1;
     }
-    slots[slots_used] = (struct helper_slot){.pid = pid, .channel = channel};
+    slots[slots_used] = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel};
     slots_used++;
     int pidfd = fl_pidfd_open(pid);
     int fds[3] = {pair[0], memory, pidfd};
@@ -135,6 +139,16 @@ static void name_frames(const helper_workers *workers, const fl_report *crash) {
     }
 }
 
+/* The crash record carries the worker's check: garbage a callee wrote over the
+   channel (crash_ready included) is never relayed as a crash. */
+static int crash_is_genuine(const struct helper_slot *slot) {
+    const fl_channel *channel = slot->channel;
+    const fl_report *crash = &channel->crash;
+    if (crash->kind != FL_KIND_SIGNALED || crash->frame_count > FL_MAX_FRAMES) return 0;
+    return channel->crash_check == fl_crash_check(slot->secret, channel->crash_seq, channel->crash_index, crash->signo,
+                                                  crash->code, crash->address, crash->frame_count, crash->frames);
+}
+
 static void report_exit(helper_workers *workers, pid_t pid, int status) {
     for (int i = 0; i < slots_used; i++) {
         if (slots[i].pid != pid) continue;
@@ -145,7 +159,7 @@ static void report_exit(helper_workers *workers, pid_t pid, int status) {
         int announced = slots[i].announced;
         int crashed = slots[i].crashed;
         const fl_report *crash = &slots[i].channel->crash;
-        if (!crashed && WIFSIGNALED(status) && crash->kind == FL_KIND_SIGNALED && crash->signo == WTERMSIG(status)) {
+        if (!crashed && WIFSIGNALED(status) && crash_is_genuine(&slots[i]) && crash->signo == WTERMSIG(status)) {
             name_frames(workers, crash);
         }
         munmap(slots[i].channel, sizeof(fl_channel));
@@ -167,8 +181,8 @@ static void report_crashes(helper_workers *workers) {
     for (int i = 0; i < slots_used; i++) {
         const fl_report *crash = &slots[i].channel->crash;
         if (slots[i].crashed || !slots[i].announced ||
-            !atomic_load_explicit(&slots[i].channel->crash_ready, memory_order_acquire)) {
-            continue; /* no report, or one still being written */
+            !atomic_load_explicit(&slots[i].channel->crash_ready, memory_order_acquire) || !crash_is_genuine(&slots[i])) {
+            continue; /* no report, one still being written, or garbage */
         }
         memset(&outgoing, 0, offsetof(fl_message, text));
         outgoing.type = FL_MSG_CRASHED;
@@ -189,10 +203,16 @@ void fl_helper_collect_deaths(helper_workers *workers) {
 }
 
 void fl_helper_shut_down(void) {
-    for (int i = 0; i < slots_used; i++) kill(slots[i].pid, SIGKILL);
+    /* Each worker leads a process group of its own, with whatever its callee started in it. */
+    for (int i = 0; i < slots_used; i++) {
+        kill(-slots[i].pid, SIGKILL);
+        kill(slots[i].pid, SIGKILL);
+    }
     for (int i = 0; i < slots_used; i++) fl_wait_pid(slots[i].pid, NULL, 0);
-    /* Whatever the callee started and left behind is in our process group
-       (or was adopted by us, the subreaper): take it down with us. */
+    /* What callees started and abandoned — even in a session of its own — was
+       re-parented to us, the subreaper: take every child down, generation by
+       generation, then our own group. */
+    fl_kill_children();
     kill(0, SIGKILL);
     _exit(0);
 }

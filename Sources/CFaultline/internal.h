@@ -63,4 +63,10 @@ int fl_poll_until(int fd, int64_t deadline_ns);
    callee's exit(n) in a forked child into _exit(n). Call before fork(). */
 void fl_child_exit_hook(void);
 
+/* process.c: 64 random bits for a worker's secret (getrandom; the clock when it has none). Not for handlers. */
+uint64_t fl_new_secret(void);
+/* process.c: kills and reaps every child of this process, adopted orphans included, generation by
+   generation (for the helper, a subreaper, as it shuts down). Not for handlers. */
+void fl_kill_children(void);
+
 #endif

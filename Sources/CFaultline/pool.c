@@ -23,7 +23,10 @@
  * Limits: runs on one pool are serialized by a mutex. If a deadline expires
  * at the very moment a call finishes, the next call of that batch may be the
  * one reported as timed out; a call that starts while its deadline is being
- * computed may be killed microseconds late. If the helper dies, the run fails.
+ * computed may be killed microseconds late. If the helper dies (a callee
+ * killed it), a new one is started and the run goes on: genuine records are
+ * kept and the calls in flight become suspects (up to
+ * FL_POOL_MAX_HELPER_RESTARTS per pool; then the run fails).
  */
 #include "pool_internal.h"
 
@@ -43,6 +46,8 @@ static size_t queue_pop(run_state *run) {
     return index;
 }
 
+#define FL_POOL_MAX_HELPER_RESTARTS 10000
+
 /* Handles every message waiting on the control socket. Returns -1 if the helper is gone. */
 static int drain_control(fl_pool *pool, run_state *run, int blocking) {
     for (;;) {
@@ -54,7 +59,7 @@ static int drain_control(fl_pool *pool, run_state *run, int blocking) {
         blocking = 0;
         const fl_message *message = &pool->incoming;
         if (message->type == FL_MSG_SPAWNED) {
-            fl_pool_add_worker(pool, message->pid, fds, fd_count);
+            fl_pool_add_worker(pool, message->pid, message->spawned.secret, fds, fd_count);
             continue;
         }
         for (int i = 0; i < fd_count; i++) close(fds[i]);
@@ -67,6 +72,9 @@ static int drain_control(fl_pool *pool, run_state *run, int blocking) {
 /* ---- creating and destroying ---- */
 
 static void release(fl_pool *pool) {
+    free(pool->config_library);
+    free(pool->config_symbol);
+    free(pool->config_executable);
     if (pool->control >= 0) close(pool->control);
     pool->control = -1;
     fl_pool_reap_helper(pool, NULL);
@@ -98,8 +106,17 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     pool->worker_goal = config->workers;
     pool->timeout_ns = config->timeout_ns;
     pool->recycle_after = config->recycle_after;
+    /* Kept to start a new helper if a callee kills this one. */
+    pool->config = *config;
+    pool->config_library = config->library ? strdup(config->library) : NULL;
+    pool->config_symbol = config->symbol ? strdup(config->symbol) : NULL;
+    pool->config_executable = strdup(config->executable);
+    pool->config.library = pool->config_library;
+    pool->config.symbol = pool->config_symbol;
+    pool->config.executable = pool->config_executable;
     pool->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (pool->epoll_fd < 0) {
+    if (pool->epoll_fd < 0 || (config->library && !pool->config_library) || (config->symbol && !pool->config_symbol) ||
+        !pool->config_executable) {
         error->kind = FL_POOL_ERROR_SYSTEM;
         error->step = FL_POOL_STEP_SOCKETS;
         error->error_number = errno;
@@ -128,6 +145,8 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
 }
 
 void fl_pool_shutdown(fl_pool *pool) {
+    /* Set before the helper goes: a run that sees it go must not start another. */
+    __atomic_store_n(&pool->stopping, 1, __ATOMIC_RELEASE);
     if (pool->control >= 0) shutdown(pool->control, SHUT_RDWR);
     fl_pool_reap_helper(pool, NULL);
 }
@@ -138,12 +157,62 @@ void fl_pool_destroy(fl_pool *pool) {
 
 /* ---- running ---- */
 
+/* Hands `count` inputs (indices) to an idle worker as one batch. */
+static void send_batch(fl_pool *pool, run_state *run, pool_worker *worker, const size_t *indices, size_t count) {
+    fl_channel *channel = worker->channel;
+    for (size_t j = 0; j < count; j++) {
+        worker->batch[j] = indices[j];
+        channel->inputs[j] = run->inputs[indices[j]];
+    }
+    worker->seq = ++pool->next_seq;
+    atomic_store_explicit(&channel->started, 0, memory_order_relaxed);
+    atomic_store_explicit(&channel->finished, 0, memory_order_release);
+    worker->count = (uint32_t)count;
+    worker->busy = 1;
+    pool->stats.batches++;
+    fl_batch_order order = {.seq = worker->seq, .count = (uint32_t)count, .timed = pool->timeout_ns >= 0};
+    if (fl_send_all(worker->socket_fd, &order, sizeof order) != 0) {
+        /* Already dead: the helper's report will put the batch back. */
+        fl_pool_forget_socket(pool, worker);
+    }
+}
+
+/* Suspects run one at a time, alone in the pool, each in a fresh worker
+   (one that has answered no call), which is retired afterwards: whatever
+   happens then is that input's and nobody else's. */
+static void dispatch_suspect(fl_pool *pool, run_state *run) {
+    pool_worker *fresh = NULL;
+    pool_worker *stale = NULL;
+    for (int i = 0; i < pool->worker_slots; i++) {
+        pool_worker *worker = pool->workers[i];
+        if (!worker || !worker->in_use || worker->socket_closed) continue;
+        if (worker->busy) return; /* wait until the pool is quiet */
+        if (worker->calls == 0 && !worker->retiring) fresh = worker; else if (!worker->retiring) stale = worker;
+    }
+    if (fresh == NULL) {
+        /* Make room for a fresh one: the helper replaces a worker that dies between batches. */
+        if (stale) {
+            stale->retiring = 1;
+            fl_pool_kill_worker(stale);
+        }
+        return;
+    }
+    size_t index = run->suspects[--run->suspect_count];
+    fresh->lone = 1;
+    send_batch(pool, run, fresh, &index, 1);
+}
+
 static void dispatch(fl_pool *pool, run_state *run) {
+    if (run->suspect_count > 0) {
+        dispatch_suspect(pool, run);
+        return;
+    }
     int accepting = fl_pool_workers_accepting_batches(pool);
     if (accepting == 0) return;
+    size_t indices[FL_CHANNEL_CAPACITY];
     for (int i = 0; i < pool->worker_slots && run->size > 0; i++) {
         pool_worker *worker = pool->workers[i];
-        if (!worker || !worker->in_use || worker->busy || worker->socket_closed) continue;
+        if (!worker || !worker->in_use || worker->busy || worker->socket_closed || worker->retiring) continue;
         size_t batch = run->size / (size_t)(2 * accepting);
         if (batch < 1) batch = 1;
         if (batch > FL_CHANNEL_CAPACITY) batch = FL_CHANNEL_CAPACITY;
@@ -152,24 +221,8 @@ static void dispatch(fl_pool *pool, run_state *run) {
             uint64_t left = (uint64_t)pool->recycle_after - worker->calls;
             if (batch > left) batch = (size_t)left;
         }
-        fl_channel *channel = worker->channel;
-        for (size_t j = 0; j < batch; j++) {
-            size_t index = queue_pop(run);
-            worker->batch[j] = index;
-            channel->inputs[j] = run->inputs[index];
-        }
-        channel->count = (uint32_t)batch;
-        channel->timed = pool->timeout_ns >= 0;
-        atomic_store_explicit(&channel->started, 0, memory_order_relaxed);
-        atomic_store_explicit(&channel->finished, 0, memory_order_release);
-        worker->count = (uint32_t)batch;
-        worker->busy = 1;
-        pool->stats.batches++;
-        uint32_t go = (uint32_t)batch;
-        if (fl_send_all(worker->socket_fd, &go, sizeof go) != 0) {
-            /* Already dead: the helper's report will put the batch back. */
-            fl_pool_forget_socket(pool, worker);
-        }
+        for (size_t j = 0; j < batch; j++) indices[j] = queue_pop(run);
+        send_batch(pool, run, worker, indices, batch);
     }
 }
 
@@ -206,16 +259,52 @@ static int enforce_deadlines(fl_pool *pool) {
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* Reads a worker's "batch done", or notices its socket closing. */
+/* Reads a worker's "batch done" (verified record by record), or notices its socket closing. */
 static void worker_event(fl_pool *pool, run_state *run, pool_worker *worker) {
-    uint32_t done;
+    fl_batch_done done;
     ssize_t got = recv(worker->socket_fd, &done, sizeof done, MSG_DONTWAIT);
-    if (got == (ssize_t)sizeof done && worker->busy) {
-        fl_pool_complete_calls(pool, run, worker, worker->count);
-        worker->busy = 0;
-    } else if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (got == 0 || got < 0) {
         fl_pool_forget_socket(pool, worker); /* it died; the helper's EXITED settles the batch */
+        return;
     }
+    if (got != (ssize_t)sizeof done || fl_pool_batch_done(pool, run, worker, &done) != 0) {
+        /* Garbage on its socket, or records that fail their check: a callee wrote
+           over what this worker says. Keep what is genuine; never trust it again. */
+        worker->killed_as_corrupt = 1;
+        fl_pool_forget_socket(pool, worker);
+        fl_pool_kill_worker(worker);
+        return;
+    }
+    if (worker->lone) {
+        /* A suspect's worker serves no other call. */
+        worker->retiring = 1;
+        fl_pool_forget_socket(pool, worker);
+        fl_pool_kill_worker(worker);
+    }
+}
+
+/* The helper is gone (a callee killed it, or its process group): its workers
+   died with it. Settle what can be verified, start a new helper, go on. */
+static int replace_helper(fl_pool *pool, run_state *run) {
+    fl_pool_helper_lost(pool, run);
+    if (pool->control >= 0) {
+        epoll_ctl(pool->epoll_fd, EPOLL_CTL_DEL, pool->control, NULL);
+        close(pool->control);
+        pool->control = -1;
+    }
+    fl_pool_reap_helper(pool, NULL);
+    if (pool->helper_pidfd >= 0) close(pool->helper_pidfd);
+    pool->helper_pidfd = -1;
+    if (__atomic_load_n(&pool->stopping, __ATOMIC_ACQUIRE)) return -1; /* shut down on purpose */
+    if (++pool->helper_restarts > FL_POOL_MAX_HELPER_RESTARTS) return -1;
+    fl_pool_error error;
+    memset(&error, 0, sizeof error);
+    if (fl_pool_start_helper(pool, &pool->config, &error) != 0) return -1;
+    struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = FL_CONTROL_TAG};
+    epoll_ctl(pool->epoll_fd, EPOLL_CTL_ADD, pool->control, &event);
+    pool->stats.helper_restarts++;
+    return 0;
 }
 
 int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kinds, int32_t *values,
@@ -224,7 +313,7 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
     *failure_count = 0;
     if (count == 0) return 0;
     pthread_mutex_lock(&pool->lock);
-    if (pool->broken) {
+    if (pool->broken || __atomic_load_n(&pool->stopping, __ATOMIC_ACQUIRE)) {
         pthread_mutex_unlock(&pool->lock);
         return -EPIPE;
     }
@@ -236,9 +325,15 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
     }
     for (size_t i = 0; i < count; i++) run.queue[i] = i;
     run.size = count;
+    run.suspects = malloc(sizeof(size_t) * count);
+    if (!run.suspects) {
+        free(run.queue);
+        pthread_mutex_unlock(&pool->lock);
+        return -ENOMEM;
+    }
     int result = 0;
     /* Deaths that happened between runs. */
-    if (drain_control(pool, &run, 0) != 0) result = -EPIPE;
+    if (drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
     struct epoll_event events[64];
     while (result == 0 && run.remaining > 0) {
         dispatch(pool, &run);
@@ -251,8 +346,8 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
         if (ready == 0) pool->stats.idle_wakeups++;
         for (int e = 0; e < ready && result == 0; e++) {
             if (events[e].data.u64 == FL_CONTROL_TAG) {
-                if (drain_control(pool, &run, 0) != 0) result = -EPIPE;
-                continue;
+                if (drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
+                break; /* the table may have changed under the other events */
             }
             pool_worker *worker = pool->workers[events[e].data.u64];
             if (worker && worker->in_use && !worker->socket_closed) worker_event(pool, &run, worker);
@@ -260,6 +355,7 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
     }
     if (result != 0) pool->broken = 1;
     free(run.queue);
+    free(run.suspects);
     *failures = run.failures;
     *failure_count = run.failure_count;
     pthread_mutex_unlock(&pool->lock);

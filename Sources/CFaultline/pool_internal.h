@@ -17,6 +17,8 @@
 typedef struct pool_worker {
     int in_use;
     pid_t pid;
+    uint64_t secret;         /* its records' key (integrity.h), from the helper */
+    uint64_t seq;            /* the batch it holds */
     int socket_fd;
     int pidfd;
     fl_channel *channel;
@@ -24,6 +26,9 @@ typedef struct pool_worker {
     int socket_closed;       /* can take no more batches (dead or dying) */
     int killed_for_deadline;
     int dying;               /* its crash was reported: no longer counted, awaiting EXITED */
+    int killed_as_corrupt;   /* the supervisor killed it: something it wrote failed its check */
+    int lone;                /* it holds one suspect, alone; it is retired afterwards */
+    int retiring;            /* killed by the supervisor between batches (no blame) */
     uint32_t count;          /* size of its batch */
     uint64_t calls;          /* calls it answered (for recycling) */
     size_t batch[FL_CHANNEL_CAPACITY];
@@ -35,7 +40,8 @@ struct fl_pool {
     pid_t helper;
     int helper_pidfd;
     int epoll_fd;
-    int broken;              /* the helper is gone: every later run fails */
+    int broken;              /* the helper is gone for good: every later run fails */
+    int stopping;            /* fl_pool_shutdown was called (atomic): no new helper is started */
     int worker_goal;         /* workers to keep alive */
     int64_t timeout_ns;
     int recycle_after;
@@ -43,6 +49,12 @@ struct fl_pool {
     int worker_slots;
     fl_pool_stats stats;
     fl_message incoming;     /* the last message from the helper */
+    uint64_t next_seq;       /* batch numbers, never reused within a pool */
+    fl_pool_config config;   /* kept (strings copied) to start a new helper when one dies */
+    char *config_library;
+    char *config_symbol;
+    char *config_executable;
+    uint64_t helper_restarts;
 };
 
 /* The state of one fl_pool_run. */
@@ -55,6 +67,9 @@ typedef struct run_state {
     size_t capacity, head, size;
     fl_pool_failure *failures;
     size_t failure_count, failure_capacity;
+    size_t *suspects;        /* inputs to run again alone, in a fresh worker, one at a time */
+    size_t suspect_count;    /* waiting in `suspects` */
+    size_t remaining_suspects; /* ever added (for statistics) */
 } run_state;
 
 /* pool_helper.c */
@@ -67,7 +82,7 @@ void fl_pool_reap_helper(fl_pool *pool, int *status);
 
 /* pool_workers.c */
 /* Takes over a worker the helper spawned (fds: socket, memfd, pidfd). */
-int fl_pool_add_worker(fl_pool *pool, pid_t pid, const int *fds, int fd_count);
+int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds, int fd_count);
 pool_worker *fl_pool_find_worker(fl_pool *pool, pid_t pid);
 /* Stops listening to a worker's socket: it takes no more batches. */
 void fl_pool_forget_socket(fl_pool *pool, pool_worker *worker);
@@ -79,6 +94,13 @@ int fl_pool_dying_workers(fl_pool *pool);
 void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished);
 /* The helper said the worker's handler reported `signo`: settle its batch now. */
 void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo);
+/* The worker said its batch is done: verify every record; 0, or -1 when something failed
+   its check (the genuine records are kept, the rest become suspects; kill the worker). */
+int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const fl_batch_done *done);
+/* The helper died and took the workers with it: settle every batch without a wait status. */
+void fl_pool_helper_lost(fl_pool *pool, run_state *run);
+/* Kills a worker through its pidfd (never a reused pid). */
+void fl_pool_kill_worker(pool_worker *worker);
 /* The helper reaped the worker with `wait_status`: settle what is left, free it. */
 void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status);
 /* Closes and unmaps every worker's resources (the processes are the helper's). */

@@ -18,6 +18,8 @@
  */
 #include "pool_internal.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -45,7 +47,7 @@ static int free_slot(fl_pool *pool) {
     return slot;
 }
 
-int fl_pool_add_worker(fl_pool *pool, pid_t pid, const int *fds, int fd_count) {
+int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds, int fd_count) {
     if (fd_count < 2) {
         for (int i = 0; i < fd_count; i++) close(fds[i]);
         return -1;
@@ -66,6 +68,7 @@ int fl_pool_add_worker(fl_pool *pool, pid_t pid, const int *fds, int fd_count) {
     memset(worker, 0, offsetof(pool_worker, batch));
     worker->in_use = 1;
     worker->pid = pid;
+    worker->secret = secret;
     worker->socket_fd = fds[0];
     worker->pidfd = fd_count > 2 ? fds[2] : -1;
     worker->channel = channel;
@@ -124,15 +127,37 @@ static void record_failure(run_state *run, size_t index, const fl_report *report
     run->values[index] = report->value;
 }
 
-void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished) {
-    for (uint32_t j = 0; j < finished; j++) {
-        size_t index = worker->batch[j];
+/* Whether call i's record in the worker's channel is genuine (its check matches what was sent). */
+static int record_is_genuine(const pool_worker *worker, uint32_t i) {
+    const fl_call_record *record = &worker->channel->records[i];
+    int kind = record->kind & 0xff;
+    if (kind != FL_KIND_RETURNED && kind != FL_KIND_CORRUPTED) return 0;
+    return record->check == fl_record_check(worker->secret, worker->seq, i, worker->channel->inputs[i], record->kind, record->value);
+}
+
+/* Records call i from its genuine record. */
+static void record_call(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t i) {
+    const fl_call_record *record = &worker->channel->records[i];
+    size_t index = worker->batch[i];
+    if ((record->kind & 0xff) == FL_KIND_RETURNED) {
         run->kinds[index] = FL_KIND_RETURNED;
-        run->values[index] = worker->channel->values[j];
+        run->values[index] = record->value;
+    } else {
+        fl_report report;
+        memset(&report, 0, sizeof report);
+        report.kind = FL_KIND_CORRUPTED;
+        report.code = record->kind >> 8;
+        report.value = record->value;
+        report.flags = FL_REPORT_VALUE_KNOWN;
+        record_failure(run, index, &report, NULL, 0);
     }
-    run->remaining -= finished;
-    pool->stats.calls += finished;
-    worker->calls += finished;
+    run->remaining--;
+    pool->stats.calls++;
+    worker->calls++;
+}
+
+void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished) {
+    for (uint32_t j = 0; j < finished; j++) record_call(pool, run, worker, j);
 }
 
 static void queue_push_front(run_state *run, size_t index) {
@@ -141,47 +166,127 @@ static void queue_push_front(run_state *run, size_t index) {
     run->size++;
 }
 
-/* A worker is gone (crash reported, or reaped): settle its batch with `wait_status`. */
-static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status) {
+static void add_suspect(run_state *run, size_t index) {
+    run->suspects[run->suspect_count++] = index;
+    run->remaining_suspects++;
+}
+
+/* Settles the worker's batch after its death (wait_status), or after the helper's (helper_lost). */
+static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, int helper_lost) {
     if (!worker->busy || run == NULL) return;
     worker->busy = 0;
     fl_channel *channel = worker->channel;
+    uint32_t count = worker->count;
+    uint8_t valid[FL_CHANNEL_CAPACITY];
+    uint8_t verdicts[FL_CHANNEL_CAPACITY];
+    for (uint32_t i = 0; i < count; i++) valid[i] = (uint8_t)record_is_genuine(worker, i);
+    /* A crash record or a begun mark counts only with the worker's check. */
+    int64_t crash_index = -1;
+    const fl_report *crash = &channel->crash;
+    if (atomic_load_explicit(&channel->crash_ready, memory_order_acquire) && channel->crash_seq == worker->seq &&
+        crash->frame_count <= FL_MAX_FRAMES &&
+        channel->crash_check == fl_crash_check(worker->secret, worker->seq, channel->crash_index, crash->signo, crash->code,
+                                               crash->address, crash->frame_count, crash->frames)) {
+        crash_index = (int64_t)channel->crash_index;
+    }
+    uint32_t started = atomic_load_explicit(&channel->started, memory_order_acquire);
+    int64_t began = atomic_load_explicit(&channel->call_started_ns, memory_order_relaxed);
+    int64_t begun_index = -1;
+    if (started >= 1 && atomic_load_explicit(&channel->begun_check, memory_order_relaxed) ==
+                            fl_event_check(worker->secret, FL_SALT_BEGUN, worker->seq, started, (uint64_t)began)) {
+        begun_index = (int64_t)started - 1;
+    }
     fl_blame_input input = {
-        .count = worker->count,
-        .started = atomic_load_explicit(&channel->started, memory_order_acquire),
-        .finished = atomic_load_explicit(&channel->finished, memory_order_acquire),
+        .count = count,
+        .started = started,
         .wait_status = wait_status,
         .killed_for_deadline = worker->killed_for_deadline,
-        .elapsed_ns = fl_now_ns() - atomic_load_explicit(&channel->call_started_ns, memory_order_relaxed),
-        .crash = &channel->crash,
+        .killed_as_corrupt = worker->killed_as_corrupt,
+        .helper_lost = helper_lost,
+        .lone = worker->lone,
+        .elapsed_ns = fl_now_ns() - began,
+        .valid = valid,
+        .crash_index = crash_index,
+        .crash = crash,
+        .begun_index = begun_index,
     };
     fl_blame blame;
-    fl_blame_death(&input, &blame);
-    fl_pool_complete_calls(pool, run, worker, blame.returned);
-    if (blame.blamed) {
-        record_failure(run, worker->batch[blame.returned], &blame.report, pool->incoming.text, pool->incoming.text_length);
-        run->remaining--;
-        pool->stats.calls++;
+    fl_blame_death(&input, verdicts, &blame);
+    for (uint32_t j = count; j > 0; j--) {
+        uint32_t i = j - 1;
+        size_t index = worker->batch[i];
+        switch (verdicts[i]) {
+        case FL_VERDICT_RECORDED: record_call(pool, run, worker, i); break;
+        case FL_VERDICT_BLAMED:
+            record_failure(run, index, &blame.report, pool->incoming.text, pool->incoming.text_length);
+            run->remaining--;
+            pool->stats.calls++;
+            break;
+        case FL_VERDICT_SUSPECT: add_suspect(run, index); break;
+        default:
+            /* A lone suspect that never started stays a suspect. */
+            if (worker->lone) add_suspect(run, index); else queue_push_front(run, index);
+            break;
+        }
     }
-    for (uint32_t j = worker->count; j > blame.requeue_from; j--) queue_push_front(run, worker->batch[j - 1]);
+}
+
+int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const fl_batch_done *done) {
+    if (!worker->busy) return -1; /* nothing was asked: garbage */
+    int genuine = done->seq == worker->seq && done->count == worker->count &&
+                  done->check == fl_event_check(worker->secret, FL_SALT_DONE, worker->seq, worker->count, 0);
+    uint32_t count = worker->count;
+    int all = genuine;
+    for (uint32_t i = 0; i < count && all; i++) all = record_is_genuine(worker, i);
+    if (all) {
+        worker->busy = 0;
+        fl_pool_complete_calls(pool, run, worker, count);
+        return 0;
+    }
+    /* Something it wrote is not what it would write: keep what is genuine,
+       run the rest again alone, and never trust this worker again. */
+    worker->busy = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (record_is_genuine(worker, i)) record_call(pool, run, worker, i); else add_suspect(run, worker->batch[i]);
+    }
+    return -1;
+}
+
+void fl_pool_kill_worker(pool_worker *worker) {
+    if (worker->pidfd < 0 || (fl_pidfd_send_signal(worker->pidfd, SIGKILL) != 0 && errno == ENOSYS)) {
+        kill(worker->pid, SIGKILL);
+    }
 }
 
 void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo) {
     if (worker->dying) return;
-    settle_batch(pool, run, worker, signo & 0x7f); /* a waitpid status meaning "killed by signo" */
+    settle_batch(pool, run, worker, signo & 0x7f, 0); /* a waitpid status meaning "killed by signo" */
     fl_pool_forget_socket(pool, worker);
     worker->dying = 1;
     pool->stats.live_workers--;
 }
 
-void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status) {
-    settle_batch(pool, run, worker, wait_status);
+static void free_worker(fl_pool *pool, pool_worker *worker) {
     fl_pool_forget_socket(pool, worker);
     if (worker->pidfd >= 0) close(worker->pidfd);
     munmap(worker->channel, sizeof(fl_channel));
     worker->in_use = 0;
     pool->stats.worker_deaths++;
     if (!worker->dying) pool->stats.live_workers--;
+}
+
+void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status) {
+    settle_batch(pool, run, worker, wait_status, 0);
+    free_worker(pool, worker);
+}
+
+void fl_pool_helper_lost(fl_pool *pool, run_state *run) {
+    for (int i = 0; i < pool->worker_slots; i++) {
+        pool_worker *worker = pool->workers[i];
+        if (!worker || !worker->in_use) continue;
+        settle_batch(pool, run, worker, -1, 1);
+        free_worker(pool, worker);
+    }
 }
 
 void fl_pool_release_workers(fl_pool *pool) {

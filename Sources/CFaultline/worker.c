@@ -3,45 +3,92 @@
  *
  * It runs C only (the helper is single-threaded, so everything here is as
  * safe as in any fresh process), and makes no system call per call: the
- * inputs, the values and the progress counters live in the shared channel;
- * one 4-byte message on its socket starts a batch and one ends it.
+ * inputs, the records and the progress marks live in the shared channel;
+ * one order on its socket starts a batch and one message ends it.
  *
- * Before each call it publishes `started`, after it `finished`: if the worker
- * dies, the supervisor knows exactly which input it was holding. A fault is
- * recorded in the channel by an async-signal-safe handler (on an alternate
- * stack, so stack overflows are reported too), which wakes the helper with
- * SIGUSR1 (kill is async-signal-safe) and then re-raises the signal with the
- * default action so the helper's waitpid sees the real cause.
- * exit(n) from the callee ends the worker with _exit(n), skipping atexit
- * handlers inherited from the helper's executable.
+ * Trust nothing a callee can touch (see integrity.h). The worker keeps its
+ * secret, its channel and its socket in locals of its loop, on its own stack;
+ * the inputs are mapped read-only here; after every call it compares two
+ * canaries (one in the shared channel, one in its private memory) with the
+ * secret and writes the call's record — RETURNED, or CORRUPTED when a canary
+ * changed — with a keyed check the supervisor verifies. A worker whose call
+ * corrupted it reports that call and exits: the next call gets a fresh one.
  *
- * Safety: the worker is a forked child of the single-threaded helper and
- * never returns to Swift; its set-up (fl_child_setup), its handler (report,
- * atomic store, kill, raise) and its I/O (io.c) are async-signal-safe.
+ * The calls run on a thread of their own, started here, so that a callee's
+ * pthread_exit() ends that thread the ordinary way (the process, forked
+ * from a constructor, has no unwinding target on its first thread); the
+ * first thread then ends the process with status 0, which is what
+ * pthread_exit in a single-threaded program does.
  *
- * Limits: a callee thread that overflows its own stack dies without a report
- * (the signal is still exact). The worker dies with the helper
- * (PR_SET_PDEATHSIG) and when its socket closes.
+ * A fault is recorded in the channel by an async-signal-safe handler (on an
+ * alternate stack, so stack overflows are reported too) — only in this very
+ * process: a child the callee forked dies of its fault without writing
+ * anything — which wakes the helper with SIGUSR1 and re-raises the signal with
+ * the default action so the helper's waitpid sees the real cause. exit(n)
+ * from the callee ends the worker with _exit(n).
+ *
+ * The worker has a process group of its own: a callee that signals or stops
+ * its group (kill(0, …)) reaches itself and its own children, never the
+ * helper or the supervisor.
+ *
+ * Safety: set-up (fl_child_setup), the handler (report, check, atomic store,
+ * getpid, kill, raise) and the I/O (io.c) are async-signal-safe; the only
+ * other calls are pthread_create/join and mprotect in a fresh single-threaded
+ * child.
+ *
+ * Limits: a callee thread other than the calling one that overflows its own
+ * stack dies without a report (the signal is still exact). The worker dies
+ * with the helper (PR_SET_PDEATHSIG) and when its socket closes.
  */
 #include "channel.h"
 #include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-static fl_channel *worker_channel;
-static int worker_options;
-static pid_t worker_helper;
+/* For the fault handler only (a callee may overwrite them; the checks then fail). */
+static fl_channel *handler_channel;
+static int handler_options;
+static pid_t handler_helper;
+static pid_t handler_pid;
+static uint64_t handler_secret;
+static volatile uint64_t handler_seq;
+static volatile uint32_t handler_index;
+/* The private canary: FL_CANARY_PRIVATE(secret) for as long as nobody writes over it. */
+static volatile uint64_t private_canary;
 static char worker_altstack[128 * 1024] __attribute__((aligned(64)));
 
+/* Set while this thread is in the handler (thread-local: it lives with the
+   thread's stack, which the contract leaves alone). */
+static FL_TLS int in_fault;
+
 static void worker_fault(int signo, siginfo_t *info, void *context) {
-    fl_report_capture(&worker_channel->crash, signo, info, context, worker_options);
-    /* Tell the helper now: the report is complete, the rest is dying. */
-    atomic_store_explicit(&worker_channel->crash_ready, 1, memory_order_release);
-    kill(worker_helper, SIGUSR1);
+    fl_channel *channel = handler_channel;
+    /* A fault inside this handler (its state was written over) ends here: the
+       signal still tells the truth, without details. */
+    if (in_fault++) fl_die_of_signal(signo);
+    /* A child the callee forked inherits this handler: it must not speak for the
+       worker. And when the callee wrote over this process's memory, the state
+       the handler would use is garbage: die with the bare signal. */
+    if (getpid() == handler_pid && channel != NULL && private_canary == FL_CANARY_PRIVATE(handler_secret)) {
+        uint64_t seq = handler_seq;
+        uint64_t index = handler_index;
+        fl_report_capture(&channel->crash, signo, info, context, handler_options);
+        const fl_report *crash = &channel->crash;
+        uint32_t frames = crash->frame_count > FL_MAX_FRAMES ? FL_MAX_FRAMES : crash->frame_count;
+        channel->crash_seq = seq;
+        channel->crash_index = index;
+        channel->crash_check = fl_crash_check(handler_secret, seq, index, crash->signo, crash->code, crash->address,
+                                              frames, crash->frames);
+        /* Tell the helper now: the report is complete, the rest is dying. */
+        atomic_store_explicit(&channel->crash_ready, 1, memory_order_release);
+        kill(handler_helper, SIGUSR1);
+    }
     fl_die_of_signal(signo);
 }
 
@@ -50,29 +97,86 @@ static void worker_exit(int status, void *unused) {
     _exit(status);
 }
 
-void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper, int recycle_after) {
-    /* Stays in the helper's process group: it dies with the helper's group. */
-    fl_child_setup(helper, 0);
-    worker_channel = channel;
-    worker_options = options;
-    worker_helper = helper;
-    fl_install_fault_reporter(worker_fault, worker_altstack, sizeof worker_altstack);
-    on_exit(worker_exit, NULL);
+/* Everything the calling thread needs, copied onto its stack. */
+typedef struct worker_loop {
+    int socket_fd;
+    fl_channel *channel;
+    fl_function function;
+    int recycle_after;
+    uint64_t secret;
+} worker_loop;
 
+static void *call_loop(void *argument) {
+    const worker_loop loop = *(const worker_loop *)argument;
+    fl_channel *const channel = loop.channel;
+    const uint64_t secret = loop.secret;
+    fl_install_fault_reporter(worker_fault, worker_altstack, sizeof worker_altstack);
     uint64_t calls = 0;
     for (;;) {
-        uint32_t batch;
-        if (fl_recv_all(socket_fd, &batch, sizeof batch) != 0) _exit(0); /* supervisor gone */
-        if (batch > FL_CHANNEL_CAPACITY) _exit(126);
-        const int timed = channel->timed;
-        for (uint32_t i = 0; i < batch; i++) {
-            if (timed) atomic_store_explicit(&channel->call_started_ns, fl_now_ns(), memory_order_relaxed);
+        fl_batch_order order;
+        if (fl_recv_all(loop.socket_fd, &order, sizeof order) != 0) _exit(0); /* supervisor gone */
+        if (order.count > FL_CHANNEL_CAPACITY) _exit(126);
+        const uint64_t seq = order.seq;
+        handler_seq = seq;
+        uint32_t i = 0;
+        for (; i < order.count; i++) {
+            handler_index = i;
+            if (order.timed) {
+                int64_t now = fl_now_ns();
+                atomic_store_explicit(&channel->call_started_ns, now, memory_order_relaxed);
+                atomic_store_explicit(&channel->begun_check, fl_event_check(secret, FL_SALT_BEGUN, seq, i + 1, (uint64_t)now),
+                                      memory_order_relaxed);
+            }
             atomic_store_explicit(&channel->started, i + 1, memory_order_release);
-            channel->values[i] = function(channel->inputs[i]);
+            const int32_t input = channel->inputs[i];
+            const int32_t value = loop.function(input);
+            int32_t kind = FL_KIND_RETURNED;
+            if (FL_UNLIKELY(channel->canary != FL_CANARY_SHARED(secret))) {
+                kind = FL_KIND_CORRUPTED | (FL_CORRUPTION_SHARED_OVERWRITTEN << 8);
+            } else if (FL_UNLIKELY(private_canary != FL_CANARY_PRIVATE(secret))) {
+                kind = FL_KIND_CORRUPTED | (FL_CORRUPTION_PRIVATE_OVERWRITTEN << 8);
+            }
+            channel->records[i].value = value;
+            channel->records[i].kind = kind;
+            channel->records[i].check = fl_record_check(secret, seq, i, input, kind, value);
             atomic_store_explicit(&channel->finished, i + 1, memory_order_release);
+            /* This process can no longer be trusted: the supervisor reads the
+               record and requeues the rest of the batch. */
+            if (FL_UNLIKELY(kind != FL_KIND_RETURNED)) _exit(0);
         }
-        if (fl_send_all(socket_fd, &batch, sizeof batch) != 0) _exit(0);
-        calls += batch;
-        if (recycle_after > 0 && calls >= (uint64_t)recycle_after) _exit(0);
+        fl_batch_done done = {.seq = seq, .count = i, .check = fl_event_check(secret, FL_SALT_DONE, seq, i, 0)};
+        if (fl_send_all(loop.socket_fd, &done, sizeof done) != 0) _exit(0);
+        calls += i;
+        if (loop.recycle_after > 0 && calls >= (uint64_t)loop.recycle_after) _exit(0);
     }
+}
+
+void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper,
+                    int recycle_after, uint64_t secret) {
+    /* A group of its own: kill(0, …) from a callee reaches only this worker and its children. */
+    fl_child_setup(helper, 1);
+    handler_channel = channel;
+    handler_options = options;
+    handler_helper = helper;
+    handler_pid = getpid();
+    handler_secret = secret;
+    private_canary = FL_CANARY_PRIVATE(secret);
+    channel->canary = FL_CANARY_SHARED(secret);
+    atomic_store_explicit(&channel->crash_ready, 0, memory_order_relaxed);
+    /* The inputs are the supervisor's: nothing in this process may change them. */
+    mprotect(channel->inputs, sizeof channel->inputs, PROT_READ);
+    on_exit(worker_exit, NULL);
+
+    worker_loop loop = {.socket_fd = socket_fd, .channel = channel, .function = function,
+                        .recycle_after = recycle_after, .secret = secret};
+    pthread_t thread;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, 8u << 20);
+    if (pthread_create(&thread, &attributes, call_loop, &loop) != 0) {
+        call_loop(&loop); /* no thread: call from here (pthread_exit then ends the process oddly) */
+    }
+    /* The loop never returns: the thread ended by pthread_exit() in a callee. */
+    pthread_join(thread, NULL);
+    _exit(0);
 }

@@ -18,6 +18,8 @@ extension Outcome {
             self = .exited(status: report.value)
         case FL_KIND_TIMED_OUT:
             self = .timedOut(.nanoseconds(report.elapsed_ns))
+        case FL_KIND_CORRUPTED:
+            self = .corrupted(detail: Self.corruptionDetail(report))
         case FL_KIND_SIGNALED:
             let detailed = report.flags & UInt32(FL_REPORT_DETAILED) != 0
             var addresses: [UInt64] = []
@@ -36,6 +38,29 @@ extension Outcome {
                 truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0))
         default:
             throw InconsistentReport(kind: report.kind)
+        }
+    }
+}
+
+extension Outcome {
+    /// The sentence for a CORRUPTED report: what was found, and what the call
+    /// returned when that much is known.
+    static func corruptionDetail(_ report: fl_report) -> String {
+        let returned = report.flags & UInt32(FL_REPORT_VALUE_KNOWN) != 0 ? "the call returned \(report.value), then " : ""
+        let signal = report.signo > 0 ? " (the process died of \(Signal(report.signo).name))" : ""
+        switch Int(report.code) {
+        case Int(FL_CORRUPTION_SHARED_OVERWRITTEN):
+            return returned + "Faultline found the memory it shares with the worker overwritten"
+        case Int(FL_CORRUPTION_PRIVATE_OVERWRITTEN):
+            return returned + "Faultline found its own memory in the worker overwritten"
+        case Int(FL_CORRUPTION_RECORDS_OVERWRITTEN):
+            return "the process died during the call and Faultline's records of the call were overwritten" + signal
+        case Int(FL_CORRUPTION_HELPER_KILLED):
+            return "the call killed Faultline's helper process (its parent); how the call itself ended is unknown"
+        case Int(FL_CORRUPTION_DIED_AFTER_RETURN):
+            return returned + "its process died before Faultline could record it" + signal
+        default:
+            return "Faultline's record of the call was destroyed (code \(report.code))"
         }
     }
 }

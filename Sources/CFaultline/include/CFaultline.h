@@ -43,7 +43,23 @@ typedef enum fl_kind {
     FL_KIND_SIGNALED = 2,  /**< a signal ended the call: `signo`, `code`, `address`, `frames` */
     FL_KIND_EXITED = 3,    /**< the callee ended its process with status `value` */
     FL_KIND_TIMED_OUT = 4, /**< the deadline passed; `elapsed_ns` says when the call was killed */
+    FL_KIND_CORRUPTED = 5, /**< Faultline's own record of the call was destroyed or found overwritten:
+                                `code` is an FL_CORRUPTION_* saying how, `value` the returned value when known */
 } fl_kind;
+
+/** Why a call's outcome is FL_KIND_CORRUPTED (the report's `code`). */
+enum {
+    /** The call returned `value`, then its process's shared channel was found overwritten. */
+    FL_CORRUPTION_SHARED_OVERWRITTEN = 1,
+    /** The call returned `value`, then Faultline's private memory in its process was found overwritten. */
+    FL_CORRUPTION_PRIVATE_OVERWRITTEN = 2,
+    /** The process died during the call and its records of the call were overwritten: no account can be trusted. */
+    FL_CORRUPTION_RECORDS_OVERWRITTEN = 3,
+    /** The call killed Faultline's helper process (its parent); how the call itself ended is unknown. */
+    FL_CORRUPTION_HELPER_KILLED = 4,
+    /** The call returned `value`, then its process died of signal `signo` before Faultline could finish. */
+    FL_CORRUPTION_DIED_AFTER_RETURN = 5,
+};
 
 /** `flags` bits of a report. */
 enum {
@@ -51,6 +67,8 @@ enum {
     FL_REPORT_DETAILED = 1u << 0,
     /** The backtrace stopped early: a second fault while walking the stack. */
     FL_REPORT_TRUNCATED = 1u << 1,
+    /** CORRUPTED: `value` holds what the call returned before the corruption was found. */
+    FL_REPORT_VALUE_KNOWN = 1u << 2,
 };
 
 /** `options` bits of a call. */

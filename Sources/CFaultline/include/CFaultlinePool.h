@@ -107,6 +107,7 @@ typedef struct fl_pool_stats {
     uint64_t calls;           /**< inputs answered */
     uint64_t batches;         /**< batches handed to workers */
     uint64_t idle_wakeups;    /**< times a run woke up with nothing to do but check deadlines */
+    uint64_t helper_restarts; /**< helpers started again after a callee killed one */
     int live_workers;         /**< workers alive right now */
     pid_t helper_pid;         /**< the helper process */
 } fl_pool_stats;
@@ -156,29 +157,45 @@ void fl_pool_destroy(fl_pool *pool);
 /** What the channel says about a worker that died in the middle of a batch. */
 typedef struct fl_blame_input {
     uint32_t count;              /**< calls in the batch */
-    uint32_t started;            /**< the channel's `started` counter */
-    uint32_t finished;           /**< the channel's `finished` counter */
-    int32_t wait_status;         /**< how the worker ended (a waitpid status) */
+    uint32_t started;            /**< the channel's `started` mark (a hint: the callee can write over it) */
+    int32_t wait_status;         /**< how the worker ended (a waitpid status); ignored when helper_lost */
     int32_t killed_for_deadline; /**< 1 when the supervisor killed it for its deadline */
+    int32_t killed_as_corrupt;   /**< 1 when the supervisor killed it because something it wrote failed its check */
+    int32_t helper_lost;         /**< 1 when it died with the helper: no wait status is known */
+    int32_t lone;                /**< 1 for a suspect run alone in a fresh worker: no one else to blame */
     int64_t elapsed_ns;          /**< with killed_for_deadline: how long the call had run */
-    const fl_report *crash;      /**< the report its fault handler wrote, or NULL */
+    const uint8_t *valid;        /**< valid[i] is 1 when call i's record passed its check */
+    int64_t crash_index;         /**< the call a genuine crash record names, or -1 */
+    const fl_report *crash;      /**< that crash record (when crash_index >= 0) */
+    int64_t begun_index;         /**< the call a genuine "begun" mark names (deadlines only), or -1 */
 } fl_blame_input;
 
-/** What to record for that batch. */
+/** What becomes of call i of a batch whose worker died (`verdicts[i]`). */
+enum {
+    FL_VERDICT_RECORDED = 1, /**< its record is genuine: it says the outcome */
+    FL_VERDICT_BLAMED = 2,   /**< the death was this call's: fl_blame.report is its outcome */
+    FL_VERDICT_SUSPECT = 3,  /**< unknown (its record may have been destroyed): run it again alone, in a fresh worker */
+    FL_VERDICT_REQUEUE = 4,  /**< it never started: back to the queue */
+};
+
+/** The blamed call, if any. */
 typedef struct fl_blame {
-    uint32_t returned;     /**< batch[0 ..< returned] returned (their values are in the channel) */
-    int32_t blamed;        /**< 1: batch[returned] gets `report` */
-    uint32_t requeue_from; /**< batch[requeue_from ..< count] go back to the front of the queue */
-    fl_report report;      /**< the blamed call's outcome */
+    int64_t blamed;    /**< the call blamed for the death, or -1 */
+    fl_report report;  /**< its outcome */
 } fl_blame;
 
 /**
- * Blame as a pure function of the channel and the wait status (pool_blame.c):
- * the calls that finished returned; the call in flight (started == finished
- * + 1) failed, with the handler's report when it matches the signal, else the
- * wait status; the rest are requeued. Never called in a handler.
+ * Blame as a pure function of what could be verified and of how the worker
+ * ended (pool_blame.c). Calls with a genuine record are RECORDED. The death
+ * is blamed on one call only when that is certain: the call a genuine crash
+ * record names (with the wait status's signal); the call a genuine "begun"
+ * mark names when the deadline killed it; or, when every record before it is
+ * genuine and none after, the call in flight that the `started` mark names.
+ * Calls whose records were destroyed, and the call in flight when nothing can
+ * be trusted, are SUSPECTS; a lone suspect that still cannot be judged gets
+ * FL_KIND_CORRUPTED. The rest are requeued. Never called in a handler.
  */
-void fl_blame_death(const fl_blame_input *input, fl_blame *blame);
+void fl_blame_death(const fl_blame_input *input, uint8_t *verdicts, fl_blame *blame);
 
 /** Offset of `function` from the main executable's load address, or 0 if it is not in it. */
 uint64_t fl_main_image_offset(fl_function function);
