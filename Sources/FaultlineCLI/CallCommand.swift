@@ -4,7 +4,7 @@ import Faultline
 import Glibc
 #endif
 
-/// `faultline call LIBRARY SYMBOL [--strategy pool|fork|guard] [--workers N] [--timeout SECONDS] [--] INPUT...`
+/// `faultline call LIBRARY SYMBOL [--signature SIGNATURE] [--init SYMBOL] [--strategy pool|fork|guard] [--workers N] [--timeout SECONDS] [--] INPUT...`
 struct CallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call",
@@ -18,6 +18,37 @@ struct CallCommand: ParsableCommand {
           {"input":100,"outcome":"exited","status":100}
           {"input":42,"outcome":"timed_out","seconds":1.0}
 
+        Signatures (--signature; without it the function is int f(int) and
+        each input is a decimal integer):
+          SIGNATURE := RETURN "(" [ PARAM { "," PARAM } ] ")"
+          RETURN    := "void" | SCALAR
+          PARAM     := SCALAR | "string" | "bytes"
+                     | "out_string[" N "]" | "out_bytes[" N "]"
+          SCALAR    := int8 int16 int32 int64 uint8 uint16 uint32 uint64
+                       float double bool (C spellings too: int, size_t,
+                       unsigned char, const char *, ...)
+        string is a const char *; bytes is a (const void *, size_t) pair;
+        out_string[N]/out_bytes[N] is a (void *, size_t) pair pointing to a
+        zero-filled buffer of N bytes (1 to 64 MiB) the callee may fill.
+        Each input is one JSON array of the values of the parameters that
+        take input, in order (output buffers take none):
+          faultline call ./libm.so mix --signature 'double(double, string)' '[1.5, "abc"]'
+          {"input":[1.5,"abc"],"outcome":"returned","value":4.5}
+        Integers must be exact JSON integers in range; float and double take
+        any number or "inf", "-inf", "nan"; bool takes true/false; string a
+        JSON string without U+0000; bytes a JSON string (its UTF-8) or
+        {"base64":"..."}. Output: "input" is the canonical array, "value" the
+        typed return value (null for void; floats shortest, non-finite as
+        strings; bytes as {"base64":"..."}), and "out":[...] holds the
+        output buffers when the signature has any (out_string as text up to
+        its first NUL). Every other outcome carries the input the same way.
+
+        --init SYMBOL: int SYMBOL(void) from the same library, called once
+        before the first call in every process that calls (guard: this
+        process). A non-zero return, or a crash, ends the run with exit
+        status 2 and one line, e.g. "init 'setup' returned 7" or
+        "init 'setup' crashed: SIGSEGV at 0x0", and nothing on stdout.
+
         Strategies:
           pool   (default) supervised worker processes. A crash fails exactly
                  its input, the worker is replaced, and no timeout is needed
@@ -30,12 +61,18 @@ struct CallCommand: ParsableCommand {
                  (no further output); an infinite loop hangs it (--timeout is
                  not available); a callee that closes descriptors can take
                  the output with it (exit status 74).
+        In this build --signature and --init work with --strategy guard;
+        with pool or fork they are refused (exit status 2).
 
         Exit status: 0 when every input got an outcome (crashes are
-        outcomes); 2 for a usage error, an unloadable library, a missing
-        symbol or a malformed input (one line on stderr, nothing on stdout,
-        no worker started); 130 or 143 when stopped by SIGINT or SIGTERM
-        (workers are killed first); 74 when the results cannot be written.
+        outcomes); 2 for a usage error, a malformed or unknown signature, an
+        unloadable library, a missing symbol or init symbol, a failed init,
+        or a malformed input (one line on stderr naming the input, e.g.
+        "input 3:" or "line 7 of standard input:", quoting at most 80
+        characters of it; nothing on stdout and no call made, except that
+        outcomes of standard-input lines before the malformed one stay
+        printed); 130 or 143 when stopped by SIGINT or SIGTERM (workers are
+        killed first); 74 when the results cannot be written.
         """
     )
 
@@ -47,7 +84,7 @@ struct CallCommand: ParsableCommand {
     @Argument(help: "Path to a shared object (passed to dlopen).")
     var library: String
 
-    @Argument(help: "An exported function of the form int SYMBOL(int).")
+    @Argument(help: "An exported function: int SYMBOL(int), or of the shape --signature gives.")
     var symbol: String
 
     @Option(help: "pool, fork or guard.")
@@ -59,7 +96,13 @@ struct CallCommand: ParsableCommand {
     @Option(help: "Deadline per call in seconds (pool and fork). Without it there is none.")
     var timeout: Double?
 
-    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed). Without any, one per line from standard input, answered as the lines arrive.")
+    @Option(help: ArgumentHelp("The function's C signature, e.g. 'double(double, string)' (default: int32(int32) with bare integers as inputs).", valueName: "signature"))
+    var signature: String?
+
+    @Option(name: .customLong("init"), help: ArgumentHelp("An exported int SYMBOL(void), called once before the first call in every process that calls; it must return 0.", valueName: "symbol"))
+    var initializer: String?
+
+    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed), or with --signature JSON arrays. Without any, one per line from standard input, answered as the lines arrive.")
     var inputs: [String] = []
 
     func validate() throws {
@@ -70,18 +113,44 @@ struct CallCommand: ParsableCommand {
             guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
             if strategy == .guard { throw ValidationError("--timeout cannot be used with --strategy guard") }
         }
+        if signature != nil, !Self.signatureStrategies.contains(strategy) {
+            throw ValidationError(UnsupportedError(option: "--signature", strategy: strategy.rawValue).description)
+        }
+        if initializer != nil, !Self.initStrategies.contains(strategy) {
+            throw ValidationError(UnsupportedError(option: "--init", strategy: strategy.rawValue).description)
+        }
     }
 
     func run() throws {
         // Before anything else: with descriptor 1 closed, the next descriptor
         // opened would become "stdout" and results would land in it.
         OutputStream.requireStandardOutput()
-        let format = InputFormat.int32
+        guard let signatureText = signature else {
+            return try serve(format: .int32, chunk: Self.chunk, line: { $1.jsonLine(input: $0) }) {
+                let strategy = try makeStrategy()
+                if let pool = (strategy as? PoolStrategy)?.pool { SignalWatcher.onStop { pool.shutdown() } }
+                return { try strategy.call($0) }
+            }
+        }
+        let parsed: Signature
+        do { parsed = try Signature(parsing: signatureText) } catch { throw ValidationError(error.description) }
+        try serve(format: .signature(parsed), chunk: Self.signatureChunk,
+                  line: { $1.jsonLine(inputJSON: Signature.inputJSON($0)) }) {
+            let caller = try makeSignatureCaller(parsed)
+            return { try caller.call($0) }
+        }
+    }
+
+    /// Reads the inputs (all arguments checked before any call, or standard
+    /// input streamed), starts the strategy with `start` (which returns the
+    /// call of one chunk), and prints one line per outcome with `line`.
+    private func serve<Input>(format: InputFormat<Input>, chunk: Int, line: (Input, Outcome) -> String,
+                              start: () throws -> ([Input]) throws -> Outcomes) throws {
         let words = inputs.first == "--" ? Array(inputs.dropFirst()) : inputs
         if let option = words.first(where: { $0.hasPrefix("-") && format.parse(Substring($0)).isFailure }), inputs.first != "--" {
             throw ValidationError("unknown option \(InputProblem.quote(Substring(option)))")
         }
-        let given: [Int32]?
+        let given: [Input]?
         do { given = words.isEmpty ? nil : try format.parseArguments(words) } catch { throw ValidationError(error.description) }
         Descendants.adoptOrphans()
         SignalWatcher.start()
@@ -89,29 +158,26 @@ struct CallCommand: ParsableCommand {
         let stream = given == nil ? InputStream(format: format).start() : nil
         // Before any library is loaded here: its constructors may print too.
         let output = OutputStream.claimStandardOutput()
-        let strategy = try makeStrategy()
-        if let pool = (strategy as? PoolStrategy)?.pool {
-            SignalWatcher.onStop { pool.shutdown() }
-        }
+        let call = try start()
         let progress = Progress(total: given?.count)
         var answered = 0
-        func answer(_ chunk: [Int32]) throws {
-            for (input, outcome) in zip(chunk, try strategy.call(chunk)) {
-                output.write(outcome.jsonLine(input: input))
+        func answer(_ inputs: [Input]) throws {
+            for (input, outcome) in zip(inputs, try call(inputs)) {
+                output.write(line(input, outcome))
             }
             output.flush()
-            answered += chunk.count
+            answered += inputs.count
             progress.update(done: answered)
         }
         // Chunks let output stream out and progress show on long runs.
         if let given {
-            var start = 0
-            while start < given.count {
-                try answer(Array(given[start..<min(given.count, start + Self.chunk)]))
-                start += Self.chunk
+            var first = 0
+            while first < given.count {
+                try answer(Array(given[first..<min(given.count, first + chunk)]))
+                first += chunk
             }
         } else if let stream {
-            while let chunk = stream.next(maximum: Self.chunk) { try answer(chunk) }
+            while let inputs = stream.next(maximum: chunk) { try answer(inputs) }
             if let problem = stream.problem {
                 progress.finish()
                 throw ValidationError(problem.description)
@@ -122,12 +188,16 @@ struct CallCommand: ParsableCommand {
 
     /// Inputs handed to the strategy at once, at most.
     private static let chunk = 65536
+    /// The same for calls with a signature (an input may hold a megabyte of bytes).
+    private static let signatureChunk = 1024
 
     private func makeStrategy() throws -> any Strategy {
         let deadline = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
         switch strategy {
         case .guard:
-            return GuardStrategy(try NativeFunction.loadChecked(library: library, symbol: symbol))
+            let function = try NativeFunction.loadChecked(library: library, symbol: symbol)
+            if let initializer { try GuardInitializer.run(library: library, symbol: initializer) }
+            return GuardStrategy(function)
         case .fork:
             return ForkStrategy(try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline), timeout: deadline)
         case .pool:
@@ -135,4 +205,22 @@ struct CallCommand: ParsableCommand {
             return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: configuration))
         }
     }
+
+    /// The adapter of the chosen strategy for calls with `signature` (the
+    /// library is first loaded in a helper process, then here for the guard).
+    private func makeSignatureCaller(_ signature: Signature) throws -> any SignatureCaller {
+        switch strategy {
+        case .guard:
+            _ = try NativeFunction.loadChecked(library: library, symbol: symbol)
+            let function = try NativeFunction(library: library, symbol: symbol, signature: signature)
+            if let initializer { try GuardInitializer.run(library: library, symbol: initializer) }
+            return GuardSignatureCaller(strategy: GuardStrategy(function))
+        case .fork, .pool:
+            throw UnsupportedError(option: "--signature", strategy: strategy.rawValue)
+        }
+    }
+
+    /// The strategies that take `--signature` and `--init` in this build.
+    static let signatureStrategies: Set<StrategyName> = [.guard]
+    static let initStrategies: Set<StrategyName> = [.guard]
 }
