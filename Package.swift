@@ -76,7 +76,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit"]),
+        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit"],
+                    exclude: ["Fixtures/post_program.py"]),
     ] + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
                           exclude: $0 == "09-python-peers" ? ["peers.py"] : [])

@@ -174,3 +174,26 @@ int32_t fl_sig_crash_on(const char *text);
 #endif
 #endif
 /* ==== end of signatures.c ==== */
+
+/* ==== init_cli.c: initializers for `faultline call --init` ==== */
+#ifndef FAULTLINE_VICTIMS_INIT_CLI_H
+#define FAULTLINE_VICTIMS_INIT_CLI_H
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Sets the scale fl_cli_scaled uses to 10 and counts its runs; returns 0. */
+int fl_cli_init_setup(void);
+/* double(double): x times the scale (0 until fl_cli_init_setup ran). */
+double fl_cli_scaled(double x);
+/* runs of fl_cli_init_setup in this process * 1000 + r. */
+int fl_cli_init_runs(int r);
+/* Fails: returns 7. */
+int fl_cli_init_returns_7(void);
+/* Writes through NULL. */
+int fl_cli_init_crashes(void);
+#ifdef __cplusplus
+}
+#endif
+#endif
+/* ==== end of init_cli.c ==== */
