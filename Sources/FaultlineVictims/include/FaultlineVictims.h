@@ -169,6 +169,14 @@ double fl_sig_many(int8_t a, uint16_t b, int32_t c, int64_t d, uint64_t e, float
                    const char *i, double j, double k, double l, double m, int32_t n);
 /* int32(string): strlen(text); writes through NULL when text is "crash". */
 int32_t fl_sig_crash_on(const char *text);
+/* ---- init_pool.c: init functions for the pool ---- */
+/* Calls fl_sig_touch() once and returns 0. */
+int fl_init_returns_zero_after_touch(void);
+/* Returns 7: an init that fails. */
+int fl_init_returns_seven(void);
+/* Writes through NULL: an init that crashes. */
+int fl_init_crashes(void);
+
 #ifdef __cplusplus
 }
 #endif
