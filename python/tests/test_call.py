@@ -179,7 +179,7 @@ def test_unbounded_inputs_closed_early_end_the_process():
 
 
 def test_dropped_generator_ends_the_process():
-    generator = faultline.stream(VICTIMS, "fl_slow", itertools.repeat(1))
+    generator = faultline.stream(VICTIMS, "fl_identity", itertools.repeat(1))
     assert next(generator) == Returned(1)
     del generator
     gc.collect()
