@@ -3,12 +3,18 @@ check that no faultline process outlives a test."""
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The package of this checkout, whatever is installed: here, in the snippets'
+# interpreters and in Dask's worker processes.
+SOURCE = str(REPO / "python" / "src")
+sys.path.insert(0, SOURCE)
+os.environ["PYTHONPATH"] = os.pathsep.join([SOURCE] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
 os.environ.setdefault("FAULTLINE_EXECUTABLE", str(REPO / ".build/debug/faultline"))
 os.environ.setdefault("FAULTLINE_VICTIMS", str(REPO / ".build/debug/libFaultlineVictims.so"))
 EXECUTABLE = os.path.realpath(os.environ["FAULTLINE_EXECUTABLE"])
