@@ -16,6 +16,12 @@ from faultline import Exited, Returned, Signaled
 from conftest import VICTIMS, faultline_processes, wait_for_no_faultline_process
 
 
+def suspicious_shards(dask_scheduler):
+    """How many times a shard task was in flight on a worker that died."""
+    return sum(prefix.suspicious for name, prefix in dask_scheduler.task_prefixes.items()
+               if name.startswith("faultline"))
+
+
 def local_cluster():
     return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                     dashboard_address=None, silence_logs=50)
@@ -74,6 +80,9 @@ def test_a_worker_killed_mid_shard_loses_nothing():
         assert victim is not None, "no shard was ever seen running"
         os.kill(pids[victim], signal.SIGKILL)
         thread.join(timeout=70)
+        # The scheduler saw shards in flight on the dead worker (and so ran them again).
+        rerun = client.run_on_scheduler(suspicious_shards)
+        assert rerun >= 1, "the killed worker was not running a shard"
         assert not thread.is_alive(), "faultline.dask.map did not return"
         assert "error" not in result, result.get("error")
         outcomes = result["outcomes"]
