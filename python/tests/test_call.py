@@ -245,3 +245,58 @@ def test_signature_values():
     assert reversed_.out == (b"\x02\x01",)
     [crash] = faultline.call(VICTIMS, "fl_sig_crash_on", [["crash"]], signature="int32(string)")
     assert crash == Signaled("SIGSEGV", "0x0") and crash.input == ["crash"]
+
+
+# ---- parsing and the command line (no process) ---------------------------------
+
+def test_parse_outcomes_of_every_kind():
+    from faultline._outcomes import parse_outcome
+    line = ('{"input":[1],"outcome":"signaled","signal":"SIGBUS","signo":7,"code":2,"address":"0x7f00",'
+            '"backtrace":["f+0x1"],"frames":[{"address":16,"symbol":"f","offset":1,"image":"/lib.so"}],'
+            '"replay":{"outcome":"signaled","signal":"SIGBUS","signo":7,"code":2,"address":"0x7f00",'
+            '"backtrace":[],"frames":[]}}')
+    import json
+    crash = parse_outcome(json.loads(line), input=(1,))
+    assert crash == Signaled("SIGBUS", "0x7f00", replay=Signaled("SIGBUS", "0x7f00"))
+    assert crash.signo == 7 and crash.code == 2 and crash.backtrace == ("f+0x1",) and crash.input == (1,)
+    assert crash.frames[0] == faultline.Frame(16, "f", 1, "/lib.so")
+    assert crash != Signaled("SIGBUS", "0x7f00")  # no replay
+    assert parse_outcome({"outcome": "corrupted", "detail": "x"}) == faultline.Corrupted("x")
+    assert parse_outcome({"outcome": "timed_out", "seconds": 1.0}) == TimedOut(1.0)
+    assert parse_outcome({"outcome": "returned", "value": "inf"}, floating=True).value == math.inf
+    assert parse_outcome({"outcome": "returned", "value": "inf"}).value == "inf"  # a string return stays one
+    assert math.isnan(parse_outcome({"outcome": "returned", "value": "nan"}, floating=True).value)
+    both = parse_outcome({"outcome": "returned", "value": None, "out": ["hi", {"base64": "AP8="}]})
+    assert both == Returned(None, ("hi", b"\x00\xff"))
+    with pytest.raises(ValueError):
+        parse_outcome({"outcome": "vanished"})
+    with pytest.raises(dataclasses_frozen_error()):
+        crash.signal = "SIGSEGV"
+
+
+def dataclasses_frozen_error():
+    import dataclasses
+    return dataclasses.FrozenInstanceError
+
+
+def test_command_line_passes_every_option_through():
+    from faultline._run import command_line
+    args = command_line("/x/faultline", "/lib.so", "f", signature="double(double)", init="setup",
+                        strategy="fork", workers=3, timeout=1.5, verify_crashes=True,
+                        memory_limit=1 << 20, max_calls_per_worker=100)
+    assert args == ["/x/faultline", "call", "/lib.so", "f", "--strategy", "fork", "--workers", "3",
+                    "--timeout", "1.5", "--signature", "double(double)", "--init", "setup",
+                    "--verify-crashes", "--memory-limit", "1048576", "--max-calls-per-worker", "100"]
+    assert command_line("/x/faultline", "/lib.so", "f") == ["/x/faultline", "call", "/lib.so", "f",
+                                                            "--strategy", "pool"]
+
+
+needs_verify = pytest.mark.skipif(not cli_supports("--verify-crashes"),
+                                  reason="this faultline binary has no --verify-crashes yet")
+
+
+@needs_verify
+def test_verify_crashes_replays_each_crash():
+    ok, crash = faultline.call(VICTIMS, "raise_a_fault", [1, 4], verify_crashes=True, **QUIET)
+    assert ok.value == 1
+    assert isinstance(crash.replay, Signaled) and crash.replay.signal == "SIGSEGV"

@@ -138,6 +138,11 @@ class _StderrPump(threading.Thread):
                     self._write(line)
         except (OSError, ValueError):
             pass
+        finally:
+            try:
+                self.pipe.close()
+            except (OSError, ValueError):
+                pass
 
     def message(self) -> Optional[str]:
         return self.own[-1] if self.own else None
