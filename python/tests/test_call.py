@@ -2,6 +2,8 @@
 import gc
 import itertools
 import math
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -300,3 +302,33 @@ def test_verify_crashes_replays_each_crash():
     ok, crash = faultline.call(VICTIMS, "raise_a_fault", [1, 4], verify_crashes=True, **QUIET)
     assert ok.value == 1
     assert isinstance(crash.replay, Signaled) and crash.replay.signal == "SIGSEGV"
+
+
+@pytest.mark.parametrize("signo, status", [(signal.SIGTERM, 143), (signal.SIGKILL, -9)])
+def test_the_command_killed_from_outside_ends_the_generator_with_the_error(signo, status):
+    def kill_the_command():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            mine = [pid for pid, _ in faultline_processes() if _parent(pid) == os.getpid()]
+            if mine:
+                time.sleep(0.3)  # in the middle of the 5 s call
+                os.kill(mine[0], signo)
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_command)
+    killer.start()
+    started = time.monotonic()
+    with pytest.raises(faultline.FaultlineError) as info:
+        faultline.call(VICTIMS, "fl_slow", [5000])
+    killer.join()
+    assert info.value.status == status
+    assert time.monotonic() - started < 4
+
+
+def _parent(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None

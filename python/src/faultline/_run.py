@@ -214,7 +214,10 @@ class _Run:
                     raise FaultlineError(f"unexpected output line from faultline: {line[:200]!r} ({error})")
                 answered += 1
                 yield outcome
-            status = self.proc.wait()
+            try:  # its output is closed: it is exiting (a bound, not a timeout on calls)
+                status = self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                raise FaultlineError("faultline closed its output but did not exit within 60 s")
             self.pump.join(timeout=2.0)
             writer.join(timeout=0.5)
             message = self.pump.message()
