@@ -311,7 +311,7 @@ def test_the_command_killed_from_outside_ends_the_generator_with_the_error(signo
         while time.monotonic() < deadline:
             mine = [pid for pid, _ in faultline_processes() if _parent(pid) == os.getpid()]
             if mine:
-                time.sleep(0.3)  # in the middle of the 5 s call
+                time.sleep(0.3)  # in the middle of the 20 s call
                 os.kill(mine[0], signo)
                 return
             time.sleep(0.02)
@@ -320,10 +320,10 @@ def test_the_command_killed_from_outside_ends_the_generator_with_the_error(signo
     killer.start()
     started = time.monotonic()
     with pytest.raises(faultline.FaultlineError) as info:
-        faultline.call(VICTIMS, "fl_slow", [5000])
+        faultline.call(VICTIMS, "fl_slow", [20000])
     killer.join()
     assert info.value.status == status
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 10
 
 
 def _parent(pid):
