@@ -93,3 +93,18 @@ def test_shutdown_cancel_futures():
 def test_executor_needs_an_executable():
     with pytest.raises(faultline.FaultlineNotFoundError):
         FaultlineExecutor(VICTIMS, "fl_identity", executable="/nonexistent/faultline")
+
+
+def test_shutdown_waits_for_a_map_running_in_another_thread():
+    import threading
+    executor = FaultlineExecutor(VICTIMS, "fl_slow", workers=1)
+    result = {}
+    mapper = threading.Thread(target=lambda: result.setdefault("outcomes", executor.map([400, 1])))
+    mapper.start()
+    deadline = time.monotonic() + 10
+    while not faultline_processes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    executor.shutdown(wait=True)
+    assert result.get("outcomes") == [Returned(400), Returned(1)]
+    assert faultline_processes() == []
+    mapper.join(timeout=10)

@@ -33,6 +33,7 @@ class FaultlineExecutor(concurrent.futures.Executor):
         self._condition = threading.Condition()
         self._shutdown = False
         self._dispatcher: threading.Thread = None
+        self._maps = 0  # map calls running (each owns one faultline run)
 
     def submit(self, input: Any) -> concurrent.futures.Future:  # type: ignore[override]
         encode_input(input)  # an input that cannot be written fails here
@@ -75,7 +76,13 @@ class FaultlineExecutor(concurrent.futures.Executor):
         with self._condition:
             if self._shutdown:
                 raise RuntimeError("cannot map after shutdown")
-        return call(self.library, self.symbol, inputs, **self.call_options)
+            self._maps += 1
+        try:
+            return call(self.library, self.symbol, inputs, **self.call_options)
+        finally:
+            with self._condition:
+                self._maps -= 1
+                self._condition.notify_all()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._condition:
@@ -86,5 +93,9 @@ class FaultlineExecutor(concurrent.futures.Executor):
                 self._pending = []
             self._condition.notify_all()
             dispatcher = self._dispatcher
-        if wait and dispatcher is not None:
-            dispatcher.join()
+        if wait:
+            if dispatcher is not None:
+                dispatcher.join()
+            with self._condition:  # maps running in other threads
+                while self._maps:
+                    self._condition.wait()
