@@ -59,6 +59,15 @@ struct CallCommand: ParsableCommand {
     @Option(help: "Deadline per call in seconds (pool and fork). Without it there is none.")
     var timeout: Double?
 
+    @Flag(help: "Pool: run every input that crashed, exited or was corrupted again, alone, in a fresh process; its line gains \"replay\".")
+    var verifyCrashes = false
+
+    @Option(help: "Pool: the address-space limit (RLIMIT_AS) of every worker, in bytes; each line then says \"memory_limit\".")
+    var memoryLimit: Int?
+
+    @Option(help: "Pool: replace a worker after this many calls.")
+    var maxCallsPerWorker: Int?
+
     @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed). Without any, one per line from standard input, answered as the lines arrive.")
     var inputs: [String] = []
 
@@ -70,6 +79,14 @@ struct CallCommand: ParsableCommand {
             guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
             if strategy == .guard { throw ValidationError("--timeout cannot be used with --strategy guard") }
         }
+        if strategy != .pool {
+            for (flag, given) in [("--verify-crashes", verifyCrashes), ("--memory-limit", memoryLimit != nil),
+                                  ("--max-calls-per-worker", maxCallsPerWorker != nil)] where given {
+                throw ValidationError("\(flag) needs --strategy pool (its workers are the long-lived processes it applies to)")
+            }
+        }
+        if let memoryLimit, memoryLimit < 1 << 20 { throw ValidationError("--memory-limit must be at least 1048576 bytes, got \(memoryLimit)") }
+        if let maxCallsPerWorker, maxCallsPerWorker < 1 { throw ValidationError("--max-calls-per-worker must be at least 1, got \(maxCallsPerWorker)") }
     }
 
     func run() throws {
@@ -95,9 +112,11 @@ struct CallCommand: ParsableCommand {
         }
         let progress = Progress(total: given?.count)
         var answered = 0
+        let extra = memoryLimit.map { "\"memory_limit\":\($0)" } ?? ""
         func answer(_ chunk: [Int32]) throws {
-            for (input, outcome) in zip(chunk, try strategy.call(chunk)) {
-                output.write(outcome.jsonLine(input: input))
+            let outcomes = try strategy.call(chunk)
+            for (index, (input, outcome)) in zip(chunk, outcomes).enumerated() {
+                output.write(outcome.jsonLine(inputJSON: String(input), replay: outcomes.replays[index], extra: extra))
             }
             output.flush()
             answered += chunk.count
@@ -131,7 +150,9 @@ struct CallCommand: ParsableCommand {
         case .fork:
             return ForkStrategy(try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline), timeout: deadline)
         case .pool:
-            let configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline)
+            var configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline,
+                                                         recycleAfter: maxCallsPerWorker, memoryLimit: memoryLimit)
+            configuration.verifyCrashes = verifyCrashes
             return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: configuration))
         }
     }

@@ -44,6 +44,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     case unlocatableFunction(String)
     /// The init function failed: it returned non-zero or crashed. No call was made.
     case initFailed(symbol: String, InitFailure)
+    /// Crash verification could not start its fresh process (the reason, as the loader gave it).
+    case replayUnavailable(String)
     /// A report from a worker that Faultline could not make sense of: a bug
     /// of Faultline's, raised instead of guessing an outcome.
     case inconsistentReport(InconsistentReport)
@@ -70,6 +72,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
             "cannot find \(function) in a loaded object"
         case .initFailed(let symbol, let failure):
             "init '\(symbol)' \(failure)"
+        case .replayUnavailable(let reason):
+            "cannot start the process that replays crashes: \(reason)"
         case .inconsistentReport(let report):
             report.description
         }

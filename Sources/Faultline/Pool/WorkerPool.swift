@@ -46,6 +46,11 @@ public final class WorkerPool: @unchecked Sendable {
         /// The address-space limit (`RLIMIT_AS`) of every worker, in bytes. `nil`: none.
         /// A call that hits it gets its true outcome (often a failed allocation, then a fault).
         public var memoryLimit: Int?
+        /// Run every input whose outcome was `signaled`, `exited` or `corrupted`
+        /// again, alone, in a fresh process, and keep that outcome in
+        /// ``Outcomes/replays``: it tells a crash of the input's own from one
+        /// caused by state an earlier call left in the worker.
+        public var verifyCrashes: Bool = false
 
         /// Creates a configuration.
         public init(workers: Int = WorkerPool.onlineCores, timeout: Duration? = nil, captureBacktrace: Bool = true,
@@ -86,6 +91,10 @@ public final class WorkerPool: @unchecked Sendable {
     public let signature: Signature
     private let prepared: PreparedSignature
     private let pool: OpaquePointer
+    /// What a replay pool needs to load the same function.
+    private let origin: (library: String?, symbol: String?, imageOffset: UInt64, initializer: String?)
+    /// One fresh process per call, for ``Configuration/verifyCrashes``; made on first use.
+    private var replayPool: WorkerPool?
 
     /// Starts a pool for `symbol` in `library`, called with `signature`;
     /// `initializer` names an `int init(void)` in the same library, called
@@ -141,6 +150,7 @@ public final class WorkerPool: @unchecked Sendable {
     private init(library: String?, symbol: String?, imageOffset: UInt64, signature: Signature?, initializer: String?,
                  configuration: Configuration) throws {
         self.configuration = configuration
+        self.origin = (library, symbol, imageOffset, initializer)
         self.signature = signature ?? .default
         self.prepared = signature.map(PreparedSignature.init) ?? .default
         let types = signature?.parameters.map(\.typeCode) ?? []
@@ -221,7 +231,10 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Kills every worker and the helper and reaps them. Safe from any thread,
     /// even during a run (which then throws). The pool cannot be used afterwards.
-    public func shutdown() { fl_pool_shutdown(pool) }
+    public func shutdown() {
+        fl_pool_shutdown(pool)
+        replayPool?.shutdown()
+    }
 
     /// The most workers one pool keeps alive; more is ``PoolError/tooManyWorkers(requested:limit:)``.
     public static let maximumWorkers = Int(FL_POOL_MAX_WORKERS)
@@ -235,9 +248,9 @@ public final class WorkerPool: @unchecked Sendable {
         var values = [Int32](repeating: 0, count: inputs.count)
         var failures: UnsafeMutablePointer<fl_pool_failure>?
         var failureCount = 0
-        let result = fl_pool_run(pool, inputs, inputs.count, &kinds, &values, &failures, &failureCount)
+        let status = fl_pool_run(pool, inputs, inputs.count, &kinds, &values, &failures, &failureCount)
         defer { fl_pool_free_failures(failures, failureCount) }
-        if result < 0 { throw PoolError.system(.run, Errno(-result)) }
+        if status < 0 { throw PoolError.system(.run, Errno(-status)) }
         var outcomes: [Int: Outcome] = [:]
         outcomes.reserveCapacity(failureCount)
         for index in 0..<failureCount {
@@ -247,7 +260,15 @@ public final class WorkerPool: @unchecked Sendable {
                 throw .inconsistentReport(error)
             }
         }
-        return Outcomes(values: values, failures: outcomes)
+        var result = Outcomes(values: values, failures: outcomes)
+        if configuration.verifyCrashes {
+            do { try verify(&result) { pool, indices in try pool.run(indices.map { inputs[$0] }) } } catch let error as PoolError {
+                throw error
+            } catch {
+                throw .replayUnavailable("\(error)")
+            }
+        }
+        return result
     }
 
     /// Calls the function once per argument list (one ``Value`` per
@@ -294,7 +315,37 @@ public final class WorkerPool: @unchecked Sendable {
                 failed[index] ?? prepared.decode(results.baseAddress! + index * resultSize)
             }
         }
-        return Outcomes(outcomes)
+        var result = Outcomes(outcomes)
+        if configuration.verifyCrashes {
+            try verify(&result) { pool, indices in try pool.run(arguments: indices.map { arguments[$0] }) }
+        }
+        return result
+    }
+
+    /// Whether an outcome from a long-lived worker is worth running again alone.
+    private static func needsReplay(_ outcome: Outcome) -> Bool {
+        switch outcome {
+        case .signaled, .exited, .corrupted: true
+        case .returned, .timedOut: false
+        }
+    }
+
+    /// Runs every crashed input again, alone, in a fresh process (a pool of one
+    /// worker that serves one call each), and records those outcomes as replays.
+    private func verify(_ outcomes: inout Outcomes, _ replay: (WorkerPool, [Int]) throws -> Outcomes) throws {
+        let crashed = outcomes.indices.filter { Self.needsReplay(outcomes[$0]) }
+        if crashed.isEmpty { return }
+        if replayPool == nil {
+            var fresh = configuration
+            fresh.workers = 1
+            fresh.recycleAfter = 1
+            fresh.verifyCrashes = false
+            replayPool = try WorkerPool(library: origin.library, symbol: origin.symbol, imageOffset: origin.imageOffset,
+                                        signature: signature == .default ? nil : signature, initializer: origin.initializer,
+                                        configuration: fresh)
+        }
+        let replayed = try replay(replayPool!, crashed)
+        for (position, index) in crashed.enumerated() { outcomes.replays[index] = replayed[position] }
     }
 
     /// Calls the function with one input.
