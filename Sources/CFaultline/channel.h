@@ -24,6 +24,7 @@
 #include "include/CFaultlinePool.h"
 #include <stdatomic.h>
 #include "integrity.h"
+#include "include/CFaultlineSignature.h"
 
 /* The environment variables of the helper, spelled once:
    FL_HELPER_FD_VARIABLE=3 marks a re-executed helper and names its control
@@ -77,6 +78,34 @@ typedef struct fl_channel {
     _Alignas(4096) fl_call_record records[FL_CHANNEL_CAPACITY]; /* one per call, written after it */
 } fl_channel;
 
+/* With a signature, the memfd goes on past the fl_channel (sparse: pages cost
+   nothing until touched): an argument area (read-only in the worker) holding a
+   table of [offset, size] per call and the argument records, then a result
+   area holding each call's result record. */
+#define FL_ARGUMENT_AREA ((uint64_t)256 << 20)
+#define FL_RESULT_AREA ((uint64_t)256 << 20)
+#define FL_ARGUMENT_TABLE ((uint64_t)FL_CHANNEL_CAPACITY * 16)
+#define FL_CHANNEL_SIZE(with_records) (sizeof(fl_channel) + ((with_records) ? FL_ARGUMENT_AREA + FL_RESULT_AREA : 0))
+#define FL_CHANNEL_ARGUMENTS(channel) ((uint8_t *)(channel) + sizeof(fl_channel))
+#define FL_CHANNEL_RESULTS(channel) (FL_CHANNEL_ARGUMENTS(channel) + FL_ARGUMENT_AREA)
+/* A result record's slot: the record, 8-aligned. */
+#define FL_RESULT_STRIDE(result_size) (((result_size) + 7) & ~(uint64_t)7)
+
+/* The hash of a result record that its call's check covers. */
+static inline uint64_t fl_bytes_hash(const uint8_t *bytes, uint64_t size) {
+    uint64_t h = size * 0x9e3779b97f4a7c15ULL;
+    uint64_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        uint64_t word;
+        __builtin_memcpy(&word, bytes + i, 8);
+        h = (h ^ word) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    uint64_t tail = 0;
+    for (uint64_t k = 0; i + k < size; k++) tail |= (uint64_t)bytes[i + k] << (8 * k);
+    return fl_mix(h ^ tail);
+}
+
 enum fl_message_type {
     FL_MSG_CONFIGURE = 1, /* supervisor -> helper, first: `configure`; text = library bytes, then symbol bytes */
     FL_MSG_READY,         /* helper -> supervisor: the function is loaded */
@@ -102,10 +131,20 @@ typedef struct fl_message {
             int32_t parent;          /* the supervisor's pid (the helper checks it is still its parent) */
             int32_t library_length;  /* bytes of the path at the start of text; -1: the main executable */
             int32_t symbol_length;   /* bytes of the symbol after it */
+            int32_t init_length;     /* bytes of the init symbol after that; 0: none */
+            uint32_t signature_result;                        /* FL_TYPE_* */
+            uint32_t signature_count;                         /* FL_POOL_INT_FUNCTION: int32(int32) */
+            uint32_t signature_types[FL_SIGNATURE_MAX_PARAMETERS];
+            uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
+            uint64_t memory_limit;   /* RLIMIT_AS of the workers; 0: none */
         } configure;
         struct {
-            int32_t kind;            /* FL_POOL_ERROR_LIBRARY or _SYMBOL */
+            int32_t kind;            /* FL_POOL_ERROR_LIBRARY, _SYMBOL, _INIT_SYMBOL, _INIT_FAILED, _SIGNATURE */
             int32_t error_number;    /* errno, when there is one */
+            int32_t init_kind;       /* INIT_FAILED: FL_KIND_RETURNED or FL_KIND_SIGNALED */
+            int32_t init_value;
+            int32_t init_signo;
+            uint64_t init_address;
         } error;
         struct {
             uint64_t secret;         /* the worker's secret (integrity.h) */
@@ -127,6 +166,12 @@ typedef struct fl_message {
 typedef struct fl_helper_config {
     char *library; /* NULL: the main executable */
     char *symbol;
+    char *init;    /* NULL: none */
+    uint32_t signature_result;
+    uint32_t signature_count; /* FL_POOL_INT_FUNCTION: int32(int32) */
+    uint32_t signature_types[FL_SIGNATURE_MAX_PARAMETERS];
+    uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
+    uint64_t memory_limit;
     uint64_t image_offset;
     int worker_goal;
     int options;
@@ -143,7 +188,17 @@ size_t fl_frames_encode(const fl_report *crash, char *out, size_t capacity);
 void fl_helper_main(int control, const fl_helper_config *config) __attribute__((noreturn));
 /* worker.c: a worker's whole life, straight after fork() in the helper; never
    returns. Async-signal-safe up to the callee (see the top of worker.c). */
-void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper,
-                    int recycle_after, uint64_t secret) __attribute__((noreturn));
+typedef struct fl_worker_config {
+    int socket_fd;                 /* batches in, "done" out */
+    fl_channel *channel;           /* FL_CHANNEL_SIZE(signature != NULL) bytes */
+    fl_function function;          /* the callee */
+    const fl_signature *signature; /* NULL: int32(int32) */
+    int options;                   /* FL_CAPTURE_BACKTRACE */
+    pid_t helper;                  /* its parent */
+    int recycle_after;             /* calls, then exit; 0: never */
+    uint64_t secret;               /* integrity.h */
+    uint64_t memory_limit;         /* RLIMIT_AS; 0: none */
+} fl_worker_config;
+void fl_worker_main(const fl_worker_config *config) __attribute__((noreturn));
 
 #endif

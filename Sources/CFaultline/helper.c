@@ -57,10 +57,15 @@ void fl_helper_main(int control, const fl_helper_config *config) {
     int signal_fd = signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK);
     if (signal_fd < 0) _exit(4);
 
+    /* In this order: the library, then its signature and init. */
+    fl_function function = fl_helper_load(control, config);
+    const fl_signature *signature = fl_helper_prepare(control, config);
     helper_workers workers = {
         .control = control,
         .signal_fd = signal_fd,
-        .function = fl_helper_load(control, config),
+        .function = function,
+        .signature = signature,
+        .memory_limit = config->memory_limit,
         .options = config->options,
         .recycle_after = config->recycle_after,
     };

@@ -33,9 +33,25 @@ static int read_configuration(int control, fl_helper_config *config) {
     if (message.text_length < 0 || (size_t)got != FL_MESSAGE_SIZE(&message)) return -1;
     int32_t library_length = message.configure.library_length;
     int32_t symbol_length = message.configure.symbol_length;
+    int32_t init_length = message.configure.init_length;
     int32_t library_bytes = library_length > 0 ? library_length : 0;
-    if (symbol_length < 0 || (int64_t)library_bytes + symbol_length != message.text_length) return -1;
+    if (symbol_length < 0 || init_length < 0 ||
+        (int64_t)library_bytes + symbol_length + init_length != message.text_length) {
+        return -1;
+    }
     memset(config, 0, sizeof *config);
+    if (init_length > 0) {
+        config->init = malloc((size_t)init_length + 1);
+        if (!config->init) return -1;
+        memcpy(config->init, message.text + library_bytes + symbol_length, (size_t)init_length);
+        config->init[init_length] = '\0';
+    }
+    config->signature_result = message.configure.signature_result;
+    config->signature_count = message.configure.signature_count;
+    if (config->signature_count != FL_POOL_INT_FUNCTION && config->signature_count > FL_SIGNATURE_MAX_PARAMETERS) return -1;
+    memcpy(config->signature_types, message.configure.signature_types, sizeof config->signature_types);
+    memcpy(config->signature_capacities, message.configure.signature_capacities, sizeof config->signature_capacities);
+    config->memory_limit = message.configure.memory_limit;
     if (library_length >= 0) {
         config->library = malloc((size_t)library_length + 1);
         config->symbol = malloc((size_t)symbol_length + 1);

@@ -11,6 +11,9 @@
 /* helper_load.c: loads the library (or finds the function in the main
    executable); on failure sends ERROR on `control` and exits with status 3. */
 fl_function fl_helper_load(int control, const fl_helper_config *config);
+/* helper_load.c: prepares the signature (NULL for int32(int32)) and runs the
+   init symbol once, under the guard; on failure sends ERROR and exits with status 3. */
+const fl_signature *fl_helper_prepare(int control, const fl_helper_config *config);
 /* helper_load.c: walks the stack once, so that workers inherit a warm libunwind. */
 void fl_helper_warm_up_unwinder(int options);
 
@@ -19,6 +22,8 @@ typedef struct helper_workers {
     int control;          /* the supervisor's socket */
     int signal_fd;        /* SIGCHLD + SIGUSR1 */
     fl_function function;
+    const fl_signature *signature; /* NULL: int32(int32) */
+    uint64_t memory_limit;         /* RLIMIT_AS of each worker; 0: none */
     int options;
     int recycle_after;
     int announced;        /* workers handed to the supervisor and not yet gone */

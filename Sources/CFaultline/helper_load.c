@@ -73,3 +73,58 @@ void fl_helper_warm_up_unwinder(int options) {
     fl_guard_call(fault_for_warm_up, 0, FL_CAPTURE_BACKTRACE, &report);
     fl_guard_uninstall();
 }
+
+/* The function's prepared signature (NULL for int32(int32)): prepared once here,
+   inherited by every worker forked afterwards. */
+static fl_signature helper_signature;
+
+static void send_init_failure(int control, const fl_report *report, int32_t value) {
+    static fl_message message;
+    memset(&message, 0, offsetof(fl_message, text));
+    message.type = FL_MSG_ERROR;
+    message.error.kind = FL_POOL_ERROR_INIT_FAILED;
+    message.error.init_kind = report->kind;
+    message.error.init_value = value;
+    message.error.init_signo = report->signo;
+    message.error.init_address = report->address;
+    fl_send_packet(control, &message, FL_MESSAGE_SIZE(&message), NULL, 0);
+}
+
+const fl_signature *fl_helper_prepare(int control, const fl_helper_config *config) {
+    const fl_signature *prepared = NULL;
+    if (config->signature_count != FL_POOL_INT_FUNCTION) {
+        if (fl_signature_prepare(&helper_signature, config->signature_result, config->signature_types,
+                                 config->signature_capacities, config->signature_count) != 0) {
+            send_error(control, FL_POOL_ERROR_SIGNATURE, NULL);
+            _exit(3);
+        }
+        prepared = &helper_signature;
+    }
+    if (config->init != NULL) {
+        void *handle = config->library ? dlopen(config->library, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) : RTLD_DEFAULT;
+        void *init = handle ? dlsym(handle, config->init) : NULL;
+        if (init == NULL) {
+            send_error(control, FL_POOL_ERROR_INIT_SYMBOL, NULL);
+            _exit(3);
+        }
+        /* Once, here, before any worker exists: every worker inherits what it set up.
+           Under the guard, so that a crash in init is reported as init's, with its signal. */
+        static fl_signature void_to_int;
+        uint32_t none[1] = {0};
+        uint64_t no_capacity[1] = {0};
+        fl_signature_prepare(&void_to_int, FL_TYPE_INT32, none, no_capacity, 0);
+        uint8_t result[16] = {0};
+        fl_report report;
+        memset(&report, 0, sizeof report);
+        int status = fl_guard_invoke(&void_to_int, init, NULL, 0, result, 0, &report);
+        fl_guard_uninstall();
+        int32_t value;
+        memcpy(&value, result, sizeof value);
+        if (status != 0 || report.kind != FL_KIND_RETURNED || value != 0) {
+            if (report.kind != FL_KIND_SIGNALED) report.kind = FL_KIND_RETURNED;
+            send_init_failure(control, &report, value);
+            _exit(3);
+        }
+    }
+    return prepared;
+}

@@ -72,8 +72,9 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
     int memory = memfd_create("faultline-channel", MFD_CLOEXEC);
     fl_channel *channel = MAP_FAILED;
-    if (memory >= 0 && ftruncate(memory, sizeof(fl_channel)) == 0) {
-        channel = mmap(NULL, sizeof(fl_channel), PROT_READ | PROT_WRITE, MAP_SHARED, memory, 0);
+    size_t size = FL_CHANNEL_SIZE(workers->signature != NULL);
+    if (memory >= 0 && ftruncate(memory, (off_t)size) == 0) {
+        channel = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memory, 0);
     }
     if (channel == MAP_FAILED) {
         if (memory >= 0) close(memory);
@@ -89,17 +90,21 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         close(memory);
         close(workers->control);
         close(workers->signal_fd);
-        for (int i = 0; i < slots_used; i++) munmap(slots[i].channel, sizeof(fl_channel));
+        for (int i = 0; i < slots_used; i++) munmap(slots[i].channel, size);
         if (spare.pid > 0) {
             for (int i = 0; i < spare.fd_count; i++) close(spare.fds[i]);
         }
-        fl_worker_main(pair[1], channel, workers->function, workers->options, helper, workers->recycle_after, secret);
+        fl_worker_config config = {.socket_fd = pair[1], .channel = channel, .function = workers->function,
+                                   .signature = workers->signature, .options = workers->options, .helper = helper,
+                                   .recycle_after = workers->recycle_after, .secret = secret,
+                                   .memory_limit = workers->memory_limit};
+        fl_worker_main(&config);
     }
     close(pair[1]);
     if (pid < 0) {
         close(pair[0]);
         close(memory);
-        munmap(channel, sizeof(fl_channel));
+        munmap(channel, size);
         return -1;
     }
     slots[slots_used] = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel};
@@ -162,7 +167,7 @@ static void report_exit(helper_workers *workers, pid_t pid, int status) {
         if (!crashed && WIFSIGNALED(status) && crash_is_genuine(&slots[i]) && crash->signo == WTERMSIG(status)) {
             name_frames(workers, crash);
         }
-        munmap(slots[i].channel, sizeof(fl_channel));
+        munmap(slots[i].channel, FL_CHANNEL_SIZE(workers->signature != NULL));
         slots[i] = slots[--slots_used];
         if (announced) {
             if (!crashed) workers->announced--;

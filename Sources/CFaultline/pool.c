@@ -75,6 +75,7 @@ static void release(fl_pool *pool) {
     free(pool->config_library);
     free(pool->config_symbol);
     free(pool->config_executable);
+    free(pool->config_init);
     if (pool->control >= 0) close(pool->control);
     pool->control = -1;
     fl_pool_reap_helper(pool, NULL);
@@ -111,12 +112,36 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     pool->config_library = config->library ? strdup(config->library) : NULL;
     pool->config_symbol = config->symbol ? strdup(config->symbol) : NULL;
     pool->config_executable = strdup(config->executable);
+    pool->config_init = config->init_symbol ? strdup(config->init_symbol) : NULL;
+    pool->config.init_symbol = pool->config_init;
+    pool->with_records = config->signature_count != FL_POOL_INT_FUNCTION;
+    pool->channel_size = FL_CHANNEL_SIZE(pool->with_records);
+    if (pool->with_records) {
+        uint32_t count = config->signature_count > FL_SIGNATURE_MAX_PARAMETERS ? FL_SIGNATURE_MAX_PARAMETERS : config->signature_count;
+        memcpy(pool->signature_types, config->signature_types, sizeof(uint32_t) * count);
+        memcpy(pool->signature_capacities, config->signature_capacities, sizeof(uint64_t) * count);
+        pool->config.signature_types = pool->signature_types;
+        pool->config.signature_capacities = pool->signature_capacities;
+        if (config->signature_count > FL_SIGNATURE_MAX_PARAMETERS ||
+            fl_signature_prepare(&pool->signature, config->signature_result, pool->signature_types,
+                                 pool->signature_capacities, count) != 0) {
+            error->kind = FL_POOL_ERROR_SIGNATURE;
+            free(pool->config_library);
+            free(pool->config_symbol);
+            free(pool->config_executable);
+            free(pool->config_init);
+            pthread_mutex_destroy(&pool->lock);
+            free(pool);
+            return NULL;
+        }
+        pool->result_size = fl_signature_result_size(&pool->signature);
+    }
     pool->config.library = pool->config_library;
     pool->config.symbol = pool->config_symbol;
     pool->config.executable = pool->config_executable;
     pool->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (pool->epoll_fd < 0 || (config->library && !pool->config_library) || (config->symbol && !pool->config_symbol) ||
-        !pool->config_executable) {
+        !pool->config_executable || (config->init_symbol && !pool->config_init)) {
         error->kind = FL_POOL_ERROR_SYSTEM;
         error->step = FL_POOL_STEP_SOCKETS;
         error->error_number = errno;
@@ -160,9 +185,20 @@ void fl_pool_destroy(fl_pool *pool) {
 /* Hands `count` inputs (indices) to an idle worker as one batch. */
 static void send_batch(fl_pool *pool, run_state *run, pool_worker *worker, const size_t *indices, size_t count) {
     fl_channel *channel = worker->channel;
+    uint8_t *arguments = FL_CHANNEL_ARGUMENTS(channel);
+    uint64_t offset = FL_ARGUMENT_TABLE;
     for (size_t j = 0; j < count; j++) {
         worker->batch[j] = indices[j];
-        channel->inputs[j] = run->inputs[indices[j]];
+        if (!pool->with_records) {
+            channel->inputs[j] = run->inputs[indices[j]];
+            continue;
+        }
+        channel->inputs[j] = 0;
+        uint64_t start = run->offsets[indices[j]], size = run->offsets[indices[j] + 1] - start;
+        memcpy(arguments + offset, run->arguments + start, size);
+        memcpy(arguments + j * 16, &offset, 8);
+        memcpy(arguments + j * 16 + 8, &size, 8);
+        offset += (size + 7) & ~(uint64_t)7;
     }
     worker->seq = ++pool->next_seq;
     atomic_store_explicit(&channel->started, 0, memory_order_relaxed);
@@ -202,6 +238,21 @@ static void dispatch_suspect(fl_pool *pool, run_state *run) {
     send_batch(pool, run, fresh, &index, 1);
 }
 
+/* With records: how many of the next `batch` queued calls fit in the channel's areas (at least one). */
+static size_t fit_records(const fl_pool *pool, const run_state *run, size_t batch) {
+    uint64_t used = FL_ARGUMENT_TABLE;
+    uint64_t stride = FL_RESULT_STRIDE(pool->result_size);
+    size_t fits = 0;
+    for (size_t j = 0; j < batch; j++) {
+        size_t index = run->queue[(run->head + j) % run->capacity];
+        uint64_t size = (run->offsets[index + 1] - run->offsets[index] + 7) & ~(uint64_t)7;
+        if (fits > 0 && (used + size > FL_ARGUMENT_AREA || (fits + 1) * stride > FL_RESULT_AREA)) break;
+        used += size;
+        fits++;
+    }
+    return fits;
+}
+
 static void dispatch(fl_pool *pool, run_state *run) {
     if (run->suspect_count > 0) {
         dispatch_suspect(pool, run);
@@ -221,6 +272,7 @@ static void dispatch(fl_pool *pool, run_state *run) {
             uint64_t left = (uint64_t)pool->recycle_after - worker->calls;
             if (batch > left) batch = (size_t)left;
         }
+        if (pool->with_records) batch = fit_records(pool, run, batch);
         for (size_t j = 0; j < batch; j++) indices[j] = queue_pop(run);
         send_batch(pool, run, worker, indices, batch);
     }
@@ -307,8 +359,8 @@ static int replace_helper(fl_pool *pool, run_state *run) {
     return 0;
 }
 
-int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kinds, int32_t *values,
-                fl_pool_failure **failures, size_t *failure_count) {
+/* The run itself, shared by fl_pool_run and fl_pool_run_records: `run` holds the inputs. */
+static int run_all(fl_pool *pool, run_state *run_in, size_t count, fl_pool_failure **failures, size_t *failure_count) {
     *failures = NULL;
     *failure_count = 0;
     if (count == 0) return 0;
@@ -317,20 +369,19 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
         pthread_mutex_unlock(&pool->lock);
         return -EPIPE;
     }
-    run_state run = {.inputs = inputs, .kinds = kinds, .values = values, .remaining = count, .capacity = count};
+    run_state run = *run_in;
+    run.remaining = count;
+    run.capacity = count;
     run.queue = malloc(sizeof(size_t) * count);
-    if (!run.queue) {
+    run.suspects = malloc(sizeof(size_t) * count);
+    if (!run.queue || !run.suspects) {
+        free(run.queue);
+        free(run.suspects);
         pthread_mutex_unlock(&pool->lock);
         return -ENOMEM;
     }
     for (size_t i = 0; i < count; i++) run.queue[i] = i;
     run.size = count;
-    run.suspects = malloc(sizeof(size_t) * count);
-    if (!run.suspects) {
-        free(run.queue);
-        pthread_mutex_unlock(&pool->lock);
-        return -ENOMEM;
-    }
     int result = 0;
     /* Deaths that happened between runs. */
     if (drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
@@ -360,6 +411,27 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
     *failure_count = run.failure_count;
     pthread_mutex_unlock(&pool->lock);
     return result;
+}
+
+int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kinds, int32_t *values,
+                fl_pool_failure **failures, size_t *failure_count) {
+    if (pool->with_records) return -EINVAL;
+    run_state run = {.inputs = inputs, .kinds = kinds, .values = values};
+    return run_all(pool, &run, count, failures, failure_count);
+}
+
+int fl_pool_run_records(fl_pool *pool, const uint8_t *arguments, const uint64_t *offsets, size_t count,
+                        uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
+                        size_t *failure_count) {
+    *failures = NULL;
+    *failure_count = 0;
+    if (!pool->with_records || result_size != pool->result_size) return -EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        if (offsets[i + 1] < offsets[i] || offsets[i + 1] - offsets[i] > FL_ARGUMENT_AREA - FL_ARGUMENT_TABLE) return -E2BIG;
+    }
+    if (pool->result_size > FL_RESULT_AREA) return -E2BIG;
+    run_state run = {.arguments = arguments, .offsets = offsets, .results = results, .kinds = kinds};
+    return run_all(pool, &run, count, failures, failure_count);
 }
 
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count) {

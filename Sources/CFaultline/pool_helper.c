@@ -91,6 +91,7 @@ static pid_t spawn_helper(const char *executable, int control_child) {
 static int send_configuration(fl_pool *pool, const fl_pool_config *config) {
     size_t library_length = config->library ? strlen(config->library) : 0;
     size_t symbol_length = config->library && config->symbol ? strlen(config->symbol) : 0;
+    size_t init_length = config->init_symbol ? strlen(config->init_symbol) : 0;
     /* pool->incoming is free until the helper answers: the message is built there. */
     fl_message *message = &pool->incoming;
     memset(message, 0, offsetof(fl_message, text));
@@ -102,9 +103,20 @@ static int send_configuration(fl_pool *pool, const fl_pool_config *config) {
     message->configure.parent = (int32_t)getpid();
     message->configure.library_length = config->library ? (int32_t)library_length : -1;
     message->configure.symbol_length = (int32_t)symbol_length;
+    message->configure.init_length = (int32_t)init_length;
+    message->configure.signature_result = config->signature_result;
+    message->configure.signature_count = config->signature_count;
+    if (config->signature_count != FL_POOL_INT_FUNCTION) {
+        for (uint32_t i = 0; i < config->signature_count && i < FL_SIGNATURE_MAX_PARAMETERS; i++) {
+            message->configure.signature_types[i] = config->signature_types[i];
+            message->configure.signature_capacities[i] = config->signature_capacities ? config->signature_capacities[i] : 0;
+        }
+    }
+    message->configure.memory_limit = config->memory_limit;
     if (library_length) memcpy(message->text, config->library, library_length);
     if (symbol_length) memcpy(message->text + library_length, config->symbol, symbol_length);
-    message->text_length = (int32_t)(library_length + symbol_length);
+    if (init_length) memcpy(message->text + library_length + symbol_length, config->init_symbol, init_length);
+    message->text_length = (int32_t)(library_length + symbol_length + init_length);
     return fl_send_packet(pool->control, message, FL_MESSAGE_SIZE(message), NULL, 0);
 }
 
@@ -141,7 +153,9 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
     /* The configuration must fit in one message: checked before any process starts. */
     size_t library_length = config->library ? strlen(config->library) : 0;
     size_t symbol_length = config->library && config->symbol ? strlen(config->symbol) : 0;
-    if (library_length + symbol_length > FL_MESSAGE_TEXT) {
+    size_t init_length = config->init_symbol ? strlen(config->init_symbol) : 0;
+    if (library_length + symbol_length + init_length > FL_MESSAGE_TEXT ||
+        (config->signature_count != FL_POOL_INT_FUNCTION && config->signature_count > FL_SIGNATURE_MAX_PARAMETERS)) {
         system_error(error, FL_POOL_STEP_CONFIGURE, ENAMETOOLONG);
         return -1;
     }
@@ -185,6 +199,10 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
         if (length > sizeof error->detail) length = sizeof error->detail;
         memcpy(error->detail, pool->incoming.text, length);
         error->detail_length = (uint32_t)length;
+        error->init_kind = pool->incoming.error.init_kind;
+        error->init_value = pool->incoming.error.init_value;
+        error->init_signo = pool->incoming.error.init_signo;
+        error->init_address = pool->incoming.error.init_address;
         return -1;
     }
     /* The helper died while loading (a constructor crashed, or exited). */

@@ -55,11 +55,21 @@ struct fl_pool {
     char *config_symbol;
     char *config_executable;
     uint64_t helper_restarts;
+    int with_records;        /* the function has a signature: argument and result records */
+    uint64_t result_size;    /* bytes of one result record (with_records) */
+    size_t channel_size;     /* FL_CHANNEL_SIZE(with_records) */
+    fl_signature signature;  /* prepared here too, for result_size */
+    uint32_t signature_types[FL_SIGNATURE_MAX_PARAMETERS];
+    uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
+    char *config_init;
 };
 
-/* The state of one fl_pool_run. */
+/* The state of one fl_pool_run (or fl_pool_run_records). */
 typedef struct run_state {
     const int32_t *inputs;
+    const uint8_t *arguments;  /* with records: the argument records, call i at offsets[i] ..< offsets[i+1] */
+    const uint64_t *offsets;
+    uint8_t *results;          /* with records: call i's result record at results + i * result_size */
     int32_t *kinds;
     int32_t *values;
     size_t remaining;

@@ -52,7 +52,7 @@ int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds
         for (int i = 0; i < fd_count; i++) close(fds[i]);
         return -1;
     }
-    fl_channel *channel = mmap(NULL, sizeof(fl_channel), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+    fl_channel *channel = mmap(NULL, pool->channel_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
     close(fds[1]);
     if (channel == MAP_FAILED) {
         close(fds[0]);
@@ -124,24 +124,46 @@ static void record_failure(run_state *run, size_t index, const fl_report *report
         failure->frames_length = (size_t)frames_length;
     }
     run->kinds[index] = report->kind;
-    run->values[index] = report->value;
+    if (run->values) run->values[index] = report->value;
 }
 
-/* Whether call i's record in the worker's channel is genuine (its check matches what was sent). */
-static int record_is_genuine(const pool_worker *worker, uint32_t i) {
+/* Call i's result record in the worker's channel (with records). */
+static const uint8_t *result_record(const fl_pool *pool, const pool_worker *worker, uint32_t i) {
+    return FL_CHANNEL_RESULTS(worker->channel) + (uint64_t)i * FL_RESULT_STRIDE(pool->result_size);
+}
+
+/* Whether call i's record in the worker's channel is genuine (its check matches what was sent,
+   and, with records, the result bytes it covers). */
+static int record_is_genuine(const fl_pool *pool, const pool_worker *worker, uint32_t i) {
     const fl_call_record *record = &worker->channel->records[i];
     int kind = record->kind & 0xff;
     if (kind != FL_KIND_RETURNED && kind != FL_KIND_CORRUPTED) return 0;
-    return record->check == fl_record_check(worker->secret, worker->seq, i, worker->channel->inputs[i], record->kind, record->value);
+    int32_t input = worker->channel->inputs[i];
+    if (pool->with_records) {
+        uint64_t hash = fl_bytes_hash(result_record(pool, worker, i), pool->result_size);
+        input = (int32_t)(uint32_t)(hash ^ (hash >> 32));
+    }
+    return record->check == fl_record_check(worker->secret, worker->seq, i, input, record->kind, record->value);
 }
 
 /* Records call i from its genuine record. */
 static void record_call(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t i) {
     const fl_call_record *record = &worker->channel->records[i];
     size_t index = worker->batch[i];
-    if ((record->kind & 0xff) == FL_KIND_RETURNED) {
+    if ((record->kind & 0xff) == FL_KIND_RETURNED && pool->with_records && record->value != 0) {
+        /* The record reached the worker malformed: Faultline's own fault, never the callee's outcome. */
+        fl_report report;
+        memset(&report, 0, sizeof report);
+        report.kind = FL_KIND_CORRUPTED;
+        report.code = FL_CORRUPTION_RECORDS_OVERWRITTEN;
+        record_failure(run, index, &report, NULL, 0);
+    } else if ((record->kind & 0xff) == FL_KIND_RETURNED) {
         run->kinds[index] = FL_KIND_RETURNED;
-        run->values[index] = record->value;
+        if (pool->with_records) {
+            memcpy(run->results + index * pool->result_size, result_record(pool, worker, i), pool->result_size);
+        } else {
+            run->values[index] = record->value;
+        }
     } else {
         fl_report report;
         memset(&report, 0, sizeof report);
@@ -179,7 +201,7 @@ static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int
     uint32_t count = worker->count;
     uint8_t valid[FL_CHANNEL_CAPACITY];
     uint8_t verdicts[FL_CHANNEL_CAPACITY];
-    for (uint32_t i = 0; i < count; i++) valid[i] = (uint8_t)record_is_genuine(worker, i);
+    for (uint32_t i = 0; i < count; i++) valid[i] = (uint8_t)record_is_genuine(pool, worker, i);
     /* A crash record or a begun mark counts only with the worker's check. */
     int64_t crash_index = -1;
     const fl_report *crash = &channel->crash;
@@ -237,7 +259,7 @@ int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const
                   done->check == fl_event_check(worker->secret, FL_SALT_DONE, worker->seq, worker->count, 0);
     uint32_t count = worker->count;
     int all = genuine;
-    for (uint32_t i = 0; i < count && all; i++) all = record_is_genuine(worker, i);
+    for (uint32_t i = 0; i < count && all; i++) all = record_is_genuine(pool, worker, i);
     if (all) {
         worker->busy = 0;
         fl_pool_complete_calls(pool, run, worker, count);
@@ -247,7 +269,7 @@ int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const
        run the rest again alone, and never trust this worker again. */
     worker->busy = 0;
     for (uint32_t i = 0; i < count; i++) {
-        if (record_is_genuine(worker, i)) record_call(pool, run, worker, i); else add_suspect(run, worker->batch[i]);
+        if (record_is_genuine(pool, worker, i)) record_call(pool, run, worker, i); else add_suspect(run, worker->batch[i]);
     }
     return -1;
 }
@@ -269,7 +291,7 @@ void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, 
 static void free_worker(fl_pool *pool, pool_worker *worker) {
     fl_pool_forget_socket(pool, worker);
     if (worker->pidfd >= 0) close(worker->pidfd);
-    munmap(worker->channel, sizeof(fl_channel));
+    munmap(worker->channel, pool->channel_size);
     worker->in_use = 0;
     pool->stats.worker_deaths++;
     if (!worker->dying) pool->stats.live_workers--;
@@ -295,7 +317,7 @@ void fl_pool_release_workers(fl_pool *pool) {
         if (worker && worker->in_use) {
             if (worker->socket_fd >= 0) close(worker->socket_fd);
             if (worker->pidfd >= 0) close(worker->pidfd);
-            munmap(worker->channel, sizeof(fl_channel));
+            munmap(worker->channel, pool->channel_size);
         }
         free(worker);
     }

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* For the fault handler only (a callee may overwrite them; the checks then fail). */
@@ -97,17 +98,37 @@ static void worker_exit(int status, void *unused) {
     _exit(status);
 }
 
-/* Everything the calling thread needs, copied onto its stack. */
-typedef struct worker_loop {
-    int socket_fd;
-    fl_channel *channel;
-    fl_function function;
-    int recycle_after;
-    uint64_t secret;
-} worker_loop;
+/* The kind of a call's record once it returned: RETURNED, unless a canary changed. */
+static inline int32_t kind_after_call(const fl_channel *channel, uint64_t secret) {
+    if (FL_UNLIKELY(channel->canary != FL_CANARY_SHARED(secret))) {
+        return FL_KIND_CORRUPTED | (FL_CORRUPTION_SHARED_OVERWRITTEN << 8);
+    }
+    if (FL_UNLIKELY(private_canary != FL_CANARY_PRIVATE(secret))) {
+        return FL_KIND_CORRUPTED | (FL_CORRUPTION_PRIVATE_OVERWRITTEN << 8);
+    }
+    return FL_KIND_RETURNED;
+}
+
+/* Call i of a batch with a signature: its argument record comes from the
+   read-only argument area, its result record goes to the result area (zeroed
+   first: out buffers start zero-filled), and the record's check covers a hash
+   of the result bytes. The record's value is fl_signature_invoke's status. */
+static int32_t call_record(const fl_worker_config *loop, fl_channel *channel, uint32_t i, uint64_t *hash) {
+    const uint8_t *arguments = FL_CHANNEL_ARGUMENTS(channel);
+    uint64_t offset, size;
+    memcpy(&offset, arguments + (uint64_t)i * 16, 8);
+    memcpy(&size, arguments + (uint64_t)i * 16 + 8, 8);
+    if (offset < FL_ARGUMENT_TABLE || offset > FL_ARGUMENT_AREA || size > FL_ARGUMENT_AREA - offset) _exit(126);
+    uint64_t result_size = fl_signature_result_size(loop->signature);
+    uint8_t *result = FL_CHANNEL_RESULTS(channel) + (uint64_t)i * FL_RESULT_STRIDE(result_size);
+    memset(result, 0, result_size);
+    int32_t status = fl_signature_invoke(loop->signature, (void *)loop->function, arguments + offset, size, result);
+    *hash = fl_bytes_hash(result, result_size);
+    return status;
+}
 
 static void *call_loop(void *argument) {
-    const worker_loop loop = *(const worker_loop *)argument;
+    const fl_worker_config loop = *(const fl_worker_config *)argument;
     fl_channel *const channel = loop.channel;
     const uint64_t secret = loop.secret;
     fl_install_fault_reporter(worker_fault, worker_altstack, sizeof worker_altstack);
@@ -128,14 +149,16 @@ static void *call_loop(void *argument) {
                                       memory_order_relaxed);
             }
             atomic_store_explicit(&channel->started, i + 1, memory_order_release);
-            const int32_t input = channel->inputs[i];
-            const int32_t value = loop.function(input);
-            int32_t kind = FL_KIND_RETURNED;
-            if (FL_UNLIKELY(channel->canary != FL_CANARY_SHARED(secret))) {
-                kind = FL_KIND_CORRUPTED | (FL_CORRUPTION_SHARED_OVERWRITTEN << 8);
-            } else if (FL_UNLIKELY(private_canary != FL_CANARY_PRIVATE(secret))) {
-                kind = FL_KIND_CORRUPTED | (FL_CORRUPTION_PRIVATE_OVERWRITTEN << 8);
+            int32_t input, value;
+            if (loop.signature == NULL) {
+                input = channel->inputs[i];
+                value = loop.function(input);
+            } else {
+                uint64_t hash;
+                value = call_record(&loop, channel, i, &hash);
+                input = (int32_t)(uint32_t)(hash ^ (hash >> 32));
             }
+            const int32_t kind = kind_after_call(channel, secret);
             channel->records[i].value = value;
             channel->records[i].kind = kind;
             channel->records[i].check = fl_record_check(secret, seq, i, input, kind, value);
@@ -151,24 +174,28 @@ static void *call_loop(void *argument) {
     }
 }
 
-void fl_worker_main(int socket_fd, fl_channel *channel, fl_function function, int options, pid_t helper,
-                    int recycle_after, uint64_t secret) {
+void fl_worker_main(const fl_worker_config *config) {
+    fl_channel *channel = config->channel;
     /* A group of its own: kill(0, …) from a callee reaches only this worker and its children. */
-    fl_child_setup(helper, 1);
+    fl_child_setup(config->helper, 1);
+    if (config->memory_limit > 0) {
+        struct rlimit limit = {config->memory_limit, config->memory_limit};
+        setrlimit(RLIMIT_AS, &limit);
+    }
     handler_channel = channel;
-    handler_options = options;
-    handler_helper = helper;
+    handler_options = config->options;
+    handler_helper = config->helper;
     handler_pid = getpid();
-    handler_secret = secret;
-    private_canary = FL_CANARY_PRIVATE(secret);
-    channel->canary = FL_CANARY_SHARED(secret);
+    handler_secret = config->secret;
+    private_canary = FL_CANARY_PRIVATE(config->secret);
+    channel->canary = FL_CANARY_SHARED(config->secret);
     atomic_store_explicit(&channel->crash_ready, 0, memory_order_relaxed);
     /* The inputs are the supervisor's: nothing in this process may change them. */
     mprotect(channel->inputs, sizeof channel->inputs, PROT_READ);
+    if (config->signature) mprotect(FL_CHANNEL_ARGUMENTS(channel), FL_ARGUMENT_AREA, PROT_READ);
     on_exit(worker_exit, NULL);
 
-    worker_loop loop = {.socket_fd = socket_fd, .channel = channel, .function = function,
-                        .recycle_after = recycle_after, .secret = secret};
+    fl_worker_config loop = *config;
     pthread_t thread;
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);

@@ -10,9 +10,19 @@ extension Outcome {
     }
 
     /// The same with the input already in its JSON form (`[1.5,"abc"]` for a
-    /// call with a signature).
-    public func jsonLine(inputJSON: String) -> String {
-        var line = "{\"input\":\(inputJSON),\"outcome\":\"\(kind)\""
+    /// call with a signature), and optionally the outcome of the input's
+    /// replay alone in a fresh process (`"replay":{…}`, without `input`) and
+    /// extra members (`extra`, e.g. `"memory_limit":1048576`, without braces).
+    public func jsonLine(inputJSON: String, replay: Outcome? = nil, extra: String = "") -> String {
+        var line = "{\"input\":\(inputJSON)," + jsonMembers
+        if let replay { line += ",\"replay\":{" + replay.jsonMembers + "}" }
+        if !extra.isEmpty { line += "," + extra }
+        return line + "}"
+    }
+
+    /// The members of the JSON object, from `"outcome"` on, without braces.
+    var jsonMembers: String {
+        var line = "\"outcome\":\"\(kind)\""
         switch self {
         case .returned(let value, let out):
             line += ",\"value\":" + value.json
@@ -31,7 +41,7 @@ extension Outcome {
         case .corrupted(let detail):
             line += ",\"detail\":" + JSONText.quoted(detail)
         }
-        return line + "}"
+        return line
     }
 }
 

@@ -22,6 +22,13 @@ public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
 
     private var storage: Storage
 
+    /// With crash verification (``WorkerPool/Configuration/verifyCrashes``):
+    /// for each input whose outcome in a long-lived worker was `signaled`,
+    /// `exited` or `corrupted`, the outcome of running it again alone in a
+    /// fresh process. A crash that does not happen again alone came from
+    /// state an earlier call left behind.
+    public internal(set) var replays: [Int: Outcome] = [:]
+
     /// Wraps returned `Int32` values and the outcomes of the calls that did
     /// not return, by input position (`values[i]` is ignored where
     /// `failures[i]` exists).
@@ -61,9 +68,9 @@ public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
         }
     }
 
-    /// Equal when every outcome is equal, whatever the storage.
+    /// Equal when every outcome (and every replay) is equal, whatever the storage.
     public static func == (lhs: Outcomes, rhs: Outcomes) -> Bool {
-        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0 == $1 }
+        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0 == $1 } && lhs.replays == rhs.replays
     }
 }
 

@@ -45,7 +45,7 @@ struct CallCommand: ParsableCommand {
 
         --init SYMBOL: int SYMBOL(void) from the same library, called once
         before the first call in every process that calls (guard: this
-        process). A non-zero return, or a crash, ends the run with exit
+        process; pool: the helper the workers are forked from). A non-zero return, or a crash, ends the run with exit
         status 2 and one line, e.g. "init 'setup' returned 7" or
         "init 'setup' crashed: SIGSEGV at 0x0", and nothing on stdout.
 
@@ -61,8 +61,10 @@ struct CallCommand: ParsableCommand {
                  (no further output); an infinite loop hangs it (--timeout is
                  not available); a callee that closes descriptors can take
                  the output with it (exit status 74).
-        In this build --signature and --init work with --strategy guard;
-        with pool or fork they are refused (exit status 2).
+        In this build --signature and --init work with --strategy pool and
+        guard; with fork they are refused (exit status 2). The pool calls
+        init once in its helper process before forking the workers, so every
+        worker starts with the state init set up.
 
         Exit status: 0 when every input got an outcome (crashes are
         outcomes); 2 for a usage error, a malformed or unknown signature, an
@@ -96,6 +98,15 @@ struct CallCommand: ParsableCommand {
     @Option(help: "Deadline per call in seconds (pool and fork). Without it there is none.")
     var timeout: Double?
 
+    @Flag(help: "Pool: run every input that crashed, exited or was corrupted again, alone, in a fresh process; its line gains \"replay\".")
+    var verifyCrashes = false
+
+    @Option(help: "Pool: the address-space limit (RLIMIT_AS) of every worker, in bytes; each line then says \"memory_limit\".")
+    var memoryLimit: Int?
+
+    @Option(help: "Pool: replace a worker after this many calls.")
+    var maxCallsPerWorker: Int?
+
     @Option(help: ArgumentHelp("The function's C signature, e.g. 'double(double, string)' (default: int32(int32) with bare integers as inputs).", valueName: "signature"))
     var signature: String?
 
@@ -119,6 +130,14 @@ struct CallCommand: ParsableCommand {
         if initializer != nil, !Self.initStrategies.contains(strategy) {
             throw ValidationError(UnsupportedError(option: "--init", strategy: strategy.rawValue).description)
         }
+        if strategy != .pool {
+            for (flag, given) in [("--verify-crashes", verifyCrashes), ("--memory-limit", memoryLimit != nil),
+                                  ("--max-calls-per-worker", maxCallsPerWorker != nil)] where given {
+                throw ValidationError("\(flag) needs --strategy pool (its workers are the long-lived processes it applies to)")
+            }
+        }
+        if let memoryLimit, memoryLimit < 1 << 20 { throw ValidationError("--memory-limit must be at least 1048576 bytes, got \(memoryLimit)") }
+        if let maxCallsPerWorker, maxCallsPerWorker < 1 { throw ValidationError("--max-calls-per-worker must be at least 1, got \(maxCallsPerWorker)") }
     }
 
     func run() throws {
@@ -126,16 +145,18 @@ struct CallCommand: ParsableCommand {
         // opened would become "stdout" and results would land in it.
         OutputStream.requireStandardOutput()
         guard let signatureText = signature else {
-            return try serve(format: .int32, chunk: Self.chunk, line: { $1.jsonLine(input: $0) }) {
+            return try serve(format: .int32, chunk: Self.chunk, inputJSON: { String($0) }) {
                 let strategy = try makeStrategy()
-                if let pool = (strategy as? PoolStrategy)?.pool { SignalWatcher.onStop { pool.shutdown() } }
+                if let pool = (strategy as? PoolStrategy)?.pool ?? (strategy as? PoolRecordStrategy)?.pool {
+                    SignalWatcher.onStop { pool.shutdown() }
+                }
                 return { try strategy.call($0) }
             }
         }
         let parsed: Signature
         do { parsed = try Signature(parsing: signatureText) } catch { throw ValidationError(error.description) }
         try serve(format: .signature(parsed), chunk: Self.signatureChunk,
-                  line: { $1.jsonLine(inputJSON: Signature.inputJSON($0)) }) {
+                  inputJSON: Signature.inputJSON) {
             let caller = try makeSignatureCaller(parsed)
             return { try caller.call($0) }
         }
@@ -143,8 +164,8 @@ struct CallCommand: ParsableCommand {
 
     /// Reads the inputs (all arguments checked before any call, or standard
     /// input streamed), starts the strategy with `start` (which returns the
-    /// call of one chunk), and prints one line per outcome with `line`.
-    private func serve<Input>(format: InputFormat<Input>, chunk: Int, line: (Input, Outcome) -> String,
+    /// call of one chunk), and prints one line per outcome (the input in its JSON form by `inputJSON`).
+    private func serve<Input>(format: InputFormat<Input>, chunk: Int, inputJSON: (Input) -> String,
                               start: () throws -> ([Input]) throws -> Outcomes) throws {
         let words = inputs.first == "--" ? Array(inputs.dropFirst()) : inputs
         if let option = words.first(where: { $0.hasPrefix("-") && format.parse(Substring($0)).isFailure }), inputs.first != "--" {
@@ -161,9 +182,11 @@ struct CallCommand: ParsableCommand {
         let call = try start()
         let progress = Progress(total: given?.count)
         var answered = 0
+        let extra = memoryLimit.map { "\"memory_limit\":\($0)" } ?? ""
         func answer(_ inputs: [Input]) throws {
-            for (input, outcome) in zip(inputs, try call(inputs)) {
-                output.write(line(input, outcome))
+            let outcomes = try call(inputs)
+            for (index, (input, outcome)) in zip(inputs, outcomes).enumerated() {
+                output.write(outcome.jsonLine(inputJSON: inputJSON(input), replay: outcomes.replays[index], extra: extra))
             }
             output.flush()
             answered += inputs.count
@@ -192,7 +215,6 @@ struct CallCommand: ParsableCommand {
     private static let signatureChunk = 1024
 
     private func makeStrategy() throws -> any Strategy {
-        let deadline = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
         switch strategy {
         case .guard:
             let function = try NativeFunction.loadChecked(library: library, symbol: symbol)
@@ -201,13 +223,29 @@ struct CallCommand: ParsableCommand {
         case .fork:
             return ForkStrategy(try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline), timeout: deadline)
         case .pool:
-            let configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline)
-            return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: configuration))
+            guard let initializer else {
+                return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: poolConfiguration))
+            }
+            // A pool with an initializer carries argument records, even for int32(int32).
+            let pool = try WorkerPool(library: library, symbol: symbol, signature: .default, initializer: initializer,
+                                      configuration: poolConfiguration)
+            return PoolRecordStrategy(pool: pool)
         }
     }
 
+    /// The pool's configuration from the options.
+    private var poolConfiguration: WorkerPool.Configuration {
+        var configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline,
+                                                     recycleAfter: maxCallsPerWorker, memoryLimit: memoryLimit)
+        configuration.verifyCrashes = verifyCrashes
+        return configuration
+    }
+
+    /// `--timeout` as a duration.
+    private var deadline: Duration? { timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) } }
+
     /// The adapter of the chosen strategy for calls with `signature` (the
-    /// library is first loaded in a helper process, then here for the guard).
+    /// library is first loaded in a helper process: the pool's, or a probe before the guard loads it here).
     private func makeSignatureCaller(_ signature: Signature) throws -> any SignatureCaller {
         switch strategy {
         case .guard:
@@ -215,12 +253,18 @@ struct CallCommand: ParsableCommand {
             let function = try NativeFunction(library: library, symbol: symbol, signature: signature)
             if let initializer { try GuardInitializer.run(library: library, symbol: initializer) }
             return GuardSignatureCaller(strategy: GuardStrategy(function))
-        case .fork, .pool:
+        case .pool:
+            let pool = try WorkerPool(library: library, symbol: symbol, signature: signature, initializer: initializer,
+                                      configuration: poolConfiguration)
+            SignalWatcher.onStop { pool.shutdown() }
+            return PoolSignatureCaller(pool: pool)
+        case .fork:
             throw UnsupportedError(option: "--signature", strategy: strategy.rawValue)
         }
     }
 
-    /// The strategies that take `--signature` and `--init` in this build.
-    static let signatureStrategies: Set<StrategyName> = [.guard]
-    static let initStrategies: Set<StrategyName> = [.guard]
+    /// The strategies that take `--signature` in this build.
+    static let signatureStrategies: Set<StrategyName> = [.guard, .pool]
+    /// The strategies that take `--init` in this build.
+    static let initStrategies: Set<StrategyName> = [.guard, .pool]
 }

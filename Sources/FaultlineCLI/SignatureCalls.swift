@@ -57,12 +57,12 @@ struct InitError: Error, CustomStringConvertible {
         }
     }
 
-    /// `init 'setup' returned 7`, `init 'setup' crashed: SIGSEGV at 0x0 in setup`.
+    /// `init 'setup' returned 7`, `init 'setup' crashed: SIGSEGV at 0x0` (as the pool says it).
     var description: String {
         let name = "init '\(Quote80.short(symbol))'"
         return switch kind {
         case .returned(let status): "\(name) returned \(status)"
-        case .crashed(let fault): "\(name) crashed: \(fault)"
+        case .crashed(let fault): "\(name) crashed: \(fault.signal.name)" + (fault.address.map { " at 0x\(String($0, radix: 16))" } ?? "")
         case .exited(let status): "\(name) called exit(\(status))"
         case .timedOut(let seconds): "\(name) did not return within \(seconds) s"
         case .corrupted(let detail): "\(name): no trustworthy record of its call: \(Quote80.short(detail))"
@@ -106,6 +106,30 @@ struct GuardSignatureCaller: SignatureCaller {
     func call(_ inputs: [[Value]]) throws -> Outcomes {
         Outcomes(try inputs.map { try strategy.call(arguments: $0) })
     }
+}
+
+/// `--strategy pool`: ``WorkerPool/run(arguments:)`` on the supervised workers.
+struct PoolSignatureCaller: SignatureCaller {
+    /// The pool, started with the signature (and the initializer, if any).
+    let pool: WorkerPool
+
+    func call(_ inputs: [[Value]]) throws -> Outcomes { try pool.run(arguments: inputs) }
+}
+
+/// `int32(int32)` on a pool started with an initializer (such a pool takes
+/// argument records): each input travels as `[.int32(input)]`.
+struct PoolRecordStrategy: Strategy {
+    /// The pool, started with the default signature and the initializer.
+    let pool: WorkerPool
+
+    /// `"pool"`.
+    var name: String { "pool" }
+
+    /// One call on a worker.
+    func call(_ input: Int32) throws -> Outcome { try call([input])[0] }
+
+    /// All calls on the workers, outcomes in input order.
+    func call(_ inputs: [Int32]) throws -> Outcomes { try pool.run(arguments: inputs.map { [.int32($0)] }) }
 }
 
 /// `--init SYMBOL` in this process: `int SYMBOL(void)` called once under the

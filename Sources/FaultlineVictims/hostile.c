@@ -240,3 +240,21 @@ int fl_fault_in_long_name(int r) {
     if (r >= 0) return r;
     return fl_long_named_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiati(r) + 1;
 }
+
+/* State left for later calls, then slow innocent calls that it hits:
+   r == -1: alarm(1), returns 1; r == -2: a thread that writes through NULL
+   300 ms later, returns 2; r > 0: sleeps r milliseconds, returns r. */
+int fl_leave_state_then_sleep(int r) {
+    if (r == -1) {
+        alarm(1);
+        return 1;
+    }
+    if (r == -2) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, fault_later, NULL) == 0) pthread_detach(thread);
+        return 2;
+    }
+    struct timespec pause = {r / 1000, (long)(r % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+    return r;
+}

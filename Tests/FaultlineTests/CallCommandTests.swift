@@ -202,4 +202,24 @@ final class CallCommandTests: XCTestCase {
             XCTAssertEqual(processes(named: "fl-daemon"), [], "\(strategy): a daemon outlived faultline call")
         }
     }
+
+    func testVerifyCrashesMemoryLimitAndMaxCallsPerWorker() throws {
+        let verified = try call([Fixtures.victimsLibrary, "fl_leave_state_then_sleep", "--workers", "1", "--verify-crashes",
+                                 "--max-calls-per-worker", "100", "--memory-limit", "1073741824", "--", "-1", "1500"])
+        XCTAssertEqual(verified.status, .exitCode(0), verified.stderr)
+        let objects = try lines(verified.stdout)
+        XCTAssertEqual(objects.count, 2)
+        XCTAssertEqual(objects[1]["signal"] as? String, "SIGALRM")
+        XCTAssertEqual((objects[1]["replay"] as? [String: Any])?["outcome"] as? String, "returned")
+        XCTAssertEqual((objects[1]["replay"] as? [String: Any])?["value"] as? Int, 1500)
+        XCTAssertNil(objects[0]["replay"])
+        XCTAssertEqual(objects.map { $0["memory_limit"] as? Int }, [1 << 30, 1 << 30])
+        for bad in [["--memory-limit", "12"], ["--max-calls-per-worker", "0"], ["--strategy", "guard", "--verify-crashes"],
+                    ["--strategy", "fork", "--memory-limit", "1073741824"]] {
+            let result = try call([Fixtures.victimsLibrary, "fl_identity"] + bad + ["1"])
+            XCTAssertEqual(result.status, .exitCode(2), "\(bad)")
+            XCTAssertEqual(result.stdout, "")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        }
+    }
 }

@@ -10,9 +10,9 @@ import Glibc
 /// plain C calls of the same victims.
 final class CallSignatureTests: XCTestCase {
     /// The strategies that take `--signature` in this build; the others must refuse it.
-    static let signatureStrategies = ["guard"]
+    static let signatureStrategies = ["guard", "pool"]
     /// The strategies that take `--init` in this build; the others must refuse it.
-    static let initStrategies = ["guard"]
+    static let initStrategies = ["guard", "pool"]
     static let allStrategies = ["pool", "fork", "guard"]
 
     private func call(_ arguments: [String], stdin: String? = nil, timeout: Double = 60) throws -> (status: ExitStatus?, stdout: String, stderr: String) {

@@ -150,4 +150,26 @@ final class HostilePoolTests: XCTestCase {
         XCTAssertEqual(outcomes.count, inputs.count)
         XCTAssertEqual(wrong, 0)
     }
+
+    func testVerifyingCrashesShowsWhichCameFromAnEarlierCallsState() throws {
+        var configuration = WorkerPool.Configuration(workers: 1)
+        configuration.verifyCrashes = true
+        let pool = try WorkerPool(library: Fixtures.victimsLibrary, symbol: "fl_leave_state_then_sleep", configuration: configuration)
+        defer { pool.shutdown() }
+        // alarm(1) from input -1 kills the worker during the innocent 1500 ms call.
+        let alarmed = try pool.run([-1, 1500])
+        XCTAssertEqual(alarmed[0], .returned(1))
+        XCTAssertEqual(alarmed[1].signal, Signal(SIGALRM))
+        XCTAssertEqual(alarmed.replays[1], .returned(1500), "alone, the innocent input returns")
+        XCTAssertNil(alarmed.replays[0])
+        // A thread left by input -2 faults during the innocent 800 ms call.
+        let threaded = try pool.run([-2, 800])
+        XCTAssertEqual(threaded[1].signal, .segmentationFault)
+        XCTAssertEqual(threaded.replays[1], .returned(800))
+        // A crash of the input's own happens again alone.
+        let own = try WorkerPool(library: Fixtures.victimsLibrary, symbol: "fl_mixed", configuration: configuration)
+        defer { own.shutdown() }
+        let outcomes = try own.run([3, -1])
+        XCTAssertEqual(outcomes.replays[1]?.signal, .segmentationFault)
+    }
 }

@@ -47,7 +47,20 @@ typedef struct fl_pool_config {
     int options;
     /** A worker exits after this many calls (1 = a fresh process per call); 0 = never. */
     int recycle_after;
+    /** The function's signature (CFaultlineSignature.h): with `signature_count` FL_POOL_INT_FUNCTION
+        it is `int32(int32)` (the fast path; fl_pool_run); otherwise fl_pool_run_records. */
+    uint32_t signature_result;
+    uint32_t signature_count;
+    const uint32_t *signature_types;
+    const uint64_t *signature_capacities;
+    /** `int init(void)`, called once in the helper before any worker is forked (NULL: none). */
+    const char *init_symbol;
+    /** RLIMIT_AS of every worker, in bytes (0: none). */
+    uint64_t memory_limit;
 } fl_pool_config;
+
+/** `signature_count` of a pool of `int f(int)`. */
+#define FL_POOL_INT_FUNCTION UINT32_MAX
 
 /** `options` bit: resolve backtrace addresses to names in the helper (where the library is mapped). */
 #define FL_POOL_SYMBOLIZE (1 << 8)
@@ -63,6 +76,9 @@ enum {
     FL_POOL_ERROR_HELPER = 4,       /**< the helper died (e.g. a crashing constructor): `wait_status` */
     FL_POOL_ERROR_LOAD_TIMEOUT = 5, /**< loading did not finish within the per-call deadline */
     FL_POOL_ERROR_WORKERS = 6,      /**< `workers` is outside 0...`limit`; nothing was started */
+    FL_POOL_ERROR_INIT_SYMBOL = 7,  /**< dlsym found no init symbol */
+    FL_POOL_ERROR_INIT_FAILED = 8,  /**< init returned non-zero (`init_report` RETURNED) or crashed (SIGNALED) */
+    FL_POOL_ERROR_SIGNATURE = 9,    /**< the signature could not be prepared (libffi refused it) */
 };
 
 /** Which step a FL_POOL_ERROR_SYSTEM failed in (`fl_pool_error.step`). */
@@ -83,6 +99,10 @@ typedef struct fl_pool_error {
     int32_t limit;         /**< WORKERS: FL_POOL_MAX_WORKERS */
     uint32_t detail_length;/**< bytes of `detail` */
     char detail[1024];     /**< LIBRARY: dlerror's raw text (cut to fit); otherwise empty */
+    int32_t init_kind;     /**< INIT_FAILED: FL_KIND_RETURNED (init returned `init_value`) or FL_KIND_SIGNALED */
+    int32_t init_value;    /**< INIT_FAILED, RETURNED: what init returned */
+    int32_t init_signo;    /**< INIT_FAILED, SIGNALED: the signal */
+    uint64_t init_address; /**< INIT_FAILED, SIGNALED: the fault address (0 when none) */
 } fl_pool_error;
 
 /** A call that did not simply return. */
@@ -132,6 +152,17 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error);
  */
 int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kinds, int32_t *values,
                 fl_pool_failure **failures, size_t *failure_count);
+
+/**
+ * Like fl_pool_run for a pool with a signature: call i gets the argument
+ * record arguments[offsets[i] ..< offsets[i+1]] (CFaultlineSignature.h) and,
+ * when it returns, its result record is copied to results + i * result_size
+ * (result_size = fl_signature_result_size of the signature). kinds[i] as in
+ * fl_pool_run. A record larger than the channel can carry fails the run with -E2BIG.
+ */
+int fl_pool_run_records(fl_pool *pool, const uint8_t *arguments, const uint64_t *offsets, size_t count,
+                        uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
+                        size_t *failure_count);
 
 /** Frees what fl_pool_run returned in *failures. */
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count);

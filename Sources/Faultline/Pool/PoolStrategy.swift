@@ -38,6 +38,17 @@ public struct ForkServerStrategy: Strategy {
                               configuration: .init(workers: workers, timeout: timeout, recycleAfter: 1))
     }
 
+    /// The same for a function with `signature`; `initializer` runs once in the
+    /// helper, so every fresh process starts with the state it set up.
+    public init(library: String, symbol: String, signature: Signature, initializer: String? = nil,
+                timeout: Duration? = nil, workers: Int = 1) throws {
+        pool = try WorkerPool(library: library, symbol: symbol, signature: signature, initializer: initializer,
+                              configuration: .init(workers: workers, timeout: timeout, recycleAfter: 1))
+    }
+
+    /// One call with a signature's arguments, in a fresh process.
+    public func call(arguments: [Value]) throws -> Outcome { try pool.run(arguments: [arguments])[0] }
+
     /// One call in a fresh process.
     public func call(_ input: Int32) throws(PoolError) -> Outcome { try pool.call(input) }
 

@@ -43,15 +43,24 @@ public final class WorkerPool: @unchecked Sendable {
         public var symbolize: Bool
         /// A worker exits after this many calls; 1 gives a fresh process per call. `nil`: never.
         public var recycleAfter: Int?
+        /// The address-space limit (`RLIMIT_AS`) of every worker, in bytes. `nil`: none.
+        /// A call that hits it gets its true outcome (often a failed allocation, then a fault).
+        public var memoryLimit: Int?
+        /// Run every input whose outcome was `signaled`, `exited` or `corrupted`
+        /// again, alone, in a fresh process, and keep that outcome in
+        /// ``Outcomes/replays``: it tells a crash of the input's own from one
+        /// caused by state an earlier call left in the worker.
+        public var verifyCrashes: Bool = false
 
         /// Creates a configuration.
         public init(workers: Int = WorkerPool.onlineCores, timeout: Duration? = nil, captureBacktrace: Bool = true,
-                    symbolize: Bool = true, recycleAfter: Int? = nil) {
+                    symbolize: Bool = true, recycleAfter: Int? = nil, memoryLimit: Int? = nil) {
             self.workers = workers
             self.timeout = timeout
             self.captureBacktrace = captureBacktrace
             self.symbolize = symbolize
             self.recycleAfter = recycleAfter
+            self.memoryLimit = memoryLimit
         }
     }
 
@@ -78,7 +87,32 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// The configuration the pool was built with.
     public let configuration: Configuration
+    /// The function's signature (`int32(int32)` unless given).
+    public let signature: Signature
+    private let prepared: PreparedSignature
     private let pool: OpaquePointer
+    /// What a replay pool needs to load the same function.
+    private let origin: (library: String?, symbol: String?, imageOffset: UInt64, initializer: String?)
+    /// One fresh process per call, for ``Configuration/verifyCrashes``; made on first use.
+    private var replayPool: WorkerPool?
+
+    /// Starts a pool for `symbol` in `library`, called with `signature`;
+    /// `initializer` names an `int init(void)` in the same library, called
+    /// once in the helper before any worker is forked, so that every worker
+    /// starts with the state it set up (threads init starts stay in the
+    /// helper: fork copies only the forking thread). A non-zero return or a
+    /// crash in init throws ``PoolError/initFailed(symbol:_:)``.
+    ///
+    /// ```swift
+    /// let pool = try WorkerPool(library: "./libparse.so", symbol: "parse",
+    ///                           signature: Signature(parsing: "int32(string, out_string[64])"), initializer: "setup")
+    /// let outcomes = try pool.run(arguments: [[.string("1+2")], [.string("(")]])
+    /// ```
+    public convenience init(library: String, symbol: String, signature: Signature, initializer: String? = nil,
+                            configuration: Configuration = Configuration()) throws {
+        try self.init(library: library, symbol: symbol, imageOffset: 0, signature: signature, initializer: initializer,
+                      configuration: configuration)
+    }
 
     /// Starts a pool for `symbol` in the shared library at `library`.
     ///
@@ -108,8 +142,26 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    private init(library: String?, symbol: String?, imageOffset: UInt64, configuration: Configuration) throws {
+    private convenience init(library: String?, symbol: String?, imageOffset: UInt64, configuration: Configuration) throws {
+        try self.init(library: library, symbol: symbol, imageOffset: imageOffset, signature: nil, initializer: nil,
+                      configuration: configuration)
+    }
+
+    private init(library: String?, symbol: String?, imageOffset: UInt64, signature: Signature?, initializer: String?,
+                 configuration: Configuration) throws {
         self.configuration = configuration
+        self.origin = (library, symbol, imageOffset, initializer)
+        self.signature = signature ?? .default
+        self.prepared = signature.map(PreparedSignature.init) ?? .default
+        let types = signature?.parameters.map(\.typeCode) ?? []
+        let capacities = signature?.parameters.map { parameter -> UInt64 in
+            switch parameter {
+            case .outString(let capacity), .outBytes(let capacity): UInt64(capacity)
+            default: 0
+            }
+        } ?? []
+        let result = signature?.returnType?.typeCode ?? FL_TYPE_VOID.rawValue
+        let count = signature == nil ? UInt32.max : UInt32(types.count)
         var options = configuration.captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0
         if configuration.symbolize { options |= Int32(FL_POOL_SYMBOLIZE) }
         let timeout = configuration.timeout.map { $0.nanoseconds } ?? -1
@@ -118,23 +170,33 @@ public final class WorkerPool: @unchecked Sendable {
         let created: OpaquePointer? = "/proc/self/exe".withCString { executable in
             withOptionalCString(library) { library in
                 withOptionalCString(symbol) { symbol in
-                    var config = fl_pool_config(
-                        executable: executable, library: library, symbol: symbol, image_offset: imageOffset,
-                        workers: Int32(clamping: max(0, requested)), timeout_ns: timeout, options: options,
-                        recycle_after: Int32(clamping: configuration.recycleAfter ?? 0))
-                    return fl_pool_create(&config, &error)
+                    withOptionalCString(initializer) { initializer in
+                        types.withUnsafeBufferPointer { types in
+                            capacities.withUnsafeBufferPointer { capacities in
+                                var config = fl_pool_config(
+                                    executable: executable, library: library, symbol: symbol, image_offset: imageOffset,
+                                    workers: Int32(clamping: max(0, requested)), timeout_ns: timeout, options: options,
+                                    recycle_after: Int32(clamping: configuration.recycleAfter ?? 0),
+                                    signature_result: result, signature_count: count,
+                                    signature_types: types.baseAddress, signature_capacities: capacities.baseAddress,
+                                    init_symbol: initializer, memory_limit: UInt64(max(0, configuration.memoryLimit ?? 0)))
+                                return fl_pool_create(&config, &error)
+                            }
+                        }
+                    }
                 }
             }
         }
         guard let created else {
-            throw Self.error(from: error, library: library, symbol: symbol, requested: requested, timeout: timeout)
+            throw Self.error(from: error, library: library, symbol: symbol, initializer: initializer, requested: requested,
+                             timeout: timeout)
         }
         pool = created
     }
 
     /// The typed error for the fields of a C `fl_pool_error`.
-    private static func error(from error: fl_pool_error, library: String?, symbol: String?, requested: Int,
-                              timeout: Int64) -> any Error {
+    private static func error(from error: fl_pool_error, library: String?, symbol: String?, initializer: String?,
+                              requested: Int, timeout: Int64) -> any Error {
         let path = library ?? "the main executable"
         switch error.kind {
         case Int32(FL_POOL_ERROR_LIBRARY):
@@ -150,6 +212,16 @@ public final class WorkerPool: @unchecked Sendable {
             return PoolError.loadTimedOut(library: path, seconds: Double(timeout) / 1e9)
         case Int32(FL_POOL_ERROR_WORKERS):
             return PoolError.tooManyWorkers(requested: requested, limit: Int(error.limit))
+        case Int32(FL_POOL_ERROR_INIT_SYMBOL):
+            return LoadError.symbolNotFound(symbol: initializer ?? "", library: library ?? "")
+        case Int32(FL_POOL_ERROR_INIT_FAILED):
+            let failure: InitFailure = error.init_kind == Int32(FL_KIND_SIGNALED.rawValue)
+                ? .crashed(Signal(error.init_signo),
+                           address: [SIGSEGV, SIGBUS, SIGFPE, SIGILL].contains(error.init_signo) ? error.init_address : nil)
+                : .returned(error.init_value)
+            return PoolError.initFailed(symbol: initializer ?? "", failure)
+        case Int32(FL_POOL_ERROR_SIGNATURE):
+            return PoolError.system(.configureHelper, Errno(EINVAL))
         default:
             return PoolError.system(PoolError.Step(error.step), Errno(error.error_number))
         }
@@ -159,7 +231,10 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Kills every worker and the helper and reaps them. Safe from any thread,
     /// even during a run (which then throws). The pool cannot be used afterwards.
-    public func shutdown() { fl_pool_shutdown(pool) }
+    public func shutdown() {
+        fl_pool_shutdown(pool)
+        replayPool?.shutdown()
+    }
 
     /// The most workers one pool keeps alive; more is ``PoolError/tooManyWorkers(requested:limit:)``.
     public static let maximumWorkers = Int(FL_POOL_MAX_WORKERS)
@@ -173,9 +248,9 @@ public final class WorkerPool: @unchecked Sendable {
         var values = [Int32](repeating: 0, count: inputs.count)
         var failures: UnsafeMutablePointer<fl_pool_failure>?
         var failureCount = 0
-        let result = fl_pool_run(pool, inputs, inputs.count, &kinds, &values, &failures, &failureCount)
+        let status = fl_pool_run(pool, inputs, inputs.count, &kinds, &values, &failures, &failureCount)
         defer { fl_pool_free_failures(failures, failureCount) }
-        if result < 0 { throw PoolError.system(.run, Errno(-result)) }
+        if status < 0 { throw PoolError.system(.run, Errno(-status)) }
         var outcomes: [Int: Outcome] = [:]
         outcomes.reserveCapacity(failureCount)
         for index in 0..<failureCount {
@@ -185,7 +260,92 @@ public final class WorkerPool: @unchecked Sendable {
                 throw .inconsistentReport(error)
             }
         }
-        return Outcomes(values: values, failures: outcomes)
+        var result = Outcomes(values: values, failures: outcomes)
+        if configuration.verifyCrashes {
+            do { try verify(&result) { pool, indices in try pool.run(indices.map { inputs[$0] }) } } catch let error as PoolError {
+                throw error
+            } catch {
+                throw .replayUnavailable("\(error)")
+            }
+        }
+        return result
+    }
+
+    /// Calls the function once per argument list (one ``Value`` per
+    /// parameter of ``signature`` that takes input, each of exactly that
+    /// parameter's type), in parallel on the workers. Outcomes come back in
+    /// input order: `.returned(value, out:)` typed by the signature, or how
+    /// the call failed.
+    ///
+    /// - Throws: ``InputError`` when an argument list does not fit the
+    ///   signature (before any call is made); ``PoolError`` as ``run(_:)``.
+    public func run(arguments: [[Value]]) throws -> Outcomes {
+        if arguments.isEmpty { return Outcomes([]) }
+        var records: [[UInt8]] = []
+        records.reserveCapacity(arguments.count)
+        for values in arguments {
+            let record = try ArgumentRecord(values, for: signature)
+            records.append(Array(UnsafeRawBufferPointer(start: record.storage, count: record.size)))
+            record.storage.deallocate()
+        }
+        var offsets = [UInt64](repeating: 0, count: records.count + 1)
+        for (index, record) in records.enumerated() { offsets[index + 1] = offsets[index] + UInt64(record.count) }
+        let joined = records.flatMap { $0 }
+        let resultSize = prepared.resultSize
+        var results = [UInt8](repeating: 0, count: resultSize * arguments.count)
+        var kinds = [Int32](repeating: 0, count: arguments.count)
+        var failures: UnsafeMutablePointer<fl_pool_failure>?
+        var failureCount = 0
+        let status = joined.withUnsafeBufferPointer { joined in
+            fl_pool_run_records(pool, joined.baseAddress, offsets, arguments.count, &results, resultSize, &kinds,
+                                &failures, &failureCount)
+        }
+        defer { fl_pool_free_failures(failures, failureCount) }
+        if status < 0 { throw PoolError.system(.run, Errno(-status)) }
+        var failed: [Int: Outcome] = [:]
+        for index in 0..<failureCount {
+            let failure = failures![index]
+            let named = failure.frames.map { Symbolizer.frames(encoded: $0, length: failure.frames_length) }
+            do { failed[Int(failure.index)] = try Outcome(report: failure.report, namedFrames: named) } catch {
+                throw PoolError.inconsistentReport(error)
+            }
+        }
+        let outcomes = results.withUnsafeBufferPointer { results in
+            (0..<arguments.count).map { index in
+                failed[index] ?? prepared.decode(results.baseAddress! + index * resultSize)
+            }
+        }
+        var result = Outcomes(outcomes)
+        if configuration.verifyCrashes {
+            try verify(&result) { pool, indices in try pool.run(arguments: indices.map { arguments[$0] }) }
+        }
+        return result
+    }
+
+    /// Whether an outcome from a long-lived worker is worth running again alone.
+    private static func needsReplay(_ outcome: Outcome) -> Bool {
+        switch outcome {
+        case .signaled, .exited, .corrupted: true
+        case .returned, .timedOut: false
+        }
+    }
+
+    /// Runs every crashed input again, alone, in a fresh process (a pool of one
+    /// worker that serves one call each), and records those outcomes as replays.
+    private func verify(_ outcomes: inout Outcomes, _ replay: (WorkerPool, [Int]) throws -> Outcomes) throws {
+        let crashed = outcomes.indices.filter { Self.needsReplay(outcomes[$0]) }
+        if crashed.isEmpty { return }
+        if replayPool == nil {
+            var fresh = configuration
+            fresh.workers = 1
+            fresh.recycleAfter = 1
+            fresh.verifyCrashes = false
+            replayPool = try WorkerPool(library: origin.library, symbol: origin.symbol, imageOffset: origin.imageOffset,
+                                        signature: signature == .default ? nil : signature, initializer: origin.initializer,
+                                        configuration: fresh)
+        }
+        let replayed = try replay(replayPool!, crashed)
+        for (position, index) in crashed.enumerated() { outcomes.replays[index] = replayed[position] }
     }
 
     /// Calls the function with one input.

@@ -102,6 +102,8 @@ int fl_alarm(int r);
 int fl_thread_faults_later(int r);
 /* Faults inside a function whose (exported) name is 1,000 characters long. */
 int fl_fault_in_long_name(int r);
+/* -1: alarm(1); -2: a thread that faults 300 ms later; r > 0: sleeps r ms. Returns |r|. */
+int fl_leave_state_then_sleep(int r);
 
 #ifdef __cplusplus
 }
@@ -169,6 +171,14 @@ double fl_sig_many(int8_t a, uint16_t b, int32_t c, int64_t d, uint64_t e, float
                    const char *i, double j, double k, double l, double m, int32_t n);
 /* int32(string): strlen(text); writes through NULL when text is "crash". */
 int32_t fl_sig_crash_on(const char *text);
+/* ---- init_pool.c: init functions for the pool ---- */
+/* Calls fl_sig_touch() once and returns 0. */
+int fl_init_returns_zero_after_touch(void);
+/* Returns 7: an init that fails. */
+int fl_init_returns_seven(void);
+/* Writes through NULL: an init that crashes. */
+int fl_init_crashes(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,21 @@
+"""Call crash-prone native functions through the `faultline` command and get
+one exact, typed outcome per input: Returned, Signaled, Exited, TimedOut or
+Corrupted, never a dead interpreter or a hung pool.
+
+    import faultline
+    outcomes = faultline.call("./libFoo.so", "raise_a_fault", [1, 4])
+    # [Returned(value=1, ...), Signaled(signal='SIGSEGV', address='0x0', ...)]
+
+`faultline.dask` (imported on its own) runs shards of inputs on a Dask cluster.
+"""
+from ._outcomes import Corrupted, Exited, Frame, Outcome, Returned, Signaled, TimedOut
+from ._run import (FaultlineError, FaultlineNotFoundError, FaultlineUsageError, call,
+                   find_executable, stream)
+from ._executor import FaultlineExecutor
+
+__all__ = [
+    "call", "stream", "find_executable", "FaultlineExecutor",
+    "Outcome", "Returned", "Signaled", "Exited", "TimedOut", "Corrupted", "Frame",
+    "FaultlineError", "FaultlineUsageError", "FaultlineNotFoundError",
+]
+__version__ = "0.1.0"
