@@ -102,6 +102,8 @@ public enum Bench {
         report.rss.supervisorPeak = ProcessTable.peakResidentBytes()
         report.rss.supervisorCurrent = ProcessTable.residentBytes()
 
+        progress("signature calls: guard double(double, double), pool int32(string) and int64(bytes), memcpy")
+        report.signatures = SignatureBench.measure(library: library, workers: workers, budget: budget)
         progress("fork with a \(parentBytes >> 20) MiB parent (a child process)")
         LargeParent.measure(executable: executable, library: library, bytes: parentBytes, seconds: budgetSeconds,
                             into: &report.forkCost)

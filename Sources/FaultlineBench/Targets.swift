@@ -82,8 +82,32 @@ extension Target {
                 + "in the small parent \(showNs(small.forkServer?.p50)): "
                 + "\(showNumber(benchRatio(large?.forkServer?.p50, small.forkServer?.p50)))×",
             note: report.forkCost.largeNote ?? large?.forkServerNote ?? sizeNote))
+        targets += signatureTargets(report)
         for index in targets.indices { targets[index].profile = profiles[targets[index].name] }
         return targets
+    }
+
+    /// The targets of calls through the signature path, each against a baseline of the same run.
+    static func signatureTargets(_ report: BenchReport) -> [Target] {
+        let figures = report.signatures
+        let workersNote = figures.workers == 2 ? nil : "measured with \(figures.workers) workers, not 2"
+        let mibPerSecond = { (rate: Double?) in rate.map { "\(showNumber($0 / 1_048_576)) MiB/s" } ?? "n/a" }
+        return [
+            Target(name: "signature_guard_overhead", description: "guarded double(double, double) through the signature path ≤ 10× a plain C call",
+                   measured: benchRatio(figures.guardCallNs, figures.plainCallNs), unit: "ratio", limit: 10, atMost: true,
+                   detail: "GuardStrategy.call(arguments:) of fl_cli_add_d \(showNs(figures.guardCallNs)) / plain C call through "
+                       + "a function pointer \(showNs(figures.plainCallNs))",
+                   note: figures.guardNote),
+            Target(name: "pool_string_calls_per_second", description: "pool int32(string) on 100-byte strings ≥ 1,000,000 calls/s with 2 workers",
+                   measured: figures.poolStringCallsPerSecond, unit: "calls/s", limit: 1_000_000, atMost: false,
+                   detail: "WorkerPool.run(arguments:) of fl_sig_strlen in runs of 50,000 inputs, \(figures.workers) workers",
+                   note: figures.poolStringNote ?? workersNote),
+            Target(name: "pool_bytes_throughput", description: "pool int64(bytes) on 1 MiB buffers ≥ 0.25× memcpy of the same bytes",
+                   measured: benchRatio(figures.poolBytesPerSecond, figures.memcpyBytesPerSecond), unit: "ratio", limit: 0.25, atMost: false,
+                   detail: "WorkerPool.run(arguments:) of fl_sig_sum_bytes in runs of 16 buffers \(mibPerSecond(figures.poolBytesPerSecond)) / "
+                       + "memcpy of 1 MiB in one process \(mibPerSecond(figures.memcpyBytesPerSecond)), \(figures.workers) workers",
+                   note: figures.poolBytesNote ?? workersNote),
+        ]
     }
 
     /// What profiling found for the targets that failed when they were last profiled

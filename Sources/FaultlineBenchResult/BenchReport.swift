@@ -4,7 +4,7 @@
 ///
 /// The JSON object has these keys, in this order:
 /// `schema`, `run` (budget, machine), `strategies` (name → figures),
-/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `targets`. A strategy object always
+/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `targets`. A strategy object always
 /// has `available`; when true it also has `calls_per_second`, `p50_ns`,
 /// `p99_ns` (the cheap `identity` workload), `recovery_p50_ns`,
 /// `recovery_p99_ns` (null where it does not apply), and `workloads`
@@ -31,6 +31,8 @@ public struct BenchReport: Codable, Sendable {
     public var peers = PeerReport()
     /// C++ exceptions with libunwind confined or process-wide.
     public var unwinder = UnwinderFigures()
+    /// Calls through the signature path against their baselines.
+    public var signatures = SignatureFigures()
     /// The performance targets judged on these figures (filled by the bench at the end of the run).
     public var targets: [Target] = []
 
@@ -51,6 +53,7 @@ public struct BenchReport: Codable, Sendable {
         try object.encode(rss, forKey: "rss")
         try object.encode(peers, forKey: "peers")
         try object.encode(unwinder, forKey: "unwinder")
+        try object.encode(signatures, forKey: "signatures")
         try object.encode(targets, forKey: "targets")
     }
 
@@ -69,6 +72,7 @@ public struct BenchReport: Codable, Sendable {
         rss = try object.decode(ResidentMemory.self, forKey: "rss")
         peers = try object.decode(PeerReport.self, forKey: "peers")
         unwinder = try object.decode(UnwinderFigures.self, forKey: "unwinder")
+        signatures = try object.decodeIfPresent(SignatureFigures.self, forKey: "signatures") ?? SignatureFigures()
         targets = try object.decode([Target].self, forKey: "targets")
     }
 }

@@ -202,6 +202,8 @@ int fl_cli_init_runs(int r);
 int fl_cli_init_returns_7(void);
 /* Writes through NULL. */
 int fl_cli_init_crashes(void);
+/* double(double, double): a + b (the bench's signature_guard_overhead). */
+double fl_cli_add_d(double a, double b);
 #ifdef __cplusplus
 }
 #endif
