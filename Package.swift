@@ -16,6 +16,7 @@ let experiments = [
     "07-supervised-pool",
     "08-why-inprocess-is-unsafe",
     "09-python-peers",
+    "11-real-library",
 ]
 
 /// What an experiment needs beyond Faultline, FaultlineHarness and ExperimentKit.
@@ -29,6 +30,7 @@ let package = Package(
     products: [
         .library(name: "Faultline", targets: ["Faultline"]),
         .library(name: "FaultlineVictims", type: .dynamic, targets: ["FaultlineVictims"]),
+        .library(name: "FaultlineSimulator", type: .dynamic, targets: ["FaultlineSimulator"]),
         .executable(name: "faultline", targets: ["FaultlineCLI"]),
     ] + experiments.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
@@ -53,6 +55,11 @@ let package = Package(
             name: "FaultlineVictims",
             cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-fno-omit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("pthread")]
+        ),
+        // A small C++ library behind extern "C" functions, with real-looking bugs (experiment 11).
+        .target(
+            name: "FaultlineSimulator",
+            cxxSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer"])]
         ),
         // The public Swift API: outcomes, strategies, the worker pool.
         .target(name: "Faultline", dependencies: ["CFaultline"]),
@@ -80,6 +87,6 @@ let package = Package(
                     exclude: ["Fixtures/post_program.py"]),
     ] + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
-                          exclude: $0 == "09-python-peers" ? ["peers.py"] : [])
+                          exclude: ["09-python-peers": ["peers.py"], "11-real-library": ["peers11.py"]][$0] ?? [])
     }
 )
