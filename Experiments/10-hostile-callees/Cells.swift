@@ -137,14 +137,14 @@ private func observe(_ behaviour: Behaviour, _ column: Column, _ context: CellCo
     }
 
     let child = try ChildProcess(program, arguments, environment: environment)
-    let end = Clock.now() + deadline
+    let begin = Clock.now(), end = begin + deadline
     let status = child.wait(timeout: deadline)
     if column.kind == .swift("guard") {
         (evidence.finished, evidence.callerExit) = guardCaller(child, shieldEnded: status != nil, until: end)
     } else {
         (evidence.finished, evidence.callerExit) = (status != nil, status)
     }
-    evidence.seconds = deadline - max(0, end - Clock.now())
+    evidence.seconds = Clock.now() - begin
 
     let output = child.standardOutput
     if case .cli = column.kind {
@@ -177,12 +177,15 @@ private func observe(_ behaviour: Behaviour, _ column: Column, _ context: CellCo
 /// process (a subreaper) has adopted.
 private func guardCaller(_ shield: ChildProcess, shieldEnded: Bool, until end: Double) -> (ended: Bool, status: ExitStatus?) {
     let lines = SubjectChannel.lines(shield.standardOutput)
+    let pid = lines.first { $0.tag == "caller-pid" }.flatMap { pid_t($0.first) }
     if let line = lines.last(where: { $0.tag == "caller-exit" }), let raw = Int32(line.first) {
+        if shieldEnded, let pid {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG) // the zombie the shield left, now this process's child
+        }
         return (true, ExitStatus(waitStatus: raw))
     }
-    guard shieldEnded, let pid = lines.first(where: { $0.tag == "caller-pid" }).flatMap({ pid_t($0.first) }) else {
-        return (false, nil)
-    }
+    guard shieldEnded, let pid else { return (false, nil) }
     while Clock.now() < end {
         var raw: Int32 = 0
         let reaped = waitpid(pid, &raw, WNOHANG)

@@ -21,7 +21,8 @@ let watchdogVariable = "FAULTLINE_HOSTILE_WATCHDOG"
 /// watchdog: `kill the parent` would kill the experiment. So a guard cell is
 /// two processes: this one as a *shield* (started by the watchdog), which
 /// starts the caller (`… caller`, same stdout) and reports how it ended
-/// (`@caller-pid`, then `@caller-exit RAW_WAIT_STATUS`).
+/// (`@caller-pid`, then `@caller-exit RAW_WAIT_STATUS`), leaving its zombie
+/// to the watchdog.
 func cellSubject(_ arguments: [String]) throws -> Int32 {
     guard arguments.count >= 2, let behaviour = behaviours.first(where: { $0.key == arguments[1] }) else {
         throw UsageError("cell expects STRATEGY BEHAVIOUR [caller]")
@@ -73,10 +74,15 @@ private func shield(_ behaviour: Behaviour) throws -> Int32 {
     let started = posix_spawn(&pid, Victims.executablePath, nil, nil, argv, environ)
     if started != 0 { throw SystemError("posix_spawn", errno: started) }
     SubjectChannel.emit("caller-pid", String(pid))
-    var raw: Int32 = 0
-    while waitpid(pid, &raw, 0) < 0 {
-        if errno != EINTR { throw SystemError("waitpid", errno: errno) }
+    // Waits without reaping (WNOWAIT): if the shield dies before it has
+    // written the status, the caller's zombie goes to the watchdog, which
+    // reaps it and reads the status itself.
+    var info = siginfo_t()
+    while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+        if errno != EINTR { throw SystemError("waitid", errno: errno) }
     }
+    let value = info._sifields._sigchld.si_status
+    let raw = info.si_code == Int32(CLD_EXITED) ? (value & 0xff) << 8 : value & 0x7f
     SubjectChannel.emit("caller-exit", String(raw))
     return 0
 }
