@@ -69,13 +69,26 @@ def mode_map(inputs, workers):
     pool.join()
 
 
+def submit_all(schedule, inputs):
+    """A future per input, or the exception that submitting it raised (a broken pool refuses more work)."""
+    futures = []
+    for r in inputs:
+        try:
+            futures.append(schedule(r))
+        except Exception as error:
+            futures.append(error)
+    return futures
+
+
 def mode_executor(inputs, workers):
     from concurrent.futures import ProcessPoolExecutor
 
     executor = ProcessPoolExecutor(max_workers=workers)
-    futures = [executor.submit(call, r) for r in inputs]
+    futures = submit_all(lambda r: executor.submit(call, r), inputs)
     for index, (r, future) in enumerate(zip(inputs, futures)):
         try:
+            if isinstance(future, Exception):
+                raise future
             returned(index, r, future.result())
         except Exception as error:
             record(index, r, "failed", type(error).__name__)
@@ -90,9 +103,11 @@ def mode_pebble(inputs, workers):
         emit("unavailable", "pebble not installed")
         return
     with ProcessPool(max_workers=workers) as pool:
-        futures = [pool.schedule(call, args=[r]) for r in inputs]
+        futures = submit_all(lambda r: pool.schedule(call, args=[r]), inputs)
         for index, (r, future) in enumerate(zip(inputs, futures)):
             try:
+                if isinstance(future, Exception):
+                    raise future
                 returned(index, r, future.result())
             except ProcessExpired as error:
                 code = error.exitcode

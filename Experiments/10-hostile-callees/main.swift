@@ -130,10 +130,10 @@ Experiment(
     result.measure("daemon_cells", Double(daemons.count), "count", "cells that left an fl-daemon behind")
     result.measure("grid_seconds", elapsed, "s", "wall time of all the cells")
     result.notes += [
-        "Verdicts, derived from each cell's answers: *exact* the hostile input got what truly happened and every other input its own value; *honest* no false answer, the hostile input reported as corrupted or as a failure that claims nothing; *leaked* answers right but processes left behind; *failed* some inputs got no answer, or the caller died; *wrong* at least one false answer (a wrong value, a false exit or signal; for an innocent input anything but its value); *hang* still running at the watchdog's deadline, then killed. In bold: wrong and hang.",
-        "True outcomes of the hostile input: SIGSEGV for the two faults, SIGTERM and SIGKILL for kill(0, …), returned 5 for the others that return; the stopped group returns 5 once resumed or times out with a deadline; pthread_exit never returns and never exits, so only *corrupted* (honest) or a failure can be right.",
+        "Verdicts, derived from each cell's answers. exact: the hostile input got what truly happened, every other input its own value, nothing left behind. honest: no false answer, and the hostile input reported as corrupted or as a failure that claims nothing. leaked: answers right, processes left behind. failed: some inputs got no answer, or the caller died. wrong: at least one false answer (a wrong value, a false exit or signal; for an innocent input, anything but its value). hang: still running at the watchdog's deadline, then killed. Wrong and hang are in bold.",
+        "True outcomes of the hostile input: SIGSEGV for the two faults, SIGTERM and SIGKILL for kill(0, …), returned 5 for the others that return; the stopped group returns 5 once resumed, or times out with a deadline; pthread_exit neither returns nor exits, so only corrupted (honest) or a failure can be right.",
         "Each cell runs in processes of its own, marked by an environment variable, under a deadline of \(Format.seconds(context.deadline(fast))) (\(Format.seconds(context.deadline(slow))) for the slow batches); what is still alive once the caller has ended is listed, then everything marked is killed and reaped. The guard's caller runs below a shield process, so that `kill the parent` does not kill the watchdog.",
-        "The pool and the fork server run with 2 workers, no deadline; `faultline call` gets `--timeout 1` for the stopped group only.",
+        "The pool and the fork server run with 2 workers and no deadline; `faultline call` gets `--timeout 1` for the stopped group only. The Python peers run every behaviour, through ctypes in their workers, as experiment 09 runs them.",
     ]
-    _ = supervisor
+    _ = supervisor // it made this process a subreaper; Experiment.run cleans up after this body
 }.main()
