@@ -140,7 +140,7 @@ private func observe(_ behaviour: Behaviour, _ column: Column, _ context: CellCo
     let begin = Clock.now(), end = begin + deadline
     let status = child.wait(timeout: deadline)
     if column.kind == .swift("guard") {
-        (evidence.finished, evidence.callerExit) = guardCaller(child, shieldEnded: status != nil, until: end)
+        (evidence.finished, evidence.callerExit) = guardCaller(child, shieldStatus: status, until: end)
     } else {
         (evidence.finished, evidence.callerExit) = (status != nil, status)
     }
@@ -175,7 +175,8 @@ private func observe(_ behaviour: Behaviour, _ column: Column, _ context: CellCo
 /// How the caller of a guard cell ended: reported by the shield, or, when
 /// the shield itself was killed, seen by reaping the caller, which this
 /// process (a subreaper) has adopted.
-private func guardCaller(_ shield: ChildProcess, shieldEnded: Bool, until end: Double) -> (ended: Bool, status: ExitStatus?) {
+private func guardCaller(_ shield: ChildProcess, shieldStatus: ExitStatus?, until end: Double) -> (ended: Bool, status: ExitStatus?) {
+    let shieldEnded = shieldStatus != nil
     let lines = SubjectChannel.lines(shield.standardOutput)
     let pid = lines.first { $0.tag == "caller-pid" }.flatMap { pid_t($0.first) }
     if let line = lines.last(where: { $0.tag == "caller-exit" }), let raw = Int32(line.first) {
@@ -185,7 +186,8 @@ private func guardCaller(_ shield: ChildProcess, shieldEnded: Bool, until end: D
         }
         return (true, ExitStatus(waitStatus: raw))
     }
-    guard shieldEnded, let pid else { return (false, nil) }
+    guard shieldEnded else { return (false, nil) }
+    guard let pid else { return (true, shieldStatus) } // the shield failed before it started the caller
     while Clock.now() < end {
         var raw: Int32 = 0
         let reaped = waitpid(pid, &raw, WNOHANG)
