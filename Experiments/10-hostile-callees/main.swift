@@ -31,7 +31,7 @@ final class Board: @unchecked Sendable {
     func finish(_ cell: GridCell) { lock.withLock { done.append(cell) } }
 }
 
-/// Runs `command` under a deadline of 10 s; its stdout, or nil when it fails.
+/// Runs `program` with `arguments` under a deadline of 10 s: its stdout, or nil when it fails or overruns.
 func probe(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> String? {
     guard let (process, status) = try? ChildProcess.run(program, arguments, environment: environment, timeout: 10),
           status == .exitCode(0) else { return nil }
