@@ -85,6 +85,8 @@ struct Evidence {
     var leftNames: [String] = []
     /// Why the cell could not run.
     var unavailable: String?
+    /// Answers beyond the first for the same input (e.g. from a forked copy of the caller that ran on).
+    var duplicates = 0
     /// A remark for the cell's text.
     var note: String?
     /// Wall time until the caller ended or the deadline passed.
@@ -148,11 +150,11 @@ private func observe(_ behaviour: Behaviour, _ column: Column, _ context: CellCo
 
     let output = child.standardOutput
     if case .cli = column.kind {
-        evidence.records = cliRecords(output)
+        (evidence.records, evidence.duplicates) = cliRecords(output, count: inputs.count)
         evidence.answered = evidence.records.count == inputs.count
     } else {
         let lines = SubjectChannel.lines(output)
-        evidence.records = lines.calls()
+        (evidence.records, evidence.duplicates) = firstRecords(lines)
         evidence.answered = lines.contains { $0.tag == "answered" }
         if let line = lines.last(where: { $0.tag == "error" }) { evidence.error = ([line.first] + (line.rest.isEmpty ? [] : [line.rest])).joined(separator: " ") }
         if let line = lines.first(where: { $0.tag == "unavailable" }) { evidence.unavailable = ([line.first, line.rest]).joined(separator: " ") }
@@ -198,17 +200,31 @@ private func guardCaller(_ shield: ChildProcess, shieldStatus: ExitStatus?, unti
     return (false, nil)
 }
 
-/// The answers `faultline call` printed, one JSON object per line, in input order.
-private func cliRecords(_ output: String) -> [Int: CallRecord] {
+/// The first `@call` record of each input, and how many more came for inputs already answered.
+private func firstRecords(_ lines: [SubjectLine]) -> (records: [Int: CallRecord], duplicates: Int) {
+    var records: [Int: CallRecord] = [:]
+    var duplicates = 0
+    let decoder = JSONDecoder()
+    for line in lines where line.tag == "call" {
+        guard let index = Int(line.first), let record = try? decoder.decode(CallRecord.self, from: Data(line.rest.utf8)) else { continue }
+        if records[index] == nil { records[index] = record } else { duplicates += 1 }
+    }
+    return (records, duplicates)
+}
+
+/// The answers `faultline call` printed, one JSON object per line, in input
+/// order (lines beyond the `count` inputs are duplicates).
+private func cliRecords(_ output: String, count: Int) -> (records: [Int: CallRecord], duplicates: Int) {
     struct Input: Decodable { var input: Int32 }
     var records: [Int: CallRecord] = [:]
     let decoder = JSONDecoder()
-    for (index, line) in output.split(separator: "\n").enumerated() {
+    let lines = output.split(separator: "\n")
+    for (index, line) in lines.prefix(count).enumerated() {
         let data = Data(line.utf8)
         guard let input = try? decoder.decode(Input.self, from: data), let outcome = try? decoder.decode(Outcome.self, from: data) else { continue }
         records[index] = CallRecord(input: input.input, outcome: outcome)
     }
-    return records
+    return (records, max(0, lines.count - count))
 }
 
 /// Kills every live process marked with the cell's token (and its group,
@@ -264,7 +280,7 @@ private func judge(_ evidence: Evidence, _ behaviour: Behaviour, _ column: Colum
         parts.append(evidence.answered ? "hang on the way out, after every answer" :
                         evidence.records.isEmpty ? "hang" : "hang after \(evidence.records.count)/\(inputs.count) answers")
     } else {
-        if judgement == .wrong || wrong > 0 {
+        if judgement == .wrong || wrong > 0 || evidence.duplicates > 0 {
             verdict = .wrong
         } else if judgement == .missing || missing > 0 || callerDied {
             verdict = .failed
@@ -288,6 +304,7 @@ private func judge(_ evidence: Evidence, _ behaviour: Behaviour, _ column: Colum
         }
         if wrong > 0 { parts.append("other inputs wrong: \(wrong)/\(others)") }
         if missing > 0 { parts.append("others unanswered: \(missing)/\(others)") }
+        if evidence.duplicates > 0 { parts.append("\(evidence.duplicates) duplicate answers") }
         if !evidence.leftNames.isEmpty { parts.append("left behind: " + evidence.leftNames.joined(separator: ", ")) }
     }
     if let note = evidence.note { parts.append(note) }
