@@ -16,6 +16,7 @@ let experiments = [
     "07-supervised-pool",
     "08-why-inprocess-is-unsafe",
     "09-python-peers",
+    "10-hostile-callees",
     "11-real-library",
 ]
 

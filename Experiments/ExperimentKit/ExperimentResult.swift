@@ -34,6 +34,9 @@ public struct ExperimentResult: Codable, Sendable {
     public var notes: [String] = []
     /// Free-form text blocks shown verbatim (e.g. a backtrace).
     public var blocks: [TextBlock] = []
+    /// Tables of verdicts (case × way of calling); nil in results that have none,
+    /// so that results written before this field existed still decode.
+    public var grids: [Grid]?
 
     /// Creates an empty result.
     public init(id: String, name: String, title: String, budgetSeconds: Double) {

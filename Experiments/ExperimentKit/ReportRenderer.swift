@@ -203,6 +203,12 @@ public struct ReportRenderer {
                 }
                 out.append("")
             }
+            for grid in result.grids ?? [] {
+                out.append("\(capitalized(grid.caption)):")
+                out.append("")
+                out.append(grid.markdown)
+                out.append("")
+            }
             if !result.measurements.isEmpty {
                 out.append("<details><summary>All figures of experiment \(result.id)</summary>")
                 out.append("")

@@ -185,6 +185,27 @@ int fl_init_crashes(void);
 #endif
 /* ==== end of signatures.c ==== */
 
+/* ==== hostile_slow.c: hostile victims whose innocent inputs are slow (experiment 10) ==== */
+#ifndef FAULTLINE_VICTIMS_HOSTILE_SLOW_H
+#define FAULTLINE_VICTIMS_HOSTILE_SLOW_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* r < 0: alarm(1), returns -r (SIGALRM ends the process a second later);
+   r > 0: sleeps r milliseconds, returns r; 0 returns 0. */
+int fl_alarm_then_slow(int r);
+/* r < 0: starts a thread that writes through NULL 300 ms later, returns -r;
+   r > 0: sleeps r milliseconds, returns r; 0 returns 0. */
+int fl_thread_faults_later_then_slow(int r);
+/* r < 0: forks a child that segfaults 200 ms later, returns -r;
+   r > 0: sleeps r milliseconds, returns r; 0 returns 0. */
+int fl_child_crashes_later_then_slow(int r);
+#ifdef __cplusplus
+}
+#endif
+#endif
+/* ==== end of hostile_slow.c ==== */
+
 /* ==== init_cli.c: initializers for `faultline call --init` ==== */
 #ifndef FAULTLINE_VICTIMS_INIT_CLI_H
 #define FAULTLINE_VICTIMS_INIT_CLI_H
