@@ -79,9 +79,12 @@ struct CallCommand: ParsableCommand {
             guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
             if strategy == .guard { throw ValidationError("--timeout cannot be used with --strategy guard") }
         }
+        // With fork every call already runs alone in a fresh process: --verify-crashes has nothing to add there.
+        if strategy == .guard && verifyCrashes {
+            throw ValidationError("--verify-crashes needs a strategy with processes (pool, or fork, where every call is already alone)")
+        }
         if strategy != .pool {
-            for (flag, given) in [("--verify-crashes", verifyCrashes), ("--memory-limit", memoryLimit != nil),
-                                  ("--max-calls-per-worker", maxCallsPerWorker != nil)] where given {
+            for (flag, given) in [("--memory-limit", memoryLimit != nil), ("--max-calls-per-worker", maxCallsPerWorker != nil)] where given {
                 throw ValidationError("\(flag) needs --strategy pool (its workers are the long-lived processes it applies to)")
             }
         }
