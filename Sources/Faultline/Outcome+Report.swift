@@ -34,9 +34,48 @@ extension Outcome {
                 backtrace: namedFrames
                     ?? (symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) }),
                 truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0))
+        case FL_KIND_CORRUPTED:
+            self = .corrupted(detail: Self.corruptionDetail(report, returned: String(report.value)))
         default:
             throw InconsistentReport(kind: report.kind)
         }
+    }
+}
+
+extension Outcome {
+    /// The detail of a `FL_KIND_CORRUPTED` report, in one line: what the call
+    /// did (when it is known that it returned, `returned` is the value as
+    /// JSON), what Faultline found destroyed, and how the process then ended.
+    ///
+    /// `the call returned 5, then Faultline found its result page overwritten`
+    static func corruptionDetail(_ report: fl_report, returned: String?) -> String {
+        let flags = report.flags
+        func has(_ flag: Int) -> Bool { flags & UInt32(flag) != 0 }
+        var found: [String] = []
+        if has(FL_CORRUPT_PAGE) { found.append("its result page") }
+        if has(FL_CORRUPT_PRIVATE) { found.append("its private memory in the child") }
+        let overwritten = found.isEmpty ? nil : found.joined(separator: " and ") + " overwritten"
+        var ending: String?
+        if has(FL_CORRUPT_SIGNALED) {
+            ending = "the process was killed by \(Signal(report.signo).name)"
+        } else if has(FL_CORRUPT_EXITED) {
+            ending = "the process exited with status \(report.code)"
+        }
+        var parts: [String] = []
+        if has(FL_CORRUPT_RETURNED) {
+            parts.append("the call returned \(returned ?? String(report.value))")
+            if let overwritten { parts.append("then Faultline found \(overwritten)") }
+            if let ending { parts.append("then \(ending)") }
+        } else if has(FL_CORRUPT_FAULT_REPORT) {
+            parts.append("a fault report for \(Signal(report.signo).name) was found")
+            parts.append("but \(ending ?? "the process did not die of it")")
+        } else {
+            if let overwritten { parts.append("Faultline found \(overwritten)") }
+            if has(FL_CORRUPT_CHECK) { parts.append("its result record failed its check") }
+            if let ending { parts.append(ending) }
+            parts.append("so whether the call returned is unknown")
+        }
+        return parts.joined(separator: ", ")
     }
 }
 

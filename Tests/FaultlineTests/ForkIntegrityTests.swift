@@ -1,0 +1,141 @@
+import Faultline
+import FaultlineHarness
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fork strategy cannot be fooled (project issue 10): a callee that writes
+/// over its process's memory, writes into its descriptors, forks a child that
+/// faults, or exits its thread never makes ForkStrategy report an outcome the
+/// call did not produce. Where Faultline's record was destroyed the outcome is
+/// `.corrupted`, never a guess.
+///
+/// Uses only the public API of `int f(int)` calls, so that the same file can
+/// be run against an older tree to show which of these it gets wrong.
+final class ForkIntegrityTests: XCTestCase {
+    private func call(_ symbol: String, _ input: Int32, timeout: Duration? = .seconds(60)) throws -> Outcome {
+        try ForkStrategy(Fixtures.victim(symbol), timeout: timeout).call(input)
+    }
+
+    /// Innocent inputs before and after a hostile one come back exact.
+    private func assertInnocentAround(_ symbol: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try call(symbol, 7), .returned(7), symbol, file: file, line: line)
+        XCTAssertEqual(try call(symbol, 0), .returned(0), symbol, file: file, line: line)
+        XCTAssertEqual(try call(symbol, 123_456), .returned(123_456), symbol, file: file, line: line)
+    }
+
+    /// The callee overwrites every shared mapping of its process (Faultline's
+    /// result page included) and returns 5: that is a return of 5, or a call
+    /// whose record was destroyed, never `exit(0)`.
+    func testScribblingTheSharedPageIsNeverAnExit() throws {
+        for _ in 0..<3 {
+            let outcome = try call("fl_scribble_shared", -5)
+            if case .corrupted(let detail) = outcome {
+                XCTAssertTrue(detail.contains("returned 5"), detail)
+                XCTAssertTrue(detail.contains("overwritten"), detail)
+            } else {
+                XCTAssertEqual(outcome, .returned(5))
+            }
+        }
+        try assertInnocentAround("fl_scribble_shared")
+    }
+
+    /// Scribble, then fault: the process died of SIGSEGV, which is what is reported
+    /// (or `.corrupted`), never an exit.
+    func testScribblingThenFaultingIsTheFault() throws {
+        for _ in 0..<3 {
+            let outcome = try call("fl_scribble_shared_then_fault", -5)
+            if case .corrupted = outcome { continue }
+            XCTAssertEqual(outcome.signal, .segmentationFault, "\(outcome)")
+        }
+        try assertInnocentAround("fl_scribble_shared_then_fault")
+    }
+
+    /// The callee overwrites every private writable mapping but its stack
+    /// (libc's data, the heap, Faultline's globals) and returns 5: never a wrong
+    /// value, never an exit. The kernel itself may kill the process with SIGSEGV
+    /// (glibc's rseq area, which the kernel reads on every preemption, is part of
+    /// what was destroyed): then the outcome is that signal, without details,
+    /// since the process did die of it.
+    func testScribblingPrivateMemoryNeverGivesAWrongValueOrExit() throws {
+        for _ in 0..<3 {
+            let outcome = try call("fl_scribble_private", -5)
+            switch outcome {
+            case .returned: XCTAssertEqual(outcome, .returned(5))
+            case .corrupted(let detail): XCTAssertTrue(detail.contains("returned 5"), detail)
+            case .signaled(let fault):
+                XCTAssertEqual(fault.signal, .segmentationFault)
+                XCTAssertNil(fault.address, "details from a reporter whose memory was destroyed: \(fault)")
+            default: XCTFail("\(outcome)")
+            }
+        }
+        try assertInnocentAround("fl_scribble_private")
+    }
+
+    /// Garbage written into every socket of the process changes nothing.
+    func testWritingIntoSocketsChangesNothing() throws {
+        XCTAssertEqual(try call("fl_write_into_sockets", -5), .returned(5))
+        try assertInnocentAround("fl_write_into_sockets")
+    }
+
+    /// A grandchild that inherits the fault reporter and segfaults is not the call:
+    /// the callee waited for it and returned 5.
+    func testAGrandchildsFaultIsNotTheCalls() throws {
+        for _ in 0..<3 {
+            XCTAssertEqual(try call("fl_child_segfaults", -5), .returned(5))
+        }
+        XCTAssertEqual(try call("fl_child_crashes_later", -5), .returned(5))
+        try assertInnocentAround("fl_child_segfaults")
+    }
+
+    /// pthread_exit() on the calling thread ends the child with status 0: an exit, not a return.
+    func testPthreadExitIsExitZero() throws {
+        XCTAssertEqual(try call("fl_pthread_exit", -5), .exited(status: 0))
+        try assertInnocentAround("fl_pthread_exit")
+    }
+
+    /// The pool's workers use the same reporter: a worker's grandchild that
+    /// faults must not be reported as the worker's crash.
+    func testAGrandchildOfAPoolWorkerIsNotTheWorker() throws {
+        let strategy = try ForkServerStrategy(library: Fixtures.victimsLibrary, symbol: "fl_child_segfaults", timeout: .seconds(30))
+        defer { strategy.pool.shutdown() }
+        XCTAssertEqual(try strategy.call(-5), .returned(5))
+        XCTAssertEqual(try strategy.call(9), .returned(9))
+    }
+
+    /// 200 calls mixing hostile and innocent inputs: every innocent one exact,
+    /// no hostile one reported as something it did not do, and nothing left behind.
+    func testALongMixedRunLeavesNothingBehind() throws {
+        let hostile = ["fl_scribble_shared", "fl_scribble_shared_then_fault", "fl_write_into_sockets",
+                       "fl_child_segfaults", "fl_child_crashes_later", "fl_pthread_exit", "fl_thread_faults_later",
+                       "fl_null_write"]
+        var functions: [String: NativeFunction] = [:]
+        for symbol in hostile { functions[symbol] = try Fixtures.victim(symbol) }
+        for index in 0..<200 {
+            let symbol = hostile[index % hostile.count]
+            let strategy = ForkStrategy(functions[symbol]!, timeout: .seconds(60))
+            if index % 2 == 0 {
+                XCTAssertEqual(try strategy.call(Int32(index)), .returned(Int32(index)), "\(symbol)(\(index))")
+                continue
+            }
+            let outcome = try strategy.call(-5)
+            switch symbol {
+            case "fl_scribble_shared":
+                if case .corrupted = outcome { break }
+                XCTAssertEqual(outcome, .returned(5), symbol)
+            case "fl_scribble_shared_then_fault":
+                if case .corrupted = outcome { break }
+                XCTAssertEqual(outcome.signal, .segmentationFault, "\(symbol): \(outcome)")
+            case "fl_pthread_exit":
+                XCTAssertEqual(outcome, .exited(status: 0), symbol)
+            case "fl_null_write":
+                XCTAssertEqual(outcome.signal, .segmentationFault, "\(symbol): \(outcome)")
+            default:
+                XCTAssertEqual(outcome, .returned(5), symbol)
+            }
+        }
+        let left = ProcessTable.descendants(of: getpid())
+        XCTAssertEqual(left, [], "left behind: \(left)")
+    }
+}
