@@ -27,9 +27,19 @@
  * key) fails and it writes nothing; the parent then reports the signal from
  * waitpid without details.
  *
+ * The child also unregisters glibc's rseq area (restartable sequences, in
+ * the thread's control block) before the call: the kernel reads that area
+ * whenever the thread is preempted and kills the process with SIGSEGV when it
+ * holds garbage, so a callee that scribbles over its private memory would
+ * otherwise die at a random moment after returning, sometimes before the
+ * child could record the return. glibc's sched_getcpu() falls back to the
+ * system call once the kernel marks the area unregistered.
+ *
  * Limits: a callee thread that overflows its own stack has no alternate
  * stack, so it dies without a report (the signal is still exact). If two
- * threads fault at once, the first one's report is kept (`claim`).
+ * threads fault at once, the first one's report is kept (`child_reported`,
+ * in private memory: a scribble over the shared page cannot silence the
+ * reporter).
  */
 #include "internal.h"
 
@@ -37,12 +47,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
 
 static fl_call_page *child_page;
 static volatile uint64_t child_signal_key; /* also the private canary */
 static uint64_t child_page_seal;           /* fl_mix64(page address ^ key): the globals agree */
 static int child_options;
+static _Atomic int child_reported; /* the first faulting thread writes the report */
 /* The child's alternate stack: in .bss, so it costs nothing until a fault touches it. */
 static char child_altstack[128 * 1024] __attribute__((aligned(64)));
 
@@ -50,8 +65,8 @@ static void report_and_die(int signo, siginfo_t *info, void *context) {
     fl_call_page *page = child_page;
     uint64_t key = child_signal_key;
     if (page != NULL && child_page_seal == fl_mix64((uint64_t)(uintptr_t)page ^ key)) {
-        uint64_t unclaimed = 0;
-        if (atomic_compare_exchange_strong(&page->claim, &unclaimed, 1)) {
+        int unclaimed = 0;
+        if (atomic_compare_exchange_strong(&child_reported, &unclaimed, 1)) {
             fl_report_capture(&page->record, signo, info, context, child_options);
             atomic_thread_fence(memory_order_seq_cst);
             page->check = fl_record_check(key, &page->record, NULL, 0);
@@ -74,14 +89,26 @@ void fl_child_exit_hook(void) {
     pthread_once(&once, register_exit_hook);
 }
 
+/* Unregisters this thread's rseq area, if glibc registered one (one system call). */
+static void forget_rseq(void) {
+#if defined(RSEQ_SIG) && defined(SYS_rseq)
+    if (__rseq_size > 0) {
+        void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+        syscall(SYS_rseq, area, (unsigned int)__rseq_size < 32 ? 32u : __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG);
+    }
+#endif
+}
+
 volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, uint64_t signal_key, int options) {
     child_page = page;
     child_signal_key = signal_key;
     child_page_seal = fl_mix64((uint64_t)(uintptr_t)page ^ signal_key);
     child_options = options;
+    child_reported = 0;
     fl_child_setup(expected_parent, 1);
     /* The caller may have blocked signals for a sigwait thread: the reporter clears the mask. */
     fl_install_fault_reporter(report_and_die, child_altstack, sizeof child_altstack);
+    forget_rseq();
     in_forked_child = 1;
     return &child_signal_key;
 }

@@ -204,7 +204,7 @@ static enum record_state read_record(const fl_call_page *page, const fork_job *j
                                      fl_call_page *found, uint8_t *result) {
     memcpy(found, page, sizeof *found);
     const fl_report *record = &found->record;
-    if (found->check == 0 && atomic_load_explicit(&found->claim, memory_order_relaxed) == 0 && record->kind == 0) {
+    if (found->check == 0 && record->kind == 0) {
         return RECORD_EMPTY;
     }
     uint64_t expected;

@@ -40,7 +40,6 @@ void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *
 typedef struct fl_call_page {
     uint64_t canary;        /* fl_derive(secret, FL_TAG_PAGE), written by the parent before fork */
     uint64_t init_done;     /* fl_derive(secret, FL_TAG_INIT), written by the child once init returned 0 */
-    _Atomic uint64_t claim; /* 0 until a fault reporter takes the record (the first faulting thread) */
     uint64_t check;         /* fl_record_check(key of the record's kind, record, result) */
     fl_report record;       /* RETURNED, CORRUPTED, INIT_FAILED (child) or SIGNALED (reporter) */
 } fl_call_page;
