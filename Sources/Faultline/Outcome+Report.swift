@@ -88,3 +88,25 @@ public struct InconsistentReport: Error, Hashable, Sendable, CustomStringConvert
     /// One line naming the kind.
     public var description: String { "internal error: a call report of unknown kind \(kind)" }
 }
+
+extension InitFailure {
+    /// The failure an `FL_KIND_INIT_FAILED` report describes (how the
+    /// initializer ended is in its `FL_INIT_*` flag); nil for any other kind.
+    init?(report: fl_report, initializer: String) {
+        guard report.kind == Int32(FL_KIND_INIT_FAILED.rawValue) else { return nil }
+        let flags = report.flags
+        func has(_ flag: Int) -> Bool { flags & UInt32(flag) != 0 }
+        let reason: Reason
+        if has(FL_INIT_SIGNALED) {
+            let detailed = has(FL_REPORT_DETAILED)
+            reason = .signaled(Signal(report.signo), address: detailed && report.code > 0 ? report.address : nil)
+        } else if has(FL_INIT_EXITED) {
+            reason = .exited(status: report.value)
+        } else if has(FL_INIT_TIMED_OUT) {
+            reason = .timedOut(.nanoseconds(report.elapsed_ns))
+        } else {
+            reason = .returned(report.value)
+        }
+        self.init(initializer: initializer, reason: reason)
+    }
+}
