@@ -3,19 +3,23 @@
  * that nothing the callee does can falsify.
  *
  * MECHANISM. For each call the parent draws a 64-bit secret (getrandom(2);
- * a counter mixed with the clock if that fails) and maps a new MAP_SHARED
- * "call page" (internal.h: fl_call_page; a page, not a pipe, because a callee
- * can close every descriptor). It writes the page's canary, derived from the
- * secret, and forks. The secret then exists only in locals: the parent's, and
- * after fork the child's stack and registers. The child (child.c) installs a
- * fault reporter, runs the initializer if any (then marks `init_done`, also
- * derived from the secret), calls the callee, and only AFTER the call writes
- * its record into the page from values on its stack (the page address, the
- * secret, the returned value), sealed with a keyed check of the record and
- * the result bytes. The parent waits for the child's death (waitpid, or a
- * pidfd polled until the deadline), copies the page, and accepts a record
- * only if its check matches. There is no "claimed" flag a callee could set to
- * silence the child: the child writes after the call whatever is in the page.
+ * a counter mixed with the clock if that fails) and zeroes its thread's
+ * MAP_SHARED "call page" (internal.h: fl_call_page; a page, not a pipe,
+ * because a callee can close every descriptor; kept per thread because a new
+ * shared mapping per call costs tens of microseconds; made for one call only
+ * when a result record is larger than 256 KiB). It writes the page's canary,
+ * derived from the secret, and forks. The secret then exists only in locals:
+ * the parent's, and after fork the child's stack and registers. The child
+ * (child.c) installs a fault reporter, runs the initializer if any (then
+ * marks `init_done`, also derived from the secret), calls the callee, and
+ * only AFTER the call writes its record into the page from values on its
+ * stack (the page address, the secret, the returned value), sealed with a
+ * keyed check of the record and the result bytes. The parent waits for the
+ * child's death (waitpid, or a pidfd polled until the deadline), copies the
+ * page, and accepts a record only if its check matches. There is no
+ * "claimed" flag a callee could set to silence the child: the child writes
+ * after the call whatever is in the page. A record left by an earlier call
+ * carries a check under another secret.
  *
  * CANARIES. Before the call the page holds a canary the parent also knows,
  * and a private global of the child (child.c) holds the key of fault
@@ -38,11 +42,12 @@
  * for (fault_report.c compares getpid()): a grandchild the callee forks dies
  * of its own signal without touching the page. After the child's death the
  * parent kills what the callee left in the child's process group; waitpid
- * on the child's pid is the only source of how the call's process ended. The
- * page is mapped anew for each call and marked MADV_DONTFORK right after the
- * fork, under a lock that every fork of this file takes: the children of
- * other calls on other threads never inherit it, and a daemon left by an
- * earlier call holds only that call's page.
+ * on the child's pid is the only source of how the call's process ended.
+ * Call pages are MADV_DONTFORK except across the fork of their own call,
+ * which happens under a lock every fork of this file takes: the children of
+ * other calls on other threads never inherit them. The child marks its page
+ * MADV_DONTFORK in itself before the call: nothing the callee forks (a
+ * daemon that outlives the call included) ever holds it.
  *
  * CLASSIFICATION (waitpid is the truth for how the process ended):
  *   exited 0 + valid RETURNED                    -> RETURNED (value / result record)
@@ -65,8 +70,8 @@
  * the child's stack, which a callee may of course also read; nothing in one
  * address space is secret from code running in it).
  *
- * SAFETY. Between fork() and exit the child runs fl_child_prepare (child.c,
- * async-signal-safe), the initializer, the callee (directly or through
+ * SAFETY. Between fork() and exit the child runs madvise (a system call),
+ * fl_child_prepare (child.c, async-signal-safe), the initializer, the callee (directly or through
  * fl_signature_invoke, which allocates nothing), inline stores and checks, and
  * exit_group. No malloc, no lock.
  *
@@ -77,7 +82,7 @@
  * GiB here); the worker pool forks from a small helper instead. Without
  * pidfd (Linux < 5.3) a deadline cannot be enforced: the call then waits for
  * the child. A fork made outside this file (another library, the pool's
- * helper) while a call is between mmap and fork may inherit that call's page.
+ * helper) at the very moment a call forks may inherit that call's page.
  * A signature call whose callee destroyed libc's data may crash in libffi's
  * return path (store_return uses memcpy); that is reported as the signal it
  * is, or as CORRUPTED. A callee that overwrites its thread's rseq area (glibc
@@ -91,6 +96,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -146,8 +152,8 @@ FL_ALWAYS_INLINE __attribute__((noreturn)) void seal_and_exit(fl_call_page *page
 }
 
 /* The forked child: set-up, initializer, call, record. Never returns. */
-static __attribute__((noreturn, noinline)) void run_child(const fork_job *job, fl_call_page *page, uint64_t secret,
-                                                           pid_t parent, int options) {
+static __attribute__((noreturn, noinline)) void run_child(const fork_job *job, fl_call_page *page, size_t page_size,
+                                                           uint64_t secret, pid_t parent, int options) {
     /* Everything needed after the call is copied to locals first. */
     const uint64_t return_key = fl_derive(secret, FL_TAG_RETURN);
     const uint64_t signal_key = fl_derive(secret, FL_TAG_SIGNAL);
@@ -158,6 +164,8 @@ static __attribute__((noreturn, noinline)) void run_child(const fork_job *job, f
     fl_report record;
     memset(&record, 0, sizeof record);
 
+    /* Nothing this process forks (the callee's children, daemons) inherits the page. */
+    madvise(page, page_size, MADV_DONTFORK);
     volatile uint64_t *private_canary = fl_child_prepare(parent, page, signal_key, options);
     if (job->init != NULL) {
         int status = job->init();
@@ -341,6 +349,65 @@ static size_t page_size(void) {
     return size;
 }
 
+/* Each thread keeps its call page between calls (a new MAP_SHARED mapping
+   costs more than the rest of a call's bookkeeping); mappings larger than
+   this are made for one call and unmapped after it. */
+#define FL_CACHED_PAGE_MAX ((size_t)256 << 10)
+
+typedef struct cached_page {
+    void *address;
+    size_t size;
+} cached_page;
+
+static pthread_key_t page_key;
+static pthread_once_t page_key_once = PTHREAD_ONCE_INIT;
+static __thread cached_page *thread_page;
+
+static void release_page(void *value) {
+    cached_page *cached = value;
+    if (cached->address != NULL) munmap(cached->address, cached->size);
+    free(cached);
+}
+
+static void make_page_key(void) { pthread_key_create(&page_key, release_page); }
+
+/* A MAP_SHARED, MADV_DONTFORK mapping of `size` bytes (a multiple of the page size). */
+static void *map_call_page(size_t size) {
+    void *address = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (address == MAP_FAILED) return NULL;
+    madvise(address, size, MADV_DONTFORK);
+    return address;
+}
+
+/* This thread's call page, at least `size` bytes, its first `used` bytes zero;
+   *mapping is the size of the whole mapping, *own is set when it was made for
+   this call only. NULL with errno. */
+static fl_call_page *call_page(size_t size, size_t used, size_t *mapping, int *own) {
+    *own = 0;
+    *mapping = size;
+    if (size > FL_CACHED_PAGE_MAX) {
+        *own = 1;
+        return map_call_page(size); /* fresh: already zero */
+    }
+    if (thread_page == NULL) {
+        pthread_once(&page_key_once, make_page_key);
+        cached_page *cached = calloc(1, sizeof *cached);
+        if (cached == NULL) return NULL;
+        thread_page = cached;
+        pthread_setspecific(page_key, cached);
+    }
+    if (thread_page->size < size) {
+        if (thread_page->address != NULL) munmap(thread_page->address, thread_page->size);
+        thread_page->address = map_call_page(size);
+        thread_page->size = thread_page->address ? size : 0;
+        if (thread_page->address == NULL) return NULL;
+    } else {
+        memset(thread_page->address, 0, used); /* what the last call left */
+    }
+    *mapping = thread_page->size;
+    return thread_page->address;
+}
+
 /* The parent's side of both entry points: page, fork, wait, classify. */
 static int fork_run(const fork_job *job, int64_t timeout_ns, int options, fl_report *report, uint8_t *result) {
     memset(report, 0, sizeof *report);
@@ -348,23 +415,30 @@ static int fork_run(const fork_job *job, int64_t timeout_ns, int options, fl_rep
     fl_child_exit_hook();
     pthread_once(&fork_lock_once, fork_lock_setup);
     const uint64_t secret = call_secret();
-    const size_t mapped = (FL_CALL_PAGE_RESULT + (size_t)job->result_size + page_size() - 1) & ~(page_size() - 1);
-    fl_call_page *page = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return -errno;
+    const size_t used = FL_CALL_PAGE_RESULT + (size_t)job->result_size;
+    size_t mapped = (used + page_size() - 1) & ~(page_size() - 1);
+    int own_page;
+    fl_call_page *page = call_page(mapped, used, &mapped, &own_page);
+    if (page == NULL) return -errno;
     page->canary = fl_derive(secret, FL_TAG_PAGE);
     pid_t parent = getpid();
     int64_t start = fl_now_ns();
     int64_t deadline = timeout_ns >= 0 ? start + timeout_ns : -1;
 
+    /* The page is MADV_DONTFORK except across this fork, under a lock that
+       every fork of this file takes: the children of other calls on other
+       threads (and any fork outside Faultline while no call is forking) never
+       inherit it. The child marks it MADV_DONTFORK in itself at once, so
+       nothing the callee forks inherits it either. */
     pthread_mutex_lock(&fork_lock);
+    madvise(page, mapped, MADV_DOFORK);
     pid_t pid = fork();
-    if (pid == 0) run_child(job, page, secret, parent, options);
+    if (pid == 0) run_child(job, page, mapped, secret, parent, options);
     int fork_error = errno;
-    /* From now on, forks of other calls (and any later fork) do not inherit this page. */
     madvise(page, mapped, MADV_DONTFORK);
     pthread_mutex_unlock(&fork_lock);
     if (pid < 0) {
-        munmap(page, mapped);
+        if (own_page) munmap(page, mapped);
         return -fork_error;
     }
 
@@ -393,11 +467,11 @@ static int fork_run(const fork_job *job, int64_t timeout_ns, int options, fl_rep
        kernel reaped the child and threw its status away. No outcome was
        observed: say so instead of inventing one. */
     if (reaped < 0) {
-        munmap(page, mapped);
+        if (own_page) munmap(page, mapped);
         return -wait_error;
     }
     int error = classify(page, job, secret, status, timed_out, report, result);
-    munmap(page, mapped);
+    if (own_page) munmap(page, mapped);
     report->elapsed_ns = end - start;
     return error;
 }
