@@ -100,6 +100,35 @@ final class ForkIntegrityTests: XCTestCase {
         XCTAssertEqual(try strategy.call(9), .returned(9))
     }
 
+    /// A callee that scribbles over every shared mapping of its process, on one
+    /// thread, while innocent calls run on another: the other calls' pages are
+    /// never in the scribbler's process, so their outcomes stay exact.
+    func testAScribblerOnAnotherThreadCannotChangeThisThreadsOutcomes() throws {
+        let slow = ForkStrategy(try Fixtures.victim("fl_slow"), timeout: .seconds(60))
+        let scribbler = ForkStrategy(try Fixtures.victim("fl_scribble_shared"), timeout: .seconds(60))
+        let done = UnsafeMutablePointer<Int32>.allocate(capacity: 2) // [0]: stop, [1]: scribbler calls made
+        done.initialize(repeating: 0, count: 2)
+        defer { done.deallocate() }
+        var thread = pthread_t()
+        final class Box: @unchecked Sendable { let strategy: ForkStrategy; let done: UnsafeMutablePointer<Int32>
+            init(_ strategy: ForkStrategy, _ done: UnsafeMutablePointer<Int32>) { self.strategy = strategy; self.done = done } }
+        let box = Unmanaged.passRetained(Box(scribbler, done)).toOpaque()
+        XCTAssertEqual(pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            while loadFlag(box.done) == 0 {
+                _ = try? box.strategy.call(-5)
+                storeFlag(box.done + 1, loadFlag(box.done + 1) + 1)
+            }
+            return nil
+        }, box), 0)
+        for index in 0..<15 {
+            XCTAssertEqual(try slow.call(20 + Int32(index)), .returned(20 + Int32(index)))
+        }
+        storeFlag(done, 1)
+        pthread_join(thread, nil)
+        XCTAssertGreaterThan(done[1], 3, "the scribbler hardly ran")
+    }
+
     /// 200 calls mixing hostile and innocent inputs: every innocent one exact,
     /// no hostile one reported as something it did not do, and nothing left behind.
     func testALongMixedRunLeavesNothingBehind() throws {
@@ -135,3 +164,7 @@ final class ForkIntegrityTests: XCTestCase {
         XCTAssertEqual(left, [], "left behind: \(left)")
     }
 }
+
+/// Loads and stores of a flag two threads share (through raw memory, reloaded on every use).
+private func loadFlag(_ pointer: UnsafeMutablePointer<Int32>) -> Int32 { UnsafeMutableRawPointer(pointer).load(as: Int32.self) }
+private func storeFlag(_ pointer: UnsafeMutablePointer<Int32>, _ value: Int32) { UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Int32.self) }
