@@ -202,8 +202,9 @@ const int *fl_fault_signals(size_t *count);
  *
  * The child's record travels in a page shared with the parent (MAP_SHARED),
  * not a pipe: a callee that closes every descriptor cannot lose it. The page
- * is new for each call and carries a canary and a keyed check made from a
- * 64-bit secret of this call (see the top of fork_call.c): a callee that
+ * (one per calling thread, zeroed for each call, inherited by no other
+ * process) carries a canary and a keyed check made from a 64-bit secret of
+ * this call (see the top of fork_call.c): a callee that
  * writes over its process's memory, a child it forks, or a record left by
  * anything else can never make the parent report an outcome the call did not
  * produce; where the record was destroyed, the kind is CORRUPTED.
@@ -231,7 +232,8 @@ struct fl_signature;
  *
  * The child writes the result record (return value and out buffers,
  * `signature->result_size` bytes) into a shared mapping made for this call,
- * under the same canaries and keyed check as fl_fork_call. On RETURNED the
+ * under the same canaries and keyed check as fl_fork_call (a mapping of its
+ * own when the record is larger than 256 KiB). On RETURNED the
  * record is copied to `result` (`result_size` bytes at least
  * signature->result_size, 8-byte aligned); on CORRUPTED with
  * FL_CORRUPT_RETURNED `result` holds the record as found (for a description
