@@ -315,7 +315,8 @@ private func judge(_ evidence: Evidence, _ behaviour: Behaviour, _ column: Colum
     return GridCell(row: behaviour.key, column: column.key, verdict: verdict, text: parts.joined(separator: "; "),
                     finished: evidence.finished, seconds: evidence.seconds, deadline: deadline,
                     callerExit: evidence.callerExit?.description, error: evidence.error, focus: hostile,
-                    othersExact: exact, othersWrong: wrong, othersMissing: missing, leftBehind: evidence.leftBehind)
+                    othersExact: exact, othersWrong: wrong, othersMissing: missing, othersCleared: cleared,
+                    leftBehind: evidence.leftBehind)
 }
 
 /// At most 60 characters of a message.

@@ -161,7 +161,7 @@ static void *call_loop(void *argument) {
             const int32_t kind = kind_after_call(channel, secret);
             channel->records[i].value = value;
             channel->records[i].kind = kind;
-            channel->records[i].check = fl_record_check(secret, seq, i, input, kind, value);
+            channel->records[i].check = fl_pool_record_check(secret, seq, i, input, kind, value);
             atomic_store_explicit(&channel->finished, i + 1, memory_order_release);
             /* This process can no longer be trusted: the supervisor reads the
                record and requeues the rest of the batch. */

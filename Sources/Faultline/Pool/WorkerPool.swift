@@ -101,7 +101,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// once in the helper before any worker is forked, so that every worker
     /// starts with the state it set up (threads init starts stay in the
     /// helper: fork copies only the forking thread). A non-zero return or a
-    /// crash in init throws ``PoolError/initFailed(symbol:_:)``.
+    /// crash in init throws ``PoolError/initFailed(_:)``.
     ///
     /// ```swift
     /// let pool = try WorkerPool(library: "./libparse.so", symbol: "parse",
@@ -215,11 +215,11 @@ public final class WorkerPool: @unchecked Sendable {
         case Int32(FL_POOL_ERROR_INIT_SYMBOL):
             return LoadError.symbolNotFound(symbol: initializer ?? "", library: library ?? "")
         case Int32(FL_POOL_ERROR_INIT_FAILED):
-            let failure: InitFailure = error.init_kind == Int32(FL_KIND_SIGNALED.rawValue)
-                ? .crashed(Signal(error.init_signo),
-                           address: [SIGSEGV, SIGBUS, SIGFPE, SIGILL].contains(error.init_signo) ? error.init_address : nil)
+            let reason: InitFailure.Reason = error.init_kind == Int32(FL_KIND_SIGNALED.rawValue)
+                ? .signaled(Signal(error.init_signo),
+                            address: [SIGSEGV, SIGBUS, SIGFPE, SIGILL].contains(error.init_signo) ? error.init_address : nil)
                 : .returned(error.init_value)
-            return PoolError.initFailed(symbol: initializer ?? "", failure)
+            return PoolError.initFailed(InitFailure(initializer: initializer ?? "", reason: reason))
         case Int32(FL_POOL_ERROR_SIGNATURE):
             return PoolError.system(.configureHelper, Errno(EINVAL))
         default:
