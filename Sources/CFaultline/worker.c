@@ -193,6 +193,8 @@ void fl_worker_main(const fl_worker_config *config) {
     /* The inputs are the supervisor's: nothing in this process may change them. */
     mprotect(channel->inputs, sizeof channel->inputs, PROT_READ);
     if (config->signature) mprotect(FL_CHANNEL_ARGUMENTS(channel), FL_ARGUMENT_AREA, PROT_READ);
+    /* A process the callee forks does not inherit the channel at all. */
+    madvise(channel, FL_CHANNEL_SIZE(config->signature != NULL), MADV_DONTFORK);
     on_exit(worker_exit, NULL);
 
     fl_worker_config loop = *config;
