@@ -44,7 +44,13 @@
  *                            saved, as the guard does): the guard strategy's
  *                            recovery, without its bookkeeping.
  *
- * Limits. Samples are CLOCK_MONOTONIC differences (a vDSO read, ~20 ns),
+ * Limits. Built by SwiftPM, this executable is linked by the Swift driver,
+ * which adds swiftrt.o and so libswiftCore (with libstdc++ and libm): no
+ * Swift code runs, but the process has about twice the mappings of the
+ * same file linked by cc (~45 instead of ~22), and its fork costs ~25% more
+ * (measured on the 2-core development machine). The figures are still those
+ * of a small single-threaded process, several times below the bench's own.
+ * Samples are CLOCK_MONOTONIC differences (a vDSO read, ~20 ns),
  * so the cheap figures carry that much noise. Nothing is pinned to a CPU:
  * on a loaded or shared machine the figures move (take several runs); the
  * round trips depend on whether both processes share one core. The whole
