@@ -47,9 +47,12 @@
  * Limits. Built by SwiftPM, this executable is linked by the Swift driver,
  * which adds swiftrt.o and so libswiftCore (with libstdc++ and libm): no
  * Swift code runs, but the process has about twice the mappings of the
- * same file linked by cc (~45 instead of ~22), and its fork costs ~25% more
- * (measured on the 2-core development machine). The figures are still those
- * of a small single-threaded process, several times below the bench's own.
+ * same file linked by cc (~45 instead of ~22), and its fork costs 25-50%
+ * more (p50 ~280-310 µs against ~170-250 µs on the loaded 2-core development
+ * machine). SwiftPM places a target's linker flags after -lswiftCore, so
+ * --as-needed cannot drop it; MADV_DONTFORK on those libraries breaks the
+ * children (the runtime's fork handlers touch them). The figures are still
+ * those of a small single-threaded process, well below the bench's own.
  * Samples are CLOCK_MONOTONIC differences (a vDSO read, ~20 ns),
  * so the cheap figures carry that much noise. Nothing is pinned to a CPU:
  * on a loaded or shared machine the figures move (take several runs); the
