@@ -75,6 +75,8 @@ let package = Package(
         // Shared plumbing of the numbered experiments and the report.
         .target(name: "ExperimentKit", dependencies: ["Faultline", "FaultlineHarness", "FaultlineBenchResult"],
                 path: "Experiments/ExperimentKit"),
+        // `faultline-floors`: the floors at the limit of the machine, measured in a minimal C process.
+        .executableTarget(name: "faultline-floors", path: "Sources/FaultlineFloors", cSettings: [.define("_GNU_SOURCE")]),
         // The `faultline` command.
         .executableTarget(
             name: "FaultlineCLI",
@@ -84,7 +86,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit"],
+        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit", "FaultlineBench"],
                     exclude: ["Fixtures/post_program.py"]),
     ] + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",

@@ -40,8 +40,11 @@ struct Behaviour: Sendable {
     /// Outcomes that are not exact but claim nothing false (``Outcome/corrupted(detail:)``
     /// and failures that name no outcome are always honest).
     var honest: [Expected] = []
-    /// `faultline call` gets `--timeout 1` (the stopped group).
+    /// Every caller that can have a deadline gets one of 1 s (the stopped group).
     var cliTimeout = false
+
+    /// The deadline of the Swift callers: 1 s where ``cliTimeout`` says so.
+    var deadline: Duration? { cliTimeout ? .seconds(1) : nil }
     /// `faultline call` gets `--verify-crashes` when the build has it (a crash that may be someone else's).
     var verifyCrashes = false
 
@@ -104,10 +107,14 @@ func judgeHostile(_ record: CallRecord?, _ behaviour: Behaviour) -> Judgement {
     return .wrong
 }
 
-/// Judges an innocent input's record: its true outcome is `returned input`; anything else is wrong.
+/// Judges an innocent input's record: its true outcome is `returned input`.
+/// A crash whose replay alone in a fresh process returned that value is
+/// flagged by the report itself (honest); anything else is wrong.
 func judgeInnocent(_ record: CallRecord?, input: Int32) -> Judgement {
     guard let record, record.status != .missing else { return .missing }
-    return record.status == .returned && record.value == input ? .exact : .wrong
+    if record.status == .returned && record.value == input { return .exact }
+    if record.replay == .returned(input) { return .honest }
+    return .wrong
 }
 
 /// A few words for a record: `returned 5`, `signaled SIGTERM`, `corrupted`, or the peer's own text.

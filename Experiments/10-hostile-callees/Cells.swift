@@ -215,14 +215,16 @@ private func firstRecords(_ lines: [SubjectLine]) -> (records: [Int: CallRecord]
 /// The answers `faultline call` printed, one JSON object per line, in input
 /// order (lines beyond the `count` inputs are duplicates).
 private func cliRecords(_ output: String, count: Int) -> (records: [Int: CallRecord], duplicates: Int) {
-    struct Input: Decodable { var input: Int32 }
+    struct Input: Decodable { var input: Int32; var replay: Outcome? }
     var records: [Int: CallRecord] = [:]
     let decoder = JSONDecoder()
     let lines = output.split(separator: "\n")
     for (index, line) in lines.prefix(count).enumerated() {
         let data = Data(line.utf8)
         guard let input = try? decoder.decode(Input.self, from: data), let outcome = try? decoder.decode(Outcome.self, from: data) else { continue }
-        records[index] = CallRecord(input: input.input, outcome: outcome)
+        var record = CallRecord(input: input.input, outcome: outcome)
+        record.replay = input.replay
+        records[index] = record
     }
     return (records, max(0, lines.count - count))
 }
@@ -258,12 +260,13 @@ private func sweep(_ token: String) {
 private func judge(_ evidence: Evidence, _ behaviour: Behaviour, _ column: Column, deadline: Double) -> GridCell {
     let inputs = behaviour.inputs
     let hostile = evidence.records[behaviour.hostileIndex]
-    var exact = 0, wrong = 0, missing = 0
+    var exact = 0, wrong = 0, missing = 0, cleared = 0
     for (index, input) in inputs.enumerated() where index != behaviour.hostileIndex {
         switch judgeInnocent(evidence.records[index], input: input) {
         case .exact: exact += 1
         case .missing: missing += 1
-        case .wrong, .honest: wrong += 1
+        case .honest: cleared += 1
+        case .wrong: wrong += 1
         }
     }
     let others = inputs.count - 1
@@ -287,7 +290,7 @@ private func judge(_ evidence: Evidence, _ behaviour: Behaviour, _ column: Colum
         } else if !evidence.leftBehind.isEmpty {
             verdict = .leaked
         } else {
-            verdict = judgement == .honest ? .honest : .exact
+            verdict = judgement == .honest || cleared > 0 ? .honest : .exact
         }
         var first = hostile.map(shortText) ?? "no answer"
         if behaviour.key == "long-name", let note = longNameNote(hostile) { first += " (\(note))" }
@@ -303,6 +306,7 @@ private func judge(_ evidence: Evidence, _ behaviour: Behaviour, _ column: Colum
             if let error = evidence.error { parts.append("error: " + shorten(error)) }
         }
         if wrong > 0 { parts.append("other inputs wrong: \(wrong)/\(others)") }
+        if cleared > 0 { parts.append("\(cleared)/\(others) others crashed in a used worker, returned when replayed alone") }
         if missing > 0 { parts.append("others unanswered: \(missing)/\(others)") }
         if evidence.duplicates > 0 { parts.append("\(evidence.duplicates) duplicate answers") }
         if !evidence.leftNames.isEmpty { parts.append("left behind: " + evidence.leftNames.joined(separator: ", ")) }
@@ -311,7 +315,8 @@ private func judge(_ evidence: Evidence, _ behaviour: Behaviour, _ column: Colum
     return GridCell(row: behaviour.key, column: column.key, verdict: verdict, text: parts.joined(separator: "; "),
                     finished: evidence.finished, seconds: evidence.seconds, deadline: deadline,
                     callerExit: evidence.callerExit?.description, error: evidence.error, focus: hostile,
-                    othersExact: exact, othersWrong: wrong, othersMissing: missing, leftBehind: evidence.leftBehind)
+                    othersExact: exact, othersWrong: wrong, othersMissing: missing, othersCleared: cleared,
+                    leftBehind: evidence.leftBehind)
 }
 
 /// At most 60 characters of a message.

@@ -35,13 +35,15 @@ func cellSubject(_ arguments: [String]) throws -> Int32 {
     do {
         switch strategy {
         case "pool":
-            let pool = try WorkerPool(library: Victims.library, symbol: behaviour.symbol, configuration: .init(workers: 2))
+            var configuration = WorkerPool.Configuration(workers: 2, timeout: behaviour.deadline)
+            configuration.verifyCrashes = behaviour.verifyCrashes
+            let pool = try WorkerPool(library: Victims.library, symbol: behaviour.symbol, configuration: configuration)
             emit(try pool.run(inputs), inputs)
         case "fork-server":
-            let server = try ForkServerStrategy(library: Victims.library, symbol: behaviour.symbol, workers: 2)
+            let server = try ForkServerStrategy(library: Victims.library, symbol: behaviour.symbol, timeout: behaviour.deadline, workers: 2)
             emit(try server.call(inputs), inputs)
         case "fork":
-            let fork = ForkStrategy(try Victims.function(behaviour.symbol))
+            let fork = ForkStrategy(try Victims.function(behaviour.symbol), timeout: behaviour.deadline)
             for (index, input) in inputs.enumerated() { SubjectChannel.call(index, CallRecord(input: input, outcome: try fork.call(input))) }
         case "guard":
             let guarded = GuardStrategy(try Victims.function(behaviour.symbol))
@@ -61,7 +63,11 @@ func cellSubject(_ arguments: [String]) throws -> Int32 {
 
 /// Writes the `@call` lines of a batch.
 private func emit(_ outcomes: Outcomes, _ inputs: [Int32]) {
-    for (index, outcome) in outcomes.enumerated() { SubjectChannel.call(index, CallRecord(input: inputs[index], outcome: outcome)) }
+    for (index, outcome) in outcomes.enumerated() {
+        var record = CallRecord(input: inputs[index], outcome: outcome)
+        record.replay = outcomes.replays[index]
+        SubjectChannel.call(index, record)
+    }
 }
 
 /// The shield of a guard cell: starts the caller as its child, sharing

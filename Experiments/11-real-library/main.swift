@@ -114,7 +114,6 @@ Experiment(
         result.summary = [result.skipped!]
         return
     }
-    let unavailable = "not available in this build"
     var columns: [(title: String, cells: [String])] = []
     var summary: [String] = []
     let initializer = "fl_sim_init"
@@ -141,9 +140,16 @@ Experiment(
         columns.append(("guard", inputs.map { _ in "failed: \(error)" }))
     }
 
-    // Fork per call: ForkStrategy.call(arguments:) has not landed in this build.
-    columns.append(("fork", inputs.map { _ in unavailable }))
-    summary.append("fork: \(unavailable) (ForkStrategy.call(arguments:) and its initializer are not in this build)")
+    // Fork per call: init in each forked process, then the call.
+    do {
+        let function = try NativeFunction(library: simulator, symbol: "fl_sim_run", signature: runSignature)
+        let forked = ForkStrategy(function, timeout: .seconds(10), initializer: try Initializer(library: simulator, symbol: initializer))
+        let outcomes = try inputs.map { try forked.call(arguments: $0) }
+        columns.append(("fork", outcomes.map(cell)))
+        summary.append("fork: \(outcomes.filter { $0.value != nil }.count) returned, \(outcomes.filter { $0.fault != nil }.count) crashes, each in a forked process that ran fl_sim_init first")
+    } catch {
+        columns.append(("fork", inputs.map { _ in "failed: \(error)" }))
+    }
 
     // Fork server and pool: init once in the helper, every worker forked from it.
     var forkServer: ForkServerStrategy?
@@ -238,7 +244,12 @@ Experiment(
         let strategy = GuardStrategy(function, captureBacktrace: false)
         return try perCall(count: workload.calls, seconds: seconds) { for _ in 0..<workload.calls { _ = try strategy.call(arguments: workload.arguments) } }
     }
-    costRows.append(("fork", costWorkloads.map { _ in unavailable }))
+    measure("fork") { workload, function in
+        let forked = ForkStrategy(function, timeout: .seconds(10), captureBacktrace: false,
+                                  initializer: try Initializer(library: simulator, symbol: initializer))
+        let calls = max(4, workload.calls / 20)
+        return try perCall(count: calls, seconds: seconds) { for _ in 0..<calls { _ = try forked.call(arguments: workload.arguments) } }
+    }
     measure("fork-server") { workload, _ in
         let server = try ForkServerStrategy(library: simulator, symbol: workload.symbol, signature: workload.signature, initializer: initializer)
         defer { server.pool.shutdown() }
@@ -256,9 +267,8 @@ Experiment(
     var costTable = ["| strategy | " + costWorkloads.map(\.title).joined(separator: " | ") + " |",
                      "|---|" + String(repeating: "---|", count: costWorkloads.count)]
     costTable += costRows.map { "| \($0.0) | " + $0.1.joined(separator: " | ") + " |" }
-    result.blocks.append(TextBlock(caption: "cost per call through the signature APIs (median of rounds; pool: runs of many calls on 2 workers; fork-server: one call at a time)", text: costTable.joined(separator: "\n")))
+    result.blocks.append(TextBlock(caption: "cost per call through the signature APIs (median of rounds; pool: runs of many calls on 2 workers; fork and fork-server: one call at a time, fork running fl_sim_init in every child)", text: costTable.joined(separator: "\n")))
 
     result.summary = summary
-    result.notes.append("Every strategy calls fl_sim_init first in the process that calls: the guard and direct in their own process, the pool and the fork server once in their helper before forking the workers, the Python peers in the interpreter and in each pebble worker (initializer=).")
-    result.notes.append("The fork column says \"\(unavailable)\": ForkStrategy.call(arguments:) and ForkStrategy's initializer are being added on another branch.")
+    result.notes.append("Every strategy calls fl_sim_init first in the process that calls: the guard and direct in their own process, fork in each forked process, the pool and the fork server once in their helper before forking the workers, the Python peers in the interpreter and in each pebble worker (initializer=).")
 }.main()

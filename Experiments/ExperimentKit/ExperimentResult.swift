@@ -106,6 +106,8 @@ public struct CallRecord: Codable, Sendable, Equatable {
     public var signal: String?
     /// The exact outcome, when the strategy gives one.
     public var outcome: Outcome?
+    /// With crash verification: the outcome of the same input run again alone in a fresh process.
+    public var replay: Outcome?
     /// Short text as the strategy would show it, e.g. `TimeoutError after 0.25 s`.
     public var text: String
     /// Wall time of this call, when measured.

@@ -128,13 +128,17 @@ public struct GridCell: Codable, Sendable {
     public var othersWrong: Int
     /// See ``othersExact``.
     public var othersMissing: Int
+    /// Others that crashed in a used worker and returned their true value when
+    /// replayed alone (crash verification flagged them: honest, not exact).
+    public var othersCleared: Int?
     /// Processes of this cell still alive once its caller had ended (then killed).
     public var leftBehind: [ProcessRecord]
 
     /// Creates a cell.
     public init(row: String, column: String, verdict: GridVerdict, text: String, finished: Bool, seconds: Double, deadline: Double,
                 callerExit: String? = nil, error: String? = nil, focus: CallRecord? = nil,
-                othersExact: Int = 0, othersWrong: Int = 0, othersMissing: Int = 0, leftBehind: [ProcessRecord] = []) {
+                othersExact: Int = 0, othersWrong: Int = 0, othersMissing: Int = 0, othersCleared: Int = 0,
+                leftBehind: [ProcessRecord] = []) {
         self.row = row
         self.column = column
         self.verdict = verdict
@@ -148,6 +152,7 @@ public struct GridCell: Codable, Sendable {
         self.othersExact = othersExact
         self.othersWrong = othersWrong
         self.othersMissing = othersMissing
+        self.othersCleared = othersCleared
         self.leftBehind = leftBehind
     }
 }

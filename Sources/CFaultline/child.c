@@ -1,24 +1,45 @@
 /*
- * child.c: what a forked child does before it calls the callee.
+ * child.c: what a forked child does before it calls the callee, and its
+ * fault reporter.
  *
  * Everything here runs between fork() and _exit(), so it uses only system
  * calls and async-signal-safe functions: the common set-up (fl_child_setup:
  * prctl, getppid, setpgid, setrlimit, dup2, sigaction), sigprocmask,
- * sigaltstack, raise, _exit. A callee's
- * exit() is caught by an on_exit handler registered once in the parent
- * (fl_child_exit_hook), which only acts in a child: the child takes no lock.
+ * sigaltstack, getpid, raise, _exit. A callee's exit() is caught by an
+ * on_exit handler registered once in the parent (fl_child_exit_hook), which
+ * only acts in a child: the child takes no lock.
  *
  * Before the callee runs, the child dies with its parent (PR_SET_PDEATHSIG,
  * checked against the race where the parent already died), moves to its own
  * process group, disables core dumps, points stdout at stderr (the caller's
- * stdout stays clean) and installs its fault reporter. The reporter fills an
- * fl_report in a page shared with the parent (a callee that closes every
- * descriptor cannot lose it), then restores the default action and re-raises
- * the signal: the parent's waitpid sees the true signal.
+ * stdout stays clean) and installs its fault reporter. The reporter acts only
+ * in this child (fault_report.c checks the pid: a grandchild the callee forks
+ * dies of its signal untouched). It fills a SIGNALED record in the call page
+ * shared with the parent (a callee that closes every descriptor cannot lose
+ * it), seals it with the call's signal key (fl_record_check), then restores
+ * the default action and re-raises the signal: the parent's waitpid sees the
+ * true signal.
+ *
+ * The signal key lives in a global of this file: it is also the child's
+ * private canary, which fork_call.c compares after the call (a callee that
+ * wrote over it wrote over Faultline's memory). If the callee destroyed the
+ * globals, the reporter's consistency check (the page address sealed with the
+ * key) fails and it writes nothing; the parent then reports the signal from
+ * waitpid without details.
+ *
+ * The child also unregisters glibc's rseq area (restartable sequences, in
+ * the thread's control block) before the call: the kernel reads that area
+ * whenever the thread is preempted and kills the process with SIGSEGV when it
+ * holds garbage, so a callee that scribbles over its private memory would
+ * otherwise die at a random moment after returning, sometimes before the
+ * child could record the return. glibc's sched_getcpu() falls back to the
+ * system call once the kernel marks the area unregistered.
  *
  * Limits: a callee thread that overflows its own stack has no alternate
  * stack, so it dies without a report (the signal is still exact). If two
- * threads fault at once, the first one's report is kept.
+ * threads fault at once, the first one's report is kept (`child_reported`,
+ * in private memory: a scribble over the shared page cannot silence the
+ * reporter).
  */
 #include "internal.h"
 
@@ -26,18 +47,30 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
 
-static fl_shared_result *child_shared_result;
+static fl_call_page *child_page;
+static volatile uint64_t child_signal_key; /* also the private canary */
+static uint64_t child_page_seal;           /* fl_mix64(page address ^ key): the globals agree */
 static int child_options;
+static _Atomic int child_reported; /* the first faulting thread writes the report */
 /* The child's alternate stack: in .bss, so it costs nothing until a fault touches it. */
 static char child_altstack[128 * 1024] __attribute__((aligned(64)));
 
 static void report_and_die(int signo, siginfo_t *info, void *context) {
-    fl_shared_result *shared = child_shared_result;
-    if (atomic_exchange(&shared->claimed, 1) == 0) {
-        fl_report_capture(&shared->report, signo, info, context, child_options);
-        atomic_store_explicit(&shared->state, FL_KIND_SIGNALED, memory_order_release);
+    fl_call_page *page = child_page;
+    uint64_t key = child_signal_key;
+    if (page != NULL && child_page_seal == fl_mix64((uint64_t)(uintptr_t)page ^ key)) {
+        int unclaimed = 0;
+        if (atomic_compare_exchange_strong(&child_reported, &unclaimed, 1)) {
+            fl_report_capture(&page->record, signo, info, context, child_options);
+            atomic_thread_fence(memory_order_seq_cst);
+            page->check = fl_record_check(key, &page->record, NULL, 0);
+        }
     }
     fl_die_of_signal(signo);
 }
@@ -56,11 +89,26 @@ void fl_child_exit_hook(void) {
     pthread_once(&once, register_exit_hook);
 }
 
-void fl_child_prepare_shared(pid_t expected_parent, fl_shared_result *result, int options) {
-    child_shared_result = result;
+/* Unregisters this thread's rseq area, if glibc registered one (one system call). */
+static void forget_rseq(void) {
+#if defined(RSEQ_SIG) && defined(SYS_rseq)
+    if (__rseq_size > 0) {
+        void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+        syscall(SYS_rseq, area, (unsigned int)__rseq_size < 32 ? 32u : __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG);
+    }
+#endif
+}
+
+volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, uint64_t signal_key, int options) {
+    child_page = page;
+    child_signal_key = signal_key;
+    child_page_seal = fl_mix64((uint64_t)(uintptr_t)page ^ signal_key);
     child_options = options;
+    child_reported = 0;
     fl_child_setup(expected_parent, 1);
     /* The caller may have blocked signals for a sigwait thread: the reporter clears the mask. */
     fl_install_fault_reporter(report_and_die, child_altstack, sizeof child_altstack);
+    forget_rseq();
     in_forked_child = 1;
+    return &child_signal_key;
 }

@@ -5,7 +5,16 @@
  *
  * Used by the guard (guard.c), forked children (child.c) and pool workers
  * (worker.c). Everything here is async-signal-safe: memset, sigaction,
- * sigprocmask, sigaltstack, raise, _exit, and libunwind's local walk.
+ * sigprocmask, sigaltstack, getpid, raise, _exit, and libunwind's local walk.
+ *
+ * A reporter acts only in the process it was installed for. Handlers and the
+ * alternate stack are inherited by fork() and clone(): a child the callee
+ * forks would otherwise run the reporter and write into Faultline's records
+ * as if it were the call. So the installed handler is reached through
+ * reporter_entry, which compares getpid() (a system call in glibc >= 2.25,
+ * which keeps no cache, so a raw clone() sees its own pid) with the pid saved
+ * at install time; in any other process the signal gets its default action
+ * and is raised again, exactly as if Faultline were not there.
  */
 #include "internal.h"
 
@@ -58,12 +67,24 @@ void fl_die_of_signal(int signo) {
     _exit(128 + signo); /* not reached */
 }
 
+/* The process and handler of the installed reporter (one per process). */
+static volatile pid_t reporter_pid;
+static void (*volatile reporter_handler)(int, siginfo_t *, void *);
+
+static void reporter_entry(int signo, siginfo_t *info, void *context) {
+    void (*handler)(int, siginfo_t *, void *) = reporter_handler;
+    if (handler == NULL || getpid() != reporter_pid) fl_die_of_signal(signo); /* not the process it was installed for */
+    handler(signo, info, context);
+}
+
 void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size) {
+    reporter_handler = handler;
+    reporter_pid = getpid();
     stack_t alternate = {.ss_sp = stack, .ss_size = stack_size, .ss_flags = 0};
     sigaltstack(&alternate, NULL);
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_sigaction = handler;
+    action.sa_sigaction = reporter_entry;
     action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&action.sa_mask);
     for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++) sigaction(fault_signals[i], &action, NULL);

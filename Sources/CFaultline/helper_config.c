@@ -21,6 +21,8 @@
  */
 #include "helper_internal.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +71,15 @@ static int read_configuration(int control, fl_helper_config *config) {
     return 0;
 }
 
+/* The configuration and control socket, for the helper's thread. */
+static fl_helper_config helper_config;
+static int helper_control;
+
+static void *helper_thread(void *unused) {
+    (void)unused;
+    fl_helper_main(helper_control, &helper_config);
+}
+
 /* Takes over a re-executed copy of the program before Swift's main runs. */
 __attribute__((constructor)) static void helper_entry(void) {
     const char *descriptor = getenv(FL_HELPER_FD_VARIABLE);
@@ -81,5 +92,21 @@ __attribute__((constructor)) static void helper_entry(void) {
        loop: die with the thread that is waiting for us. The spawn put us in a
        process group of our own already. */
     fl_child_setup(config.parent, 0);
-    fl_helper_main(control, &config);
+    /* The helper's work runs on a thread of its own, so that the workers it
+       forks (copies of that thread) are ordinary threads with a place to
+       unwind to: a callee's pthread_exit() then ends the worker the way it
+       ends any single-threaded program, with status 0. The constructor's
+       thread, which has no such place, only waits (holding no lock: forking
+       from the other thread is safe). */
+    helper_config = config;
+    helper_control = control;
+    /* Deaths and crash wake-ups reach the helper through its signalfd: no thread may take them first. */
+    sigset_t watched;
+    sigemptyset(&watched);
+    sigaddset(&watched, SIGCHLD);
+    sigaddset(&watched, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &watched, NULL);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, helper_thread, NULL) != 0) fl_helper_main(control, &helper_config);
+    for (;;) pause();
 }

@@ -36,7 +36,7 @@ static inline uint64_t fl_mix(uint64_t x) {
 }
 
 /* The check of call `index` of batch `seq`: what it was given and what it says. */
-static inline uint64_t fl_record_check(uint64_t secret, uint64_t seq, uint32_t index, int32_t input, int32_t kind,
+static inline uint64_t fl_pool_record_check(uint64_t secret, uint64_t seq, uint32_t index, int32_t input, int32_t kind,
                                        int32_t value) {
     uint64_t said = ((uint64_t)(uint32_t)input << 32 | (uint32_t)value) ^ ((uint64_t)(uint32_t)kind << 17);
     return fl_mix(secret ^ fl_mix(seq * 0x9e3779b97f4a7c15ULL + index) ^ fl_mix(said + 0x632be59bd9b4e019ULL));

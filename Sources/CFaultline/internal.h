@@ -5,6 +5,7 @@
 #include "include/CFaultline.h"
 #include <signal.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #define FL_TLS __thread __attribute__((tls_model("initial-exec")))
 #define FL_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -22,20 +23,94 @@ void fl_set_default_action(int signo);
 /* Default action, unblocked, raised: the process dies of signo. */
 void fl_die_of_signal(int signo) __attribute__((noreturn));
 /* For a process that reports its fault and dies (forked child, pool worker): `handler` on
-   the given alternate stack for every fault signal, and an empty signal mask. */
+   the given alternate stack for every fault signal, and an empty signal mask. The
+   handler runs only in the process that installed it: in any other (a child the
+   callee forked, even by a raw clone) a fault restores the default action and
+   re-raises, touching nothing (see fault_report.c). */
 void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size);
 
-/* Where a forked child leaves its result: a MAP_SHARED page that the callee
-   cannot close (a pipe descriptor it could). `state` is written last. */
-typedef struct fl_shared_result {
-    _Atomic uint32_t claimed; /* the first faulting thread takes it */
-    _Atomic uint32_t state;   /* 0 nothing, FL_KIND_RETURNED or FL_KIND_SIGNALED */
-    fl_report report;
-} fl_shared_result;
+/* ---- forked calls (fork_call.c, child.c): the call page and its check ----
+
+   Where a forked child leaves its record: a MAP_SHARED mapping made for one
+   call (a pipe descriptor the callee could close). Every field that decides
+   an outcome is bound to a 64-bit secret of the call (see fork_call.c):
+   `canary` and `init_done` are values derived from it that only Faultline can
+   produce, and `check` is a keyed check of `record` (and, for a return, of the
+   result record that follows at FL_CALL_PAGE_RESULT). `check` is written last. */
+typedef struct fl_call_page {
+    uint64_t canary;        /* fl_derive(secret, FL_TAG_PAGE), written by the parent before fork */
+    uint64_t init_done;     /* fl_derive(secret, FL_TAG_INIT), written by the child once init returned 0 */
+    uint64_t check;         /* fl_record_check(key of the record's kind, record, result) */
+    fl_report record;       /* RETURNED, CORRUPTED, INIT_FAILED (child) or SIGNALED (reporter) */
+} fl_call_page;
+
+/* Offset of the result record of a signature call in the page (64-byte aligned). */
+#define FL_CALL_PAGE_RESULT ((sizeof(fl_call_page) + 63) & ~(size_t)63)
+
+/* Tags that derive the per-call keys and canaries from the secret. */
+#define FL_TAG_PAGE 0x70616765ULL   /* the page's canary */
+#define FL_TAG_INIT 0x696e6974ULL   /* "the initializer returned 0" */
+#define FL_TAG_RETURN 0x72657475ULL /* key of records written by the child after the call */
+#define FL_TAG_SIGNAL 0x7369676eULL /* key of fault reports; also the child's private canary */
+
+#define FL_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* A bijective 64-bit mixer (the finalizer of SplitMix64). Pure arithmetic. */
+FL_ALWAYS_INLINE uint64_t fl_mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+/* A value or key derived from the call's secret for one purpose (`tag`). Never 0. */
+FL_ALWAYS_INLINE uint64_t fl_derive(uint64_t secret, uint64_t tag) {
+    uint64_t value = fl_mix64(fl_mix64(secret ^ (tag * 0x9e3779b97f4a7c15ULL)) + tag);
+    return value ? value : 1;
+}
+
+/* One word into the running check. */
+FL_ALWAYS_INLINE uint64_t fl_check_step(uint64_t state, uint64_t key, uint64_t word) {
+    return fl_mix64(state ^ word) + key;
+}
+
+typedef uint64_t __attribute__((may_alias, aligned(1))) fl_unaligned_u64;
+
+/* The keyed check of a record and `size` bytes of result (a multiple of 8;
+   0 for none). Inline, pure loads and arithmetic: it runs in a child whose
+   libc may have been destroyed by the callee, and in fault handlers. Never 0. */
+FL_ALWAYS_INLINE uint64_t fl_record_check(uint64_t key, const fl_report *record, const uint8_t *result, uint64_t size) {
+    uint64_t state = fl_mix64(key ^ 0x6a09e667f3bcc909ULL) ^ size;
+    const uint8_t *bytes = (const uint8_t *)record;
+    for (size_t i = 0; i + 8 <= sizeof *record; i += 8) state = fl_check_step(state, key, *(const fl_unaligned_u64 *)(bytes + i));
+    for (uint64_t i = 0; i + 8 <= size; i += 8) state = fl_check_step(state, key, *(const fl_unaligned_u64 *)(result + i));
+    state = fl_mix64(state ^ key);
+    return state ? state : 1;
+}
+
+/* Ends the process now with exit_group(2), without libc: after a callee that
+   may have overwritten libc's data (and the lazily bound GOT), the child must
+   not call through the PLT. */
+FL_ALWAYS_INLINE __attribute__((noreturn)) void fl_exit_now(int status) {
+#if defined(__x86_64__)
+    for (;;) __asm__ volatile("syscall" : : "a"(231L /* SYS_exit_group */), "D"((long)status) : "rcx", "r11", "memory");
+#elif defined(__aarch64__)
+    register long number __asm__("x8") = 94; /* SYS_exit_group */
+    register long argument __asm__("x0") = status;
+    for (;;) __asm__ volatile("svc 0" : : "r"(number), "r"(argument) : "memory");
+#else
+    for (;;) _exit(status);
+#endif
+}
 
 /* child.c: prepares a freshly forked child to call a callee (async-signal-safe;
-   see the top of child.c); its result and fault report go to `result`. */
-void fl_child_prepare_shared(pid_t expected_parent, fl_shared_result *result, int options);
+   see the top of child.c): its fault reporter writes SIGNALED records into
+   `page`, checked with `signal_key`, which it also keeps as the child's
+   private canary. Returns the address of that canary, for the child to
+   compare after the call. */
+volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, uint64_t signal_key, int options);
 
 /* process.c: the one set-up of every process Faultline starts (forked call,
    pool worker, helper), async-signal-safe: dies with its parent (SIGKILL,

@@ -90,6 +90,9 @@ ssize_t fl_pool_receive(fl_pool *pool, int *fds, int *fd_count, int flags);
 /* Waits for the helper to exit (once: whoever takes its pid reaps it); kills it after 2 s. */
 void fl_pool_reap_helper(fl_pool *pool, int *status);
 
+/* pool_dispatch.c: hands queued inputs (suspects first, alone) to idle workers. */
+void fl_pool_dispatch(fl_pool *pool, run_state *run);
+
 /* pool_workers.c */
 /* Takes over a worker the helper spawned (fds: socket, memfd, pidfd). */
 int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds, int fd_count);

@@ -143,7 +143,7 @@ static int record_is_genuine(const fl_pool *pool, const pool_worker *worker, uin
         uint64_t hash = fl_bytes_hash(result_record(pool, worker, i), pool->result_size);
         input = (int32_t)(uint32_t)(hash ^ (hash >> 32));
     }
-    return record->check == fl_record_check(worker->secret, worker->seq, i, input, record->kind, record->value);
+    return record->check == fl_pool_record_check(worker->secret, worker->seq, i, input, record->kind, record->value);
 }
 
 /* Records call i from its genuine record. */

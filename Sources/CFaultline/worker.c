@@ -14,11 +14,9 @@
  * changed — with a keyed check the supervisor verifies. A worker whose call
  * corrupted it reports that call and exits: the next call gets a fresh one.
  *
- * The calls run on a thread of their own, started here, so that a callee's
- * pthread_exit() ends that thread the ordinary way (the process, forked
- * from a constructor, has no unwinding target on its first thread); the
- * first thread then ends the process with status 0, which is what
- * pthread_exit in a single-threaded program does.
+ * The worker is a copy of the helper's thread (helper_config.c), an ordinary
+ * thread: a callee's pthread_exit() ends it the ordinary way, and with it the
+ * process, with status 0 — what pthread_exit does in a single-threaded program.
  *
  * A fault is recorded in the channel by an async-signal-safe handler (on an
  * alternate stack, so stack overflows are reported too) — only in this very
@@ -33,8 +31,7 @@
  *
  * Safety: set-up (fl_child_setup), the handler (report, check, atomic store,
  * getpid, kill, raise) and the I/O (io.c) are async-signal-safe; the only
- * other calls are pthread_create/join and mprotect in a fresh single-threaded
- * child.
+ * other calls are mprotect and madvise in a fresh single-threaded child.
  *
  * Limits: a callee thread other than the calling one that overflows its own
  * stack dies without a report (the signal is still exact). The worker dies
@@ -127,7 +124,7 @@ static int32_t call_record(const fl_worker_config *loop, fl_channel *channel, ui
     return status;
 }
 
-static void *call_loop(void *argument) {
+static void call_loop(const fl_worker_config *argument) {
     const fl_worker_config loop = *(const fl_worker_config *)argument;
     fl_channel *const channel = loop.channel;
     const uint64_t secret = loop.secret;
@@ -161,7 +158,7 @@ static void *call_loop(void *argument) {
             const int32_t kind = kind_after_call(channel, secret);
             channel->records[i].value = value;
             channel->records[i].kind = kind;
-            channel->records[i].check = fl_record_check(secret, seq, i, input, kind, value);
+            channel->records[i].check = fl_pool_record_check(secret, seq, i, input, kind, value);
             atomic_store_explicit(&channel->finished, i + 1, memory_order_release);
             /* This process can no longer be trusted: the supervisor reads the
                record and requeues the rest of the batch. */
@@ -193,17 +190,10 @@ void fl_worker_main(const fl_worker_config *config) {
     /* The inputs are the supervisor's: nothing in this process may change them. */
     mprotect(channel->inputs, sizeof channel->inputs, PROT_READ);
     if (config->signature) mprotect(FL_CHANNEL_ARGUMENTS(channel), FL_ARGUMENT_AREA, PROT_READ);
+    /* A process the callee forks does not inherit the channel at all. */
+    madvise(channel, FL_CHANNEL_SIZE(config->signature != NULL), MADV_DONTFORK);
     on_exit(worker_exit, NULL);
 
-    fl_worker_config loop = *config;
-    pthread_t thread;
-    pthread_attr_t attributes;
-    pthread_attr_init(&attributes);
-    pthread_attr_setstacksize(&attributes, 8u << 20);
-    if (pthread_create(&thread, &attributes, call_loop, &loop) != 0) {
-        call_loop(&loop); /* no thread: call from here (pthread_exit then ends the process oddly) */
-    }
-    /* The loop never returns: the thread ended by pthread_exit() in a callee. */
-    pthread_join(thread, NULL);
-    _exit(0);
+    call_loop(config);
+    _exit(0); /* not reached: the loop ends the process itself */
 }

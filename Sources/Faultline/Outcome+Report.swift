@@ -18,8 +18,6 @@ extension Outcome {
             self = .exited(status: report.value)
         case FL_KIND_TIMED_OUT:
             self = .timedOut(.nanoseconds(report.elapsed_ns))
-        case FL_KIND_CORRUPTED:
-            self = .corrupted(detail: Self.corruptionDetail(report))
         case FL_KIND_SIGNALED:
             let detailed = report.flags & UInt32(FL_REPORT_DETAILED) != 0
             var addresses: [UInt64] = []
@@ -36,6 +34,8 @@ extension Outcome {
                 backtrace: namedFrames
                     ?? (symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) }),
                 truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0))
+        case FL_KIND_CORRUPTED:
+            self = .corrupted(detail: Self.corruptionDetail(report, returned: String(report.value)))
         default:
             throw InconsistentReport(kind: report.kind)
         }
@@ -43,9 +43,9 @@ extension Outcome {
 }
 
 extension Outcome {
-    /// The sentence for a CORRUPTED report: what was found, and what the call
+    /// The sentence for a pool's CORRUPTED report (its `code` is an FL_CORRUPTION_*): what was found, and what the call
     /// returned when that much is known.
-    static func corruptionDetail(_ report: fl_report) -> String {
+    static func poolCorruptionDetail(_ report: fl_report) -> String {
         let returned = report.flags & UInt32(FL_REPORT_VALUE_KNOWN) != 0 ? "the call returned \(report.value), then " : ""
         let signal = report.signo > 0 ? " (the process died of \(Signal(report.signo).name))" : ""
         switch Int(report.code) {
@@ -63,6 +63,43 @@ extension Outcome {
             return "Faultline's record of the call was destroyed (code \(report.code))"
         }
     }
+
+    /// The detail of a `FL_KIND_CORRUPTED` report, in one line: what the call
+    /// did (when it is known that it returned, `returned` is the value as
+    /// JSON), what Faultline found destroyed, and how the process then ended.
+    ///
+    /// `the call returned 5, then Faultline found its result page overwritten`
+    static func corruptionDetail(_ report: fl_report, returned: String?) -> String {
+        let flags = report.flags
+        let corruptBits = UInt32(FL_CORRUPT_RETURNED | FL_CORRUPT_PAGE | FL_CORRUPT_PRIVATE | FL_CORRUPT_CHECK | FL_CORRUPT_SIGNALED | FL_CORRUPT_EXITED | FL_CORRUPT_FAULT_REPORT)
+        if flags & corruptBits == 0 { return poolCorruptionDetail(report) }
+        func has(_ flag: Int) -> Bool { flags & UInt32(flag) != 0 }
+        var found: [String] = []
+        if has(FL_CORRUPT_PAGE) { found.append("its result page") }
+        if has(FL_CORRUPT_PRIVATE) { found.append("its private memory in the child") }
+        let overwritten = found.isEmpty ? nil : found.joined(separator: " and ") + " overwritten"
+        var ending: String?
+        if has(FL_CORRUPT_SIGNALED) {
+            ending = "the process was killed by \(Signal(report.signo).name)"
+        } else if has(FL_CORRUPT_EXITED) {
+            ending = "the process exited with status \(report.code)"
+        }
+        var parts: [String] = []
+        if has(FL_CORRUPT_RETURNED) {
+            parts.append("the call returned \(returned ?? String(report.value))")
+            if let overwritten { parts.append("then Faultline found \(overwritten)") }
+            if let ending { parts.append("then \(ending)") }
+        } else if has(FL_CORRUPT_FAULT_REPORT) {
+            parts.append("a fault report for \(Signal(report.signo).name) was found")
+            parts.append("but \(ending ?? "the process did not die of it")")
+        } else {
+            if let overwritten { parts.append("Faultline found \(overwritten)") }
+            if has(FL_CORRUPT_CHECK) { parts.append("its result record failed its check") }
+            if let ending { parts.append(ending) }
+            parts.append("so whether the call returned is unknown")
+        }
+        return parts.joined(separator: ", ")
+    }
 }
 
 /// Faultline's C half handed back a report of no known kind: a bug in
@@ -73,4 +110,26 @@ public struct InconsistentReport: Error, Hashable, Sendable, CustomStringConvert
 
     /// One line naming the kind.
     public var description: String { "internal error: a call report of unknown kind \(kind)" }
+}
+
+extension InitFailure {
+    /// The failure an `FL_KIND_INIT_FAILED` report describes (how the
+    /// initializer ended is in its `FL_INIT_*` flag); nil for any other kind.
+    init?(report: fl_report, initializer: String) {
+        guard report.kind == Int32(FL_KIND_INIT_FAILED.rawValue) else { return nil }
+        let flags = report.flags
+        func has(_ flag: Int) -> Bool { flags & UInt32(flag) != 0 }
+        let reason: Reason
+        if has(FL_INIT_SIGNALED) {
+            let detailed = has(FL_REPORT_DETAILED)
+            reason = .signaled(Signal(report.signo), address: detailed && report.code > 0 ? report.address : nil)
+        } else if has(FL_INIT_EXITED) {
+            reason = .exited(status: report.value)
+        } else if has(FL_INIT_TIMED_OUT) {
+            reason = .timedOut(.nanoseconds(report.elapsed_ns))
+        } else {
+            reason = .returned(report.value)
+        }
+        self.init(initializer: initializer, reason: reason)
+    }
 }

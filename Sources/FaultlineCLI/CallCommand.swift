@@ -45,7 +45,8 @@ struct CallCommand: ParsableCommand {
 
         --init SYMBOL: int SYMBOL(void) from the same library, called once
         before the first call in every process that calls (guard: this
-        process; pool: the helper the workers are forked from). A non-zero return, or a crash, ends the run with exit
+        process; fork: each forked process; pool: the helper the workers
+        are forked from). A non-zero return, or a crash, ends the run with exit
         status 2 and one line, e.g. "init 'setup' returned 7" or
         "init 'setup' crashed: SIGSEGV at 0x0", and nothing on stdout.
 
@@ -61,10 +62,11 @@ struct CallCommand: ParsableCommand {
                  (no further output); an infinite loop hangs it (--timeout is
                  not available); a callee that closes descriptors can take
                  the output with it (exit status 74).
-        In this build --signature and --init work with --strategy pool and
-        guard; with fork they are refused (exit status 2). The pool calls
-        init once in its helper process before forking the workers, so every
-        worker starts with the state init set up.
+        --signature and --init work with every strategy. The pool calls init
+        once in its helper process before forking the workers, so every
+        worker starts with the state init set up; fork calls it in each
+        forked process before the call (with --timeout, init and call share
+        the deadline); guard calls it once in this process.
 
         Exit status: 0 when every input got an outcome (crashes are
         outcomes); 2 for a usage error, a malformed or unknown signature, an
@@ -124,15 +126,12 @@ struct CallCommand: ParsableCommand {
             guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
             if strategy == .guard { throw ValidationError("--timeout cannot be used with --strategy guard") }
         }
-        if signature != nil, !Self.signatureStrategies.contains(strategy) {
-            throw ValidationError(UnsupportedError(option: "--signature", strategy: strategy.rawValue).description)
-        }
-        if initializer != nil, !Self.initStrategies.contains(strategy) {
-            throw ValidationError(UnsupportedError(option: "--init", strategy: strategy.rawValue).description)
+        // With fork every call already runs alone in a fresh process: --verify-crashes has nothing to add there.
+        if strategy == .guard && verifyCrashes {
+            throw ValidationError("--verify-crashes needs a strategy with processes (pool, or fork, where every call is already alone)")
         }
         if strategy != .pool {
-            for (flag, given) in [("--verify-crashes", verifyCrashes), ("--memory-limit", memoryLimit != nil),
-                                  ("--max-calls-per-worker", maxCallsPerWorker != nil)] where given {
+            for (flag, given) in [("--memory-limit", memoryLimit != nil), ("--max-calls-per-worker", maxCallsPerWorker != nil)] where given {
                 throw ValidationError("\(flag) needs --strategy pool (its workers are the long-lived processes it applies to)")
             }
         }
@@ -218,10 +217,10 @@ struct CallCommand: ParsableCommand {
         switch strategy {
         case .guard:
             let function = try NativeFunction.loadChecked(library: library, symbol: symbol)
-            if let initializer { try GuardInitializer.run(library: library, symbol: initializer) }
-            return GuardStrategy(function)
+            return GuardStrategy(function, initializer: try loadInitializer())
         case .fork:
-            return ForkStrategy(try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline), timeout: deadline)
+            let function = try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline)
+            return ForkStrategy(function, timeout: deadline, initializer: try loadInitializer())
         case .pool:
             guard let initializer else {
                 return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: poolConfiguration))
@@ -244,27 +243,30 @@ struct CallCommand: ParsableCommand {
     /// `--timeout` as a duration.
     private var deadline: Duration? { timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) } }
 
+    /// `--init SYMBOL` for the guard and fork (loaded here, after the library
+    /// passed the helper's check); a missing symbol is a ``LoadError``.
+    private func loadInitializer() throws -> Initializer? {
+        guard let initializer else { return nil }
+        return try Initializer(library: library, symbol: initializer)
+    }
+
     /// The adapter of the chosen strategy for calls with `signature` (the
-    /// library is first loaded in a helper process: the pool's, or a probe before the guard loads it here).
+    /// library is first loaded in a helper process: the pool's, or a probe
+    /// before the guard and fork load it here).
     private func makeSignatureCaller(_ signature: Signature) throws -> any SignatureCaller {
         switch strategy {
-        case .guard:
-            _ = try NativeFunction.loadChecked(library: library, symbol: symbol)
+        case .guard, .fork:
+            _ = try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline)
             let function = try NativeFunction(library: library, symbol: symbol, signature: signature)
-            if let initializer { try GuardInitializer.run(library: library, symbol: initializer) }
-            return GuardSignatureCaller(strategy: GuardStrategy(function))
+            if strategy == .guard {
+                return GuardSignatureCaller(strategy: GuardStrategy(function, initializer: try loadInitializer()))
+            }
+            return ForkSignatureCaller(strategy: ForkStrategy(function, timeout: deadline, initializer: try loadInitializer()))
         case .pool:
             let pool = try WorkerPool(library: library, symbol: symbol, signature: signature, initializer: initializer,
                                       configuration: poolConfiguration)
             SignalWatcher.onStop { pool.shutdown() }
             return PoolSignatureCaller(pool: pool)
-        case .fork:
-            throw UnsupportedError(option: "--signature", strategy: strategy.rawValue)
         }
     }
-
-    /// The strategies that take `--signature` in this build.
-    static let signatureStrategies: Set<StrategyName> = [.guard, .pool]
-    /// The strategies that take `--init` in this build.
-    static let initStrategies: Set<StrategyName> = [.guard, .pool]
 }

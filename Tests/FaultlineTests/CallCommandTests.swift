@@ -214,7 +214,7 @@ final class CallCommandTests: XCTestCase {
         XCTAssertEqual((objects[1]["replay"] as? [String: Any])?["value"] as? Int, 1500)
         XCTAssertNil(objects[0]["replay"])
         XCTAssertEqual(objects.map { $0["memory_limit"] as? Int }, [1 << 30, 1 << 30])
-        for bad in [["--memory-limit", "12"], ["--max-calls-per-worker", "0"], ["--strategy", "guard", "--verify-crashes"],
+        for bad in [["--memory-limit", "12"], ["--max-calls-per-worker", "0"], ["--strategy", "guard", "--verify-crashes"], ["--strategy", "guard", "--max-calls-per-worker", "3"],
                     ["--strategy", "fork", "--memory-limit", "1073741824"]] {
             let result = try call([Fixtures.victimsLibrary, "fl_identity"] + bad + ["1"])
             XCTAssertEqual(result.status, .exitCode(2), "\(bad)")

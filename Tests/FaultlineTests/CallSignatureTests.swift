@@ -9,11 +9,9 @@ import Glibc
 /// `faultline call --signature` and `--init`, checked from outside against
 /// plain C calls of the same victims.
 final class CallSignatureTests: XCTestCase {
-    /// The strategies that take `--signature` in this build; the others must refuse it.
-    static let signatureStrategies = ["guard", "pool"]
-    /// The strategies that take `--init` in this build; the others must refuse it.
-    static let initStrategies = ["guard", "pool"]
-    static let allStrategies = ["pool", "fork", "guard"]
+    /// Every strategy takes `--signature` and `--init`.
+    static let signatureStrategies = ["pool", "fork", "guard"]
+    static let initStrategies = signatureStrategies
 
     private func call(_ arguments: [String], stdin: String? = nil, timeout: Double = 60) throws -> (status: ExitStatus?, stdout: String, stderr: String) {
         let (process, status) = try ChildProcess.run(Fixtures.faultline, ["call"] + arguments, stdin: stdin, timeout: timeout)
@@ -129,21 +127,6 @@ final class CallSignatureTests: XCTestCase {
                                     stdin: mixes.map(\.input).joined(separator: "\n\n") + "\n")
             XCTAssertEqual(streamed.status, .exitCode(0), streamed.stderr)
             XCTAssertEqual(streamed.stdout, mixes.map { $0.expected + "\n" }.joined(), strategy)
-        }
-    }
-
-    func testStrategiesWithoutTheAPIRefuseSignaturesAndInitWithOneLine() throws {
-        for strategy in Self.allStrategies where !Self.signatureStrategies.contains(strategy) {
-            let result = try call([Fixtures.victimsLibrary, "fl_sig_d", "--strategy", strategy, "--signature", "double(double)", "[1]"])
-            XCTAssertEqual(result.status, .exitCode(2), strategy)
-            XCTAssertEqual(result.stdout, "")
-            XCTAssertEqual(result.stderr, "faultline: --signature is not supported with --strategy \(strategy) in this build\n")
-        }
-        for strategy in Self.allStrategies where !Self.initStrategies.contains(strategy) {
-            let result = try call([Fixtures.victimsLibrary, "fl_cli_init_runs", "--strategy", strategy, "--init", "fl_cli_init_setup", "1"])
-            XCTAssertEqual(result.status, .exitCode(2), strategy)
-            XCTAssertEqual(result.stdout, "")
-            XCTAssertEqual(result.stderr, "faultline: --init is not supported with --strategy \(strategy) in this build\n")
         }
     }
 

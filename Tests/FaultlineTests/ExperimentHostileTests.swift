@@ -48,10 +48,12 @@ final class ExperimentHostileTests: XCTestCase {
             XCTAssertEqual(cell.verdict == .hang, !cell.finished, place)
             if cell.verdict == .hang { XCTAssertGreaterThanOrEqual(cell.seconds, cell.deadline - 0.05, place) }
             // Verdicts follow from the evidence the cell carries.
-            let others = cell.othersExact + cell.othersWrong + cell.othersMissing
+            let cleared = cell.othersCleared ?? 0
+            let others = cell.othersExact + cell.othersWrong + cell.othersMissing + cleared
             XCTAssertTrue(others == 200 || others == 13, place)
+            if cell.verdict == .exact { XCTAssertEqual(cleared, 0, place) }
             if cell.verdict == .exact || cell.verdict == .honest {
-                XCTAssertEqual(cell.othersExact, others, place)
+                XCTAssertEqual(cell.othersExact + cleared, others, place)
                 XCTAssertNotNil(cell.focus, place)
                 XCTAssertEqual(cell.leftBehind, [], place)
             }

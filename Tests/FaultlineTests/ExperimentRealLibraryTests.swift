@@ -18,7 +18,7 @@ final class ExperimentRealLibraryTests: XCTestCase {
             return rows.dropFirst(2).map { $0[index] }
         }
         // The isolating strategies and the guard: every program answered, the two bugs as exact faults.
-        for title in ["guard", "fork-server", "pool"] {
+        for title in ["guard", "fork", "fork-server", "pool"] {
             let cells = try column(title)
             XCTAssertEqual(cells.count, 7)
             XCTAssertEqual(cells[0], "returned 10, out \"A=0.3074 B=0.3074 C=0.6926\"", title)
@@ -32,10 +32,9 @@ final class ExperimentRealLibraryTests: XCTestCase {
         XCTAssertTrue(direct[2].hasPrefix("returned 3"), direct[2])
         XCTAssertTrue(direct[3].contains("SIGSEGV"), direct[3])
         XCTAssertEqual(direct[4], "never called")
-        XCTAssertEqual(try column("fork").first, "not available in this build")
         let costs = try XCTUnwrap(result.blocks.first { $0.caption.hasPrefix("cost per call") }?.text)
         XCTAssertTrue(costs.contains("| pool | "), costs)
-        for key in ["cost_guard_fl_sim_rate", "cost_pool_fl_sim_tokens", "cost_fork_server_fl_sim_checksum"] {
+        for key in ["cost_guard_fl_sim_rate", "cost_pool_fl_sim_tokens", "cost_fork_server_fl_sim_checksum", "cost_fork_fl_sim_rate"] {
             XCTAssertGreaterThan(try XCTUnwrap(result.measurement(key), key), 0)
         }
     }

@@ -72,9 +72,9 @@ final class PoolSignatureTests: XCTestCase {
         let touched = try pool("fl_sig_touched", "int32()", initializer: "fl_init_returns_zero_after_touch", workers: 2)
         let outcomes = try touched.run(arguments: Array(repeating: [], count: 50))
         XCTAssertEqual(Set(outcomes.map(\.value)), [.int32(1)], "every call sees the state init set up, once")
-        XCTAssertThrowsError(try pool("fl_sig_touched", "int32()", initializer: "fl_init_returns_seven")) { error in
-            XCTAssertEqual(error as? PoolError, .initFailed(symbol: "fl_init_returns_seven", .returned(7)))
-            XCTAssertEqual("\(error)", "init 'fl_init_returns_seven' returned 7")
+        XCTAssertThrowsError(try pool("fl_sig_touched", "int32()", initializer: "fl_init_returns_7")) { error in
+            XCTAssertEqual(error as? PoolError, .initFailed(InitFailure(initializer: "fl_init_returns_7", reason: .returned(7))))
+            XCTAssertEqual("\(error)", "init 'fl_init_returns_7' returned 7")
         }
         XCTAssertThrowsError(try pool("fl_sig_touched", "int32()", initializer: "fl_init_crashes")) { error in
             XCTAssertEqual("\(error)", "init 'fl_init_crashes' crashed: SIGSEGV at 0x0")

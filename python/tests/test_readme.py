@@ -1,5 +1,5 @@
-"""Every ```python block of README-section.md runs as written; where a ```text
-block follows it, that is exactly what it prints."""
+"""Every ```python block of README.md's Python section runs as written; where a
+```text block follows it, that is exactly what it prints."""
 import os
 import re
 import subprocess
@@ -11,7 +11,24 @@ import pytest
 
 from conftest import EXECUTABLE, VICTIMS
 
-SECTION = Path(__file__).resolve().parents[1] / "README-section.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def python_section():
+    """README.md from its "## Python" heading to the next second-level heading."""
+    text = README.read_text()
+    start = text.index("\n## Python\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end >= 0 else len(text)]
+
+
+class _Section:
+    @staticmethod
+    def read_text():
+        return python_section()
+
+
+SECTION = _Section
 BLOCK = re.compile(r"```python\n(.*?)```(?:\s*```text\n(.*?)```)?", re.S)
 SNIPPETS = BLOCK.findall(SECTION.read_text())
 

@@ -43,8 +43,21 @@ typedef enum fl_kind {
     FL_KIND_SIGNALED = 2,  /**< a signal ended the call: `signo`, `code`, `address`, `frames` */
     FL_KIND_EXITED = 3,    /**< the callee ended its process with status `value` */
     FL_KIND_TIMED_OUT = 4, /**< the deadline passed; `elapsed_ns` says when the call was killed */
-    FL_KIND_CORRUPTED = 5, /**< Faultline's own record of the call was destroyed or found overwritten:
-                                `code` is an FL_CORRUPTION_* saying how, `value` the returned value when known */
+    /** Faultline's own record of the call was destroyed or contradicts how the
+        process ended, so no outcome can be vouched for. `flags` (FL_CORRUPT_*)
+        say what was seen; `value` is the int the call returned when
+        FL_CORRUPT_RETURNED is set (a signature call's return value is then in
+        its result record); `signo` / `code` say how the process then ended
+        (FL_CORRUPT_SIGNALED / FL_CORRUPT_EXITED). A pool's report sets no
+        FL_CORRUPT_* bit: its `code` is an FL_CORRUPTION_* and FL_REPORT_VALUE_KNOWN
+        says `value` holds what the call returned. */
+    FL_KIND_CORRUPTED = 5,
+    /** The initializer given to fl_fork_invoke failed, so the call never ran:
+        not an outcome of the input. Exactly one FL_INIT_* bit of `flags` says
+        how: it returned `value` (non-zero), was killed by `signo` (with `code`,
+        `address`, `frames` when FL_REPORT_DETAILED), exited with status `value`,
+        or had not finished when the deadline passed (`elapsed_ns`). */
+    FL_KIND_INIT_FAILED = 6,
 } fl_kind;
 
 /** Why a call's outcome is FL_KIND_CORRUPTED (the report's `code`). */
@@ -69,6 +82,32 @@ enum {
     FL_REPORT_TRUNCATED = 1u << 1,
     /** CORRUPTED: `value` holds what the call returned before the corruption was found. */
     FL_REPORT_VALUE_KNOWN = 1u << 2,
+
+    /* FL_KIND_CORRUPTED: what was seen (any combination). */
+    /** The call returned (`value`, or the result record's return slot) before the damage was found. */
+    FL_CORRUPT_RETURNED = 1u << 8,
+    /** The canary in the page shared with the parent was overwritten while the call ran. */
+    FL_CORRUPT_PAGE = 1u << 9,
+    /** The canary in the child's private memory (a global of CFaultline) was overwritten while the call ran. */
+    FL_CORRUPT_PRIVATE = 1u << 10,
+    /** The parent found a record that failed its check (overwritten, torn, or not Faultline's). */
+    FL_CORRUPT_CHECK = 1u << 11,
+    /** The process then died of signal `signo`. */
+    FL_CORRUPT_SIGNALED = 1u << 12,
+    /** The process then exited with status `code`. */
+    FL_CORRUPT_EXITED = 1u << 13,
+    /** A valid fault report for signal `signo` was found, yet the process exited (`code`). */
+    FL_CORRUPT_FAULT_REPORT = 1u << 14,
+
+    /* FL_KIND_INIT_FAILED: how the initializer ended (exactly one). */
+    /** The initializer returned `value`, which is not 0. */
+    FL_INIT_RETURNED = 1u << 16,
+    /** A signal (`signo`) ended the process during the initializer. */
+    FL_INIT_SIGNALED = 1u << 17,
+    /** The initializer ended its process with status `value`. */
+    FL_INIT_EXITED = 1u << 18,
+    /** The deadline passed during the initializer (`elapsed_ns`). */
+    FL_INIT_TIMED_OUT = 1u << 19,
 };
 
 /** `options` bits of a call. */
@@ -178,14 +217,61 @@ const int *fl_fault_signals(size_t *count);
  * Calls `function(input)` in a forked child and classifies how it ended.
  * `timeout_ns` < 0 means no deadline at all; otherwise the child (and its
  * process group) is killed when it passes and the kind is TIMED_OUT.
- * The child's result travels in a page shared with the parent (MAP_SHARED),
- * not a pipe: a callee that closes every descriptor cannot lose it.
+ *
+ * The child's record travels in a page shared with the parent (MAP_SHARED),
+ * not a pipe: a callee that closes every descriptor cannot lose it. The page
+ * (one per calling thread, zeroed for each call, inherited by no other
+ * process) carries a canary and a keyed check made from a 64-bit secret of
+ * this call (see the top of fork_call.c): a callee that
+ * writes over its process's memory, a child it forks, or a record left by
+ * anything else can never make the parent report an outcome the call did not
+ * produce; where the record was destroyed, the kind is CORRUPTED.
+ *
+ * The child runs only async-signal-safe code between fork() and _exit(): the
+ * set-up of child.c, the callee, stores into the page, an inline check and
+ * the exit_group system call (no malloc, no lock, no libc after the call).
+ *
  * Returns 0 with `report` filled, or a negative errno: the shared page or
  * fork() failed, or waitpid() did (-ECHILD when this process ignores
  * SIGCHLD: the kernel discarded the child's status, so no outcome is known).
  * Safe to call from any thread; blocks the calling thread until the child ends.
  */
 int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int options, fl_report *report);
+
+/** An initializer: `int init(void)`, 0 for success. */
+typedef int (*fl_init_function)(void);
+
+struct fl_signature;
+
+/**
+ * Calls `function` of any signature (see CFaultlineSignature.h) in a forked
+ * child, with the argument record `arguments` (`arguments_size` bytes), after
+ * `init` (when not NULL) ran once in that child and returned 0.
+ *
+ * The child writes the result record (return value and out buffers,
+ * `signature->result_size` bytes) into a shared mapping made for this call,
+ * under the same canaries and keyed check as fl_fork_call (a mapping of its
+ * own when the record is larger than 256 KiB). On RETURNED the
+ * record is copied to `result` (`result_size` bytes at least
+ * signature->result_size, 8-byte aligned); on CORRUPTED with
+ * FL_CORRUPT_RETURNED `result` holds the record as found (for a description
+ * only); otherwise `result` is left zero-filled.
+ *
+ * When `init` fails (returns non-zero, crashes, exits, or is still running at
+ * the deadline), the kind is FL_KIND_INIT_FAILED: that is not the outcome of
+ * the input, which never ran. `timeout_ns` covers the initializer and the call.
+ *
+ * Between fork() and _exit() the child runs child.c's set-up, `init`, the
+ * callee through fl_signature_invoke (no allocation, no lock), inline stores
+ * and checks, and exit_group: async-signal-safe as fl_fork_call.
+ *
+ * Returns 0 with `report` filled; FL_SIGNATURE_MALFORMED (-EINVAL) when the
+ * argument record was malformed (nothing was called; `init` may have run) or
+ * `result_size` is too small; or a negative errno as fl_fork_call.
+ */
+int fl_fork_invoke(const struct fl_signature *signature, void *function, const uint8_t *arguments,
+                   size_t arguments_size, fl_init_function init, int64_t timeout_ns, int options,
+                   fl_report *report, uint8_t *result, size_t result_size);
 
 /* ---- symbol.c: the one symbolizer (helper and Swift) ------------------ */
 

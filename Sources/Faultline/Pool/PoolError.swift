@@ -43,7 +43,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A function pointer that is neither exported by a library nor part of this executable.
     case unlocatableFunction(String)
     /// The init function failed: it returned non-zero or crashed. No call was made.
-    case initFailed(symbol: String, InitFailure)
+    case initFailed(InitFailure)
     /// Crash verification could not start its fresh process (the reason, as the loader gave it).
     case replayUnavailable(String)
     /// A report from a worker that Faultline could not make sense of: a bug
@@ -70,29 +70,12 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
             "a pool keeps at most \(limit) workers, \(requested) were requested"
         case .unlocatableFunction(let function):
             "cannot find \(function) in a loaded object"
-        case .initFailed(let symbol, let failure):
-            "init '\(symbol)' \(failure)"
+        case .initFailed(let failure):
+            failure.description
         case .replayUnavailable(let reason):
             "cannot start the process that replays crashes: \(reason)"
         case .inconsistentReport(let report):
             report.description
-        }
-    }
-}
-
-/// How an init function failed.
-public enum InitFailure: Hashable, Sendable, CustomStringConvertible {
-    /// It returned this non-zero value.
-    case returned(Int32)
-    /// It crashed with this signal (at this fault address, when the kernel gave one).
-    case crashed(Signal, address: UInt64?)
-
-    /// `returned 7`, `crashed: SIGSEGV at 0x0`.
-    public var description: String {
-        switch self {
-        case .returned(let value): "returned \(value)"
-        case .crashed(let signal, let address):
-            "crashed: \(signal.name)" + (address.map { " at 0x\(String($0, radix: 16))" } ?? "")
         }
     }
 }

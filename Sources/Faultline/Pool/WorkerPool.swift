@@ -89,19 +89,19 @@ public final class WorkerPool: @unchecked Sendable {
     public let configuration: Configuration
     /// The function's signature (`int32(int32)` unless given).
     public let signature: Signature
-    private let prepared: PreparedSignature
-    private let pool: OpaquePointer
+    let prepared: PreparedSignature
+    let pool: OpaquePointer
     /// What a replay pool needs to load the same function.
-    private let origin: (library: String?, symbol: String?, imageOffset: UInt64, initializer: String?)
+    let origin: (library: String?, symbol: String?, imageOffset: UInt64, initializer: String?)
     /// One fresh process per call, for ``Configuration/verifyCrashes``; made on first use.
-    private var replayPool: WorkerPool?
+    var replayPool: WorkerPool?
 
     /// Starts a pool for `symbol` in `library`, called with `signature`;
     /// `initializer` names an `int init(void)` in the same library, called
     /// once in the helper before any worker is forked, so that every worker
     /// starts with the state it set up (threads init starts stay in the
     /// helper: fork copies only the forking thread). A non-zero return or a
-    /// crash in init throws ``PoolError/initFailed(symbol:_:)``.
+    /// crash in init throws ``PoolError/initFailed(_:)``.
     ///
     /// ```swift
     /// let pool = try WorkerPool(library: "./libparse.so", symbol: "parse",
@@ -147,7 +147,7 @@ public final class WorkerPool: @unchecked Sendable {
                       configuration: configuration)
     }
 
-    private init(library: String?, symbol: String?, imageOffset: UInt64, signature: Signature?, initializer: String?,
+    init(library: String?, symbol: String?, imageOffset: UInt64, signature: Signature?, initializer: String?,
                  configuration: Configuration) throws {
         self.configuration = configuration
         self.origin = (library, symbol, imageOffset, initializer)
@@ -215,11 +215,11 @@ public final class WorkerPool: @unchecked Sendable {
         case Int32(FL_POOL_ERROR_INIT_SYMBOL):
             return LoadError.symbolNotFound(symbol: initializer ?? "", library: library ?? "")
         case Int32(FL_POOL_ERROR_INIT_FAILED):
-            let failure: InitFailure = error.init_kind == Int32(FL_KIND_SIGNALED.rawValue)
-                ? .crashed(Signal(error.init_signo),
-                           address: [SIGSEGV, SIGBUS, SIGFPE, SIGILL].contains(error.init_signo) ? error.init_address : nil)
+            let reason: InitFailure.Reason = error.init_kind == Int32(FL_KIND_SIGNALED.rawValue)
+                ? .signaled(Signal(error.init_signo),
+                            address: [SIGSEGV, SIGBUS, SIGFPE, SIGILL].contains(error.init_signo) ? error.init_address : nil)
                 : .returned(error.init_value)
-            return PoolError.initFailed(symbol: initializer ?? "", failure)
+            return PoolError.initFailed(InitFailure(initializer: initializer ?? "", reason: reason))
         case Int32(FL_POOL_ERROR_SIGNATURE):
             return PoolError.system(.configureHelper, Errno(EINVAL))
         default:
@@ -269,83 +269,6 @@ public final class WorkerPool: @unchecked Sendable {
             }
         }
         return result
-    }
-
-    /// Calls the function once per argument list (one ``Value`` per
-    /// parameter of ``signature`` that takes input, each of exactly that
-    /// parameter's type), in parallel on the workers. Outcomes come back in
-    /// input order: `.returned(value, out:)` typed by the signature, or how
-    /// the call failed.
-    ///
-    /// - Throws: ``InputError`` when an argument list does not fit the
-    ///   signature (before any call is made); ``PoolError`` as ``run(_:)``.
-    public func run(arguments: [[Value]]) throws -> Outcomes {
-        if arguments.isEmpty { return Outcomes([]) }
-        var records: [[UInt8]] = []
-        records.reserveCapacity(arguments.count)
-        for values in arguments {
-            let record = try ArgumentRecord(values, for: signature)
-            records.append(Array(UnsafeRawBufferPointer(start: record.storage, count: record.size)))
-            record.storage.deallocate()
-        }
-        var offsets = [UInt64](repeating: 0, count: records.count + 1)
-        for (index, record) in records.enumerated() { offsets[index + 1] = offsets[index] + UInt64(record.count) }
-        let joined = records.flatMap { $0 }
-        let resultSize = prepared.resultSize
-        var results = [UInt8](repeating: 0, count: resultSize * arguments.count)
-        var kinds = [Int32](repeating: 0, count: arguments.count)
-        var failures: UnsafeMutablePointer<fl_pool_failure>?
-        var failureCount = 0
-        let status = joined.withUnsafeBufferPointer { joined in
-            fl_pool_run_records(pool, joined.baseAddress, offsets, arguments.count, &results, resultSize, &kinds,
-                                &failures, &failureCount)
-        }
-        defer { fl_pool_free_failures(failures, failureCount) }
-        if status < 0 { throw PoolError.system(.run, Errno(-status)) }
-        var failed: [Int: Outcome] = [:]
-        for index in 0..<failureCount {
-            let failure = failures![index]
-            let named = failure.frames.map { Symbolizer.frames(encoded: $0, length: failure.frames_length) }
-            do { failed[Int(failure.index)] = try Outcome(report: failure.report, namedFrames: named) } catch {
-                throw PoolError.inconsistentReport(error)
-            }
-        }
-        let outcomes = results.withUnsafeBufferPointer { results in
-            (0..<arguments.count).map { index in
-                failed[index] ?? prepared.decode(results.baseAddress! + index * resultSize)
-            }
-        }
-        var result = Outcomes(outcomes)
-        if configuration.verifyCrashes {
-            try verify(&result) { pool, indices in try pool.run(arguments: indices.map { arguments[$0] }) }
-        }
-        return result
-    }
-
-    /// Whether an outcome from a long-lived worker is worth running again alone.
-    private static func needsReplay(_ outcome: Outcome) -> Bool {
-        switch outcome {
-        case .signaled, .exited, .corrupted: true
-        case .returned, .timedOut: false
-        }
-    }
-
-    /// Runs every crashed input again, alone, in a fresh process (a pool of one
-    /// worker that serves one call each), and records those outcomes as replays.
-    private func verify(_ outcomes: inout Outcomes, _ replay: (WorkerPool, [Int]) throws -> Outcomes) throws {
-        let crashed = outcomes.indices.filter { Self.needsReplay(outcomes[$0]) }
-        if crashed.isEmpty { return }
-        if replayPool == nil {
-            var fresh = configuration
-            fresh.workers = 1
-            fresh.recycleAfter = 1
-            fresh.verifyCrashes = false
-            replayPool = try WorkerPool(library: origin.library, symbol: origin.symbol, imageOffset: origin.imageOffset,
-                                        signature: signature == .default ? nil : signature, initializer: origin.initializer,
-                                        configuration: fresh)
-        }
-        let replayed = try replay(replayPool!, crashed)
-        for (position, index) in crashed.enumerated() { outcomes.replays[index] = replayed[position] }
     }
 
     /// Calls the function with one input.

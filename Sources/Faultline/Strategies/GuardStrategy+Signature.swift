@@ -14,8 +14,10 @@ extension GuardStrategy {
     /// let outcome = try GuardStrategy(f).call(arguments: [.double(2), .string("abc")])   // returned 5.0
     /// ```
     /// - Throws: ``InputError`` when the arguments do not fit the signature;
-    ///   ``SystemError`` when the thread could not be prepared.
+    ///   ``SystemError`` when the thread could not be prepared; ``InitFailure``
+    ///   when the initializer failed.
     public func call(arguments: [Value]) throws -> Outcome {
+        try initialize()
         let prepared = function.prepared
         let options: Int32 = captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0
         let callee = UnsafeMutableRawPointer(mutating: function.address)

@@ -17,27 +17,42 @@ import CFaultline
 ///
 /// Faults outside a guarded call are passed to the handler that was installed
 /// before the guard (for example the Swift runtime's crash reporter).
+///
+/// With an ``initializer``, it runs once in this process, under the guard,
+/// before the first call (of this or any strategy naming the same function);
+/// if it fails or crashes, every call throws ``InitFailure``.
 public struct GuardStrategy: Strategy {
     /// The function to call.
     public let function: NativeFunction
     /// Whether a caught fault records a libunwind backtrace.
     public let captureBacktrace: Bool
+    /// Run once in this process before the first call, when set.
+    public let initializer: Initializer?
 
     /// `"guard"`.
     public var name: String { "guard" }
 
-    /// Creates the strategy. The handlers are installed on the first call.
-    public init(_ function: NativeFunction, captureBacktrace: Bool = true) {
+    /// Creates the strategy. The handlers are installed, and the initializer
+    /// run, on the first call.
+    public init(_ function: NativeFunction, captureBacktrace: Bool = true, initializer: Initializer? = nil) {
         self.function = function
         self.captureBacktrace = captureBacktrace
+        self.initializer = initializer
+    }
+
+    /// Runs the initializer unless it already ran in this process; throws ``InitFailure`` if it failed.
+    func initialize() throws {
+        if let initializer { try InitializerRuns.shared.runOnce(initializer, captureBacktrace: captureBacktrace) }
     }
 
     private var options: Int32 { captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0 }
 
     /// Calls the function under the guard.
+    /// - Throws: ``InitFailure`` when the initializer failed; ``SystemError`` when the thread could not be prepared.
     public func call(_ input: Int32) throws -> Outcome {
+        try initialize()
         // The report is filled before it is read: no need to zero its 400 bytes per call.
-        try withUnsafeTemporaryAllocation(of: fl_report.self, capacity: 1) { buffer in
+        return try withUnsafeTemporaryAllocation(of: fl_report.self, capacity: 1) { buffer in
             let report = buffer.baseAddress!
             let result = fl_guard_call(function.pointer, input, options, report)
             if result < 0 { throw SystemError("guard", errno: -result) }
@@ -51,6 +66,7 @@ public struct GuardStrategy: Strategy {
     /// that fault leave it, and no ``Outcome`` is built for the others: the
     /// cheapest way to make many guarded calls.
     public func call(_ inputs: [Int32]) throws -> Outcomes {
+        try initialize()
         var values = [Int32](repeating: 0, count: inputs.count)
         var failures: [Int: Outcome] = [:]
         var report = fl_report()

@@ -174,10 +174,6 @@ int32_t fl_sig_crash_on(const char *text);
 /* ---- init_pool.c: init functions for the pool ---- */
 /* Calls fl_sig_touch() once and returns 0. */
 int fl_init_returns_zero_after_touch(void);
-/* Returns 7: an init that fails. */
-int fl_init_returns_seven(void);
-/* Writes through NULL: an init that crashes. */
-int fl_init_crashes(void);
 
 #ifdef __cplusplus
 }
@@ -205,6 +201,37 @@ int fl_child_crashes_later_then_slow(int r);
 #endif
 #endif
 /* ==== end of hostile_slow.c ==== */
+
+/* ==== init_victims.c: initializers (int init(void)) and what they set ==== */
+#ifndef FAULTLINE_VICTIMS_INIT_H
+#define FAULTLINE_VICTIMS_INIT_H
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Sets a global to 42; returns 0. */
+int fl_init_setup(void);
+/* The global fl_init_setup sets (0 until then) plus r. */
+int fl_init_read(int r);
+/* int32(): the global fl_init_setup sets. */
+int32_t fl_init_state(void);
+/* Counts its runs in this process; returns 0. */
+int fl_init_count_runs(void);
+/* runs of fl_init_count_runs * 1000 + r. */
+int fl_init_runs(int r);
+/* Fails: returns 7. */
+int fl_init_returns_7(void);
+/* Writes through NULL. */
+int fl_init_crashes(void);
+/* _exit(3). */
+int fl_init_exits(void);
+/* Sleeps forever. */
+int fl_init_hangs(void);
+#ifdef __cplusplus
+}
+#endif
+#endif
+/* ==== end of init_victims.c ==== */
 
 /* ==== init_cli.c: initializers for `faultline call --init` ==== */
 #ifndef FAULTLINE_VICTIMS_INIT_CLI_H

@@ -1,0 +1,541 @@
+/*
+ * faultline-floors: the floors of `faultline bench`, measured at the limit
+ * of the machine, in a small process of their own.
+ *
+ * Purpose. The bench's own floors (CFaultlineLab/floors.c) run inside the
+ * bench, a large multithreaded Swift process: its page tables make a bare
+ * fork cost several times what it costs the smallest process. This program
+ * links nothing but libc (and pthread), so its fork copies next to nothing;
+ * its figures are what each mechanism costs on this machine when nothing
+ * else is in the way, the floor below which no Faultline strategy can go.
+ *
+ * Usage: faultline-floors [ITERATIONS]   (default 2000, at most 1000000)
+ *
+ * Output: on stdout, one `key value` line per figure, value an integer in
+ * nanoseconds, first `iterations N`, then for every figure NAME two lines,
+ * `NAME.p50_ns V` and `NAME.p99_ns V`: the median and the 99th percentile
+ * (nearest rank) of ITERATIONS samples, one sample per operation, after an
+ * unrecorded warm-up. A figure that fails prints `NAME.error TEXT` instead,
+ * the reason goes to stderr, and the exit status is 1. Exit 0: all figures.
+ *
+ * The figures, and the Faultline path each is the floor of:
+ *   fork_call_exit_waitpid   fork; the child calls a non-inlined function and
+ *                            _exit(0)s; the parent waitpid()s. The fork
+ *                            strategy (one process per call) at its cheapest.
+ *   vfork_exit_waitpid       the same with vfork (reference only: Faultline
+ *                            cannot use vfork, the callee would run on the
+ *                            parent's memory).
+ *   fault_seen_by_parent     a child forked ahead waits on a pipe; from
+ *                            writing "go" to the parent having seen it die of
+ *                            SIGSEGV (poll on a pidfd, then waitpid). The
+ *                            fault path of the fork strategy, of the pool's
+ *                            workers and of the fork server: a worker dies and
+ *                            its supervisor learns it.
+ *   futex_wake_round_trip    two processes on one MAP_SHARED page ping-pong a
+ *                            counter with FUTEX_WAIT/FUTEX_WAKE: one round
+ *                            trip. The least a call to a persistent worker
+ *                            (pool, fork server) can cost with shared memory.
+ *   eventfd_round_trip       the same over two eventfds.
+ *   pipe_round_trip          a 4-byte message to a forked echo process and
+ *                            back over two pipes: the pool's and the fork
+ *                            server's request/reply channel.
+ *   sigsetjmp_fault_longjmp  sigsetjmp, a write through NULL, the SIGSEGV
+ *                            handler siglongjmp()s back (SA_NODEFER, no mask
+ *                            saved, as the guard does): the guard strategy's
+ *                            recovery, without its bookkeeping.
+ *
+ * Limits. Built by SwiftPM, this executable is linked by the Swift driver,
+ * which adds swiftrt.o and so libswiftCore (with libstdc++ and libm): no
+ * Swift code runs, but the process has about twice the mappings of the
+ * same file linked by cc (~45 instead of ~22), and its fork costs 25-50%
+ * more (p50 ~280-310 µs against ~170-250 µs on the loaded 2-core development
+ * machine). SwiftPM places a target's linker flags after -lswiftCore, so
+ * --as-needed cannot drop it; MADV_DONTFORK on those libraries breaks the
+ * children (the runtime's fork handlers touch them). The figures are still
+ * those of a small single-threaded process, well below the bench's own.
+ * Samples are CLOCK_MONOTONIC differences (a vDSO read, ~20 ns),
+ * so the cheap figures carry that much noise. Nothing is pinned to a CPU:
+ * on a loaded or shared machine the figures move (take several runs); the
+ * round trips depend on whether both processes share one core. The whole
+ * program is bounded by alarm(30): on expiry it kills its child and exits
+ * with status 2. Every child is reaped before the next figure; the
+ * long-lived ones (echo, futex and eventfd partners, the faulting child)
+ * also die with this process (PR_SET_PDEATHSIG) and stop on end-of-file
+ * where they read a pipe, so nothing is left behind.
+ *
+ * Between fork() and _exit() a child runs only async-signal-safe code:
+ * system calls (read, write, prctl, getppid, setrlimit, sigaction, syscall
+ * for futex) and plain memory accesses. No stdio, no malloc.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+enum { DEFAULT_ITERATIONS = 2000, MAX_ITERATIONS = 1000000, WATCHDOG_SECONDS = 30 };
+
+/* The child the watchdog kills, 0 when none. */
+static volatile pid_t current_child;
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* SIGALRM: the whole program ran out of time. Async-signal-safe only. */
+static void watchdog(int signal_number) {
+    (void)signal_number;
+    pid_t child = current_child;
+    if (child > 0) kill(child, SIGKILL);
+    static const char message[] = "faultline-floors: watchdog expired\n";
+    ssize_t ignored = write(2, message, sizeof message - 1);
+    (void)ignored;
+    _exit(2);
+}
+
+/* waitpid, retried on EINTR; the raw status, or -1 when it failed. */
+static int reap(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    if (current_child == pid) current_child = 0;
+    return status;
+}
+
+/* Kills and reaps a child after an error in the parent. */
+static void abandon(pid_t pid) {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    reap(pid);
+}
+
+/* In a long-lived child: die with the parent, and stop if it is already gone. */
+static void follow_parent(pid_t parent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+}
+
+/* The trivial callee of the fork children, kept out of line. */
+__attribute__((noinline)) static int trivial(int x) {
+    __asm__ volatile("" ::: "memory");
+    return x + 1;
+}
+static int (*volatile trivial_pointer)(int) = trivial;
+
+/* Writes through NULL: a SIGSEGV at address 0. The pointer and the store are
+   volatile, so no compiler can prove the address or delete the store. */
+static void write_through_null(void) {
+    static int *volatile null_pointer;
+    *(volatile int *)null_pointer = 1;
+}
+
+/* ---- The figures: each writes `count` samples, returns 0 or an errno. ---- */
+
+static int measure_fork(int64_t *samples, int count) {
+    for (int i = 0; i < count; i++) {
+        int64_t start = now_ns();
+        pid_t pid = fork();
+        if (pid < 0) return errno;
+        if (pid == 0) _exit(trivial_pointer(i) == 0 ? 1 : 0);
+        current_child = pid;
+        int status = reap(pid);
+        samples[i] = now_ns() - start;
+        if (status < 0) return errno;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return ECHILD;
+    }
+    return 0;
+}
+
+static int measure_vfork(int64_t *samples, int count) {
+    for (int i = 0; i < count; i++) {
+        int64_t start = now_ns();
+        pid_t pid = vfork();
+        if (pid < 0) return errno;
+        if (pid == 0) _exit(trivial_pointer(i) == 0 ? 1 : 0);
+        int status = reap(pid);
+        samples[i] = now_ns() - start;
+        if (status < 0) return errno;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return ECHILD;
+    }
+    return 0;
+}
+
+/* Reads exactly `size` bytes; 0, or -1 on end-of-file or error. */
+static int read_all(int fd, void *buffer, size_t size) {
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, (char *)buffer + got, size - got);
+        if (n > 0) got += (size_t)n;
+        else if (n < 0 && errno == EINTR) continue;
+        else return -1;
+    }
+    return 0;
+}
+
+/* Writes all `size` bytes; 0, or -1. */
+static int write_all(int fd, const void *buffer, size_t size) {
+    size_t put = 0;
+    while (put < size) {
+        ssize_t n = write(fd, (const char *)buffer + put, size - put);
+        if (n > 0) put += (size_t)n;
+        else if (n < 0 && errno == EINTR) continue;
+        else return -1;
+    }
+    return 0;
+}
+
+static void close_pair(int pair[2]) {
+    close(pair[0]);
+    close(pair[1]);
+}
+
+/* The faulting child: no core, default SIGSEGV, waits for "go", writes through NULL. */
+static void faulting_child(pid_t parent, int ready, int go) {
+    follow_parent(parent);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGSEGV, &action, NULL);
+    char byte = 0, word[2];
+    if (write_all(ready, &byte, 1) == 0 && read_all(go, word, sizeof word) == 0) write_through_null();
+    _exit(0);
+}
+
+/* One faulting child; its sample, or a negative errno. */
+static int64_t fault_once(void) {
+    int ready[2], go[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) return -errno;
+    if (pipe2(go, O_CLOEXEC) != 0) {
+        int error = errno;
+        close_pair(ready);
+        return -error;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        close(go[1]);
+        faulting_child(parent, ready[1], go[0]);
+    }
+    int error = pid < 0 ? errno : 0;
+    close(ready[1]);
+    close(go[0]);
+    int64_t result = -error;
+    if (pid > 0) {
+        current_child = pid;
+        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        char byte;
+        if (pidfd < 0) result = -errno;
+        else if (read_all(ready[0], &byte, 1) != 0) result = -ECHILD;
+        else {
+            int64_t start = now_ns();
+            int written = write_all(go[1], "go", 2);
+            struct pollfd watched = {.fd = pidfd, .events = POLLIN};
+            int polled;
+            while ((polled = poll(&watched, 1, 10000)) < 0 && errno == EINTR) {
+            }
+            int status = written == 0 && polled == 1 ? reap(pid) : -1;
+            int64_t end = now_ns();
+            if (status >= 0) {
+                result = WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV ? end - start : -ECHILD;
+                pid = 0;
+            } else {
+                result = -ETIMEDOUT;
+            }
+        }
+        if (pidfd >= 0) close(pidfd);
+        abandon(pid);
+    }
+    close(ready[0]);
+    close(go[1]);
+    return result;
+}
+
+static int measure_fault(int64_t *samples, int count) {
+    for (int i = 0; i < count; i++) {
+        int64_t sample = fault_once();
+        if (sample < 0) return (int)-sample;
+        samples[i] = sample;
+    }
+    return 0;
+}
+
+/* Futex on a shared word: FUTEX_WAIT while *word == expected, at most 1 s. */
+static void futex_wait(uint32_t *word, uint32_t expected) {
+    struct timespec second = {1, 0};
+    syscall(SYS_futex, word, FUTEX_WAIT, expected, &second, NULL, 0);
+}
+
+static void futex_wake(uint32_t *word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0); }
+
+/* The shared page: the parent makes `counter` odd, the partner makes it even. */
+struct shared {
+    uint32_t counter;
+    uint32_t stop;
+};
+
+static void futex_partner(pid_t parent, struct shared *page) {
+    follow_parent(parent);
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t value;
+        while ((value = __atomic_load_n(&page->counter, __ATOMIC_ACQUIRE)) == seen) {
+            if (getppid() != parent) _exit(1);
+            futex_wait(&page->counter, seen);
+        }
+        if (__atomic_load_n(&page->stop, __ATOMIC_ACQUIRE)) _exit(0);
+        seen = value + 1;
+        __atomic_store_n(&page->counter, seen, __ATOMIC_RELEASE);
+        futex_wake(&page->counter);
+    }
+}
+
+static int measure_futex(int64_t *samples, int count) {
+    struct shared *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return errno;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) futex_partner(parent, page);
+    if (pid < 0) {
+        int error = errno;
+        munmap(page, 4096);
+        return error;
+    }
+    current_child = pid;
+    int error = 0;
+    uint32_t value = 0;
+    for (int i = 0; i < count && error == 0; i++) {
+        int64_t start = now_ns();
+        uint32_t sent = value + 1;
+        __atomic_store_n(&page->counter, sent, __ATOMIC_RELEASE);
+        futex_wake(&page->counter);
+        int64_t deadline = start + 10000000000LL;
+        while ((value = __atomic_load_n(&page->counter, __ATOMIC_ACQUIRE)) == sent) {
+            if (now_ns() > deadline) {
+                error = ETIMEDOUT;
+                break;
+            }
+            futex_wait(&page->counter, sent);
+        }
+        samples[i] = now_ns() - start;
+        if (error == 0 && value != sent + 1) error = EPROTO;
+    }
+    __atomic_store_n(&page->stop, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&page->counter, value + 1, __ATOMIC_RELEASE);
+    futex_wake(&page->counter);
+    int status = reap(pid);
+    if (error == 0 && (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) error = ECHILD;
+    if (status < 0) abandon(pid);
+    munmap(page, 4096);
+    return error;
+}
+
+/* eventfd partner: reads the request count; 1 is answered, anything else stops. */
+static void eventfd_partner(pid_t parent, int request, int reply) {
+    follow_parent(parent);
+    uint64_t value;
+    while (read_all(request, &value, sizeof value) == 0 && value == 1) {
+        if (write_all(reply, &value, sizeof value) != 0) _exit(1);
+    }
+    _exit(0);
+}
+
+static int measure_eventfd(int64_t *samples, int count) {
+    int request = eventfd(0, EFD_CLOEXEC);
+    if (request < 0) return errno;
+    int reply = eventfd(0, EFD_CLOEXEC);
+    if (reply < 0) {
+        int error = errno;
+        close(request);
+        return error;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) eventfd_partner(parent, request, reply);
+    int error = pid < 0 ? errno : 0;
+    if (pid > 0) {
+        current_child = pid;
+        for (int i = 0; i < count && error == 0; i++) {
+            uint64_t value = 1;
+            int64_t start = now_ns();
+            if (write_all(request, &value, sizeof value) != 0 || read_all(reply, &value, sizeof value) != 0) error = EPIPE;
+            samples[i] = now_ns() - start;
+        }
+        uint64_t stop = 2;
+        if (write_all(request, &stop, sizeof stop) != 0) abandon(pid);
+        else reap(pid);
+    }
+    close(request);
+    close(reply);
+    return error;
+}
+
+/* Echo process: 4-byte messages back until end-of-file. */
+static void echo_partner(pid_t parent, int request, int reply) {
+    follow_parent(parent);
+    uint32_t message;
+    while (read_all(request, &message, sizeof message) == 0) {
+        if (write_all(reply, &message, sizeof message) != 0) break;
+    }
+    _exit(0);
+}
+
+static int measure_pipe(int64_t *samples, int count) {
+    int request[2], reply[2];
+    if (pipe2(request, O_CLOEXEC) != 0) return errno;
+    if (pipe2(reply, O_CLOEXEC) != 0) {
+        int error = errno;
+        close_pair(request);
+        return error;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(request[1]);
+        close(reply[0]);
+        echo_partner(parent, request[0], reply[1]);
+    }
+    int error = pid < 0 ? errno : 0;
+    close(request[0]);
+    close(reply[1]);
+    if (pid > 0) {
+        current_child = pid;
+        for (int i = 0; i < count && error == 0; i++) {
+            uint32_t message = (uint32_t)i, answer = 0;
+            int64_t start = now_ns();
+            if (write_all(request[1], &message, sizeof message) != 0 || read_all(reply[0], &answer, sizeof answer) != 0)
+                error = EPIPE;
+            samples[i] = now_ns() - start;
+            if (error == 0 && answer != message) error = EPROTO;
+        }
+    }
+    close(request[1]); /* end-of-file: the echo process exits */
+    close(reply[0]);
+    if (pid > 0) reap(pid);
+    return error;
+}
+
+static sigjmp_buf fault_return;
+static volatile sig_atomic_t faults_caught;
+
+static void fault_handler(int signal_number) {
+    (void)signal_number;
+    faults_caught++;
+    siglongjmp(fault_return, 1);
+}
+
+static int measure_longjmp(int64_t *samples, int count) {
+    struct sigaction action, previous;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = fault_handler;
+    action.sa_flags = SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGSEGV, &action, &previous) != 0) return errno;
+    faults_caught = 0;
+    for (int i = 0; i < count; i++) {
+        volatile int64_t start = now_ns();
+        if (sigsetjmp(fault_return, 0) == 0) write_through_null();
+        samples[i] = now_ns() - start;
+    }
+    sigaction(SIGSEGV, &previous, NULL);
+    return faults_caught == count ? 0 : EPROTO;
+}
+
+/* ---- Driver ---- */
+
+static int compare(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted samples. */
+static int64_t percentile(const int64_t *sorted, int count, int percent) {
+    int rank = (int)(((int64_t)count * percent + 99) / 100);
+    if (rank < 1) rank = 1;
+    return sorted[rank - 1];
+}
+
+struct figure {
+    const char *name;
+    int (*measure)(int64_t *samples, int count);
+};
+
+static const struct figure figures[] = {
+    {"fork_call_exit_waitpid", measure_fork},
+    {"vfork_exit_waitpid", measure_vfork},
+    {"fault_seen_by_parent", measure_fault},
+    {"futex_wake_round_trip", measure_futex},
+    {"eventfd_round_trip", measure_eventfd},
+    {"pipe_round_trip", measure_pipe},
+    {"sigsetjmp_fault_longjmp", measure_longjmp},
+};
+
+int main(int argc, char **argv) {
+    int iterations = DEFAULT_ITERATIONS;
+    if (argc > 2) {
+        fprintf(stderr, "usage: faultline-floors [ITERATIONS]\n");
+        return 64;
+    }
+    if (argc == 2) {
+        char *end;
+        long parsed = strtol(argv[1], &end, 10);
+        if (*argv[1] == '\0' || *end != '\0' || parsed < 1 || parsed > MAX_ITERATIONS) {
+            fprintf(stderr, "faultline-floors: ITERATIONS must be an integer from 1 to %d\n", MAX_ITERATIONS);
+            return 64;
+        }
+        iterations = (int)parsed;
+    }
+    signal(SIGALRM, watchdog);
+    alarm(WATCHDOG_SECONDS);
+    signal(SIGPIPE, SIG_IGN);
+
+    int warmup = iterations / 10 < 10 ? 10 : iterations / 10;
+    if (warmup > 200) warmup = 200;
+    int64_t *samples = malloc(sizeof *samples * (size_t)(iterations > warmup ? iterations : warmup));
+    if (samples == NULL) {
+        perror("faultline-floors: malloc");
+        return 1;
+    }
+    printf("iterations %d\n", iterations);
+    fflush(stdout);
+    int failed = 0;
+    for (size_t f = 0; f < sizeof figures / sizeof figures[0]; f++) {
+        int error = figures[f].measure(samples, warmup);
+        if (error == 0) error = figures[f].measure(samples, iterations);
+        if (error != 0) {
+            failed = 1;
+            printf("%s.error %s\n", figures[f].name, strerror(error));
+            fprintf(stderr, "faultline-floors: %s: %s\n", figures[f].name, strerror(error));
+        } else {
+            qsort(samples, (size_t)iterations, sizeof *samples, compare);
+            printf("%s.p50_ns %lld\n", figures[f].name, (long long)percentile(samples, iterations, 50));
+            printf("%s.p99_ns %lld\n", figures[f].name, (long long)percentile(samples, iterations, 99));
+        }
+        fflush(stdout);
+    }
+    free(samples);
+    return failed;
+}
