@@ -128,14 +128,30 @@ enum SignatureBench {
         memset(source, 1, bufferLength)
         memset(target, 0, bufferLength)
         let count = 16
+        var sink = 0
         let nanoseconds = perCall(seconds: seconds, count: count) {
             for index in 0..<count {
-                source.storeBytes(of: UInt8(truncatingIfNeeded: index), as: UInt8.self)
-                memcpy(target, source, bufferLength)
+                source.storeBytes(of: UInt8(truncatingIfNeeded: index), toByteOffset: (index * 4099) % bufferLength, as: UInt8.self)
+                copy(target, source, bufferLength)
+                sink &+= Int(touch(target, index))
             }
         }
+        if sink == Int.min { BenchLog.write("bench: unexpected sink") }
         return Double(bufferLength) * 1e9 / nanoseconds
     }
+}
+
+/// `memcpy` behind a call the optimizer cannot see through, so that copies whose target is
+/// read only in part are still made whole.
+@inline(never)
+func copy(_ target: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ count: Int) {
+    memcpy(target, source, count)
+}
+
+/// One byte of a copy, read after it was made (keeps the copy observable).
+@inline(never)
+func touch(_ target: UnsafeRawPointer, _ index: Int) -> UInt8 {
+    target.load(fromByteOffset: (index * 4099) % SignatureBench.bufferLength, as: UInt8.self)
 }
 
 /// A measurement that saw a wrong result: the figure would mean nothing.
