@@ -24,6 +24,10 @@ let labTargets: [String: [Target.Dependency]] = [
     "03-signal-handler-returns": ["CFaultlineLab"],
 ]
 
+/// The tests, one target per room: the guard and signatures, fork, the pool,
+/// the command line and bench, the lab (experiments and their harness).
+let testRooms = ["CoreTests", "ForkTests", "PoolTests", "CLITests", "LabTests"]
+
 let package = Package(
     name: "Faultline",
     platforms: [.macOS(.v13)],
@@ -79,8 +83,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit", "FaultlineBench"]),
-    ] + experiments.map {
+        // What every test room shares: where the build put the victims and `faultline`.
+        .target(name: "FaultlineTestSupport", dependencies: ["Faultline"], path: "Tests/FaultlineTestSupport"),
+    ] + testRooms.map { room in
+        .testTarget(name: room, dependencies: ["Faultline", "CFaultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult",
+                                               "ExperimentKit", "FaultlineBench", "FaultlineTestSupport"],
+                    path: "Tests/\(room)")
+    } + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
                           exclude: $0 == "09-python-peers" ? ["peers.py"] : [])
     }

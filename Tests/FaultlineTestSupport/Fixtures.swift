@@ -1,14 +1,13 @@
 import Faultline
-import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Where the build put the things the tests load or run.
-enum Fixtures {
+/// Where the build put the things the tests load or run (shared by every test room).
+public enum Fixtures {
     /// The folder of the test executable: SwiftPM puts the victims library and
     /// the `faultline` executable next to it.
-    static let buildDirectory: String = {
+    public static let buildDirectory: String = {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let path = String(cString: Array(buffer[0..<max(0, count)]) + [0])
@@ -22,13 +21,13 @@ enum Fixtures {
     }()
 
     /// libFaultlineVictims.so, built by `swift build --build-tests`.
-    static var victimsLibrary: String { buildDirectory + "/libFaultlineVictims.so" }
+    public static var victimsLibrary: String { buildDirectory + "/libFaultlineVictims.so" }
 
     /// The `faultline` executable.
-    static var faultline: String { buildDirectory + "/faultline" }
+    public static var faultline: String { buildDirectory + "/faultline" }
 
     /// Loads one victim by name, the way a user loads an unknown library.
-    static func victim(_ symbol: String) throws -> NativeFunction {
+    public static func victim(_ symbol: String) throws -> NativeFunction {
         try NativeFunction(library: victimsLibrary, symbol: symbol)
     }
 }
