@@ -26,6 +26,21 @@ public enum Fixtures {
     /// The `faultline` executable.
     public static var faultline: String { buildDirectory + "/faultline" }
 
+    /// The victims library opened in this process, for plain C calls to compare with.
+    nonisolated(unsafe) private static let openedVictims: UnsafeMutableRawPointer? = dlopen(
+        victimsLibrary, RTLD_NOW | RTLD_LOCAL)
+
+    /// A victim's address, for a plain C call through a typed function pointer
+    /// (`nil` when the library or the symbol is missing).
+    public static func address(_ symbol: String) -> UnsafeMutableRawPointer? {
+        openedVictims.flatMap { dlsym($0, symbol) }
+    }
+
+    /// A victim loaded the way a user loads it, with its signature.
+    public static func function(_ symbol: String, _ signature: String) throws -> NativeFunction {
+        try NativeFunction(library: victimsLibrary, symbol: symbol, signature: Signature(parsing: signature))
+    }
+
     /// Loads one victim by name, the way a user loads an unknown library.
     public static func victim(_ symbol: String) throws -> NativeFunction {
         try NativeFunction(library: victimsLibrary, symbol: symbol)
