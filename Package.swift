@@ -25,6 +25,10 @@ let labTargets: [String: [Target.Dependency]] = [
     "03-signal-handler-returns": ["CFaultlineLab"],
 ]
 
+/// The tests, one target per room: the guard and signatures, fork, the pool,
+/// the command line and bench, the lab (experiments and their harness).
+let testRooms = ["CoreTests", "ForkTests", "PoolTests", "CLITests", "LabTests"]
+
 let package = Package(
     name: "Faultline",
     platforms: [.macOS(.v13)],
@@ -86,9 +90,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FaultlineTests", dependencies: ["Faultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult", "ExperimentKit", "FaultlineBench"],
-                    exclude: ["Fixtures/post_program.py"]),
-    ] + experiments.map {
+        // What every test room shares: where the build put the victims and `faultline`.
+        .target(name: "FaultlineTestSupport", dependencies: ["Faultline"], path: "Tests/FaultlineTestSupport"),
+    ] + testRooms.map { room in
+        .testTarget(name: room, dependencies: ["Faultline", "CFaultline", "CFaultlineLab", "FaultlineHarness", "FaultlineBenchResult",
+                                               "ExperimentKit", "FaultlineBench", "FaultlineTestSupport"],
+                    path: "Tests/\(room)", exclude: room == "CLITests" ? ["Fixtures/post_program.py"] : [])
+    } + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
                           exclude: ["09-python-peers": ["peers.py"], "11-real-library": ["peers11.py"]][$0] ?? [])
     }

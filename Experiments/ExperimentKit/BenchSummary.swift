@@ -85,7 +85,7 @@ enum BenchSummary {
         }
         out.append("")
         let floors = report.floors
-        out += ["Floors, measured in C in the same run:", "", "| floor | p50 |", "|---|---|"]
+        out += ["Floors, measured in C in the same run (in the bench's own process):", "", "| floor | p50 |", "|---|---|"]
         for (value, label) in [(floors.plainCall, "a plain call through a function pointer"),
                                (floors.sigsetjmpCall, "sigsetjmp(env, 0) + call"),
                                (floors.guardCall, "fl_guard_call (one sigsetjmp per call)"),
@@ -97,6 +97,15 @@ enum BenchSummary {
             if let value { out.append("| \(label) | \(Format.seconds(value / 1e9)) |") }
         }
         out.append("")
+        if let limit = report.limitFloors, limit.available {
+            out += ["Floors at the limit of this machine, measured in a minimal C process (`faultline-floors`) in the same run:", "",
+                    "| floor | p50 | p99 |", "|---|---|---|"]
+            for (name, figure) in limit.figures {
+                guard let figure else { continue }
+                out.append("| \(name) | \(Format.seconds(figure.p50 / 1e9)) | \(Format.seconds(figure.p99 / 1e9)) |")
+            }
+            out.append("")
+        }
         let unwinder = report.unwinder
         if let confined = unwinder.confinedThrowNs, let global = unwinder.globalThrowNs {
             out.append("C++ throw/catch costs \(Format.seconds(confined / 1e9)) with libunwind loaded the way Faultline loads it "

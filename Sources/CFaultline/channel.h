@@ -103,7 +103,7 @@ static inline uint64_t fl_bytes_hash(const uint8_t *bytes, uint64_t size) {
     }
     uint64_t tail = 0;
     for (uint64_t k = 0; i + k < size; k++) tail |= (uint64_t)bytes[i + k] << (8 * k);
-    return fl_mix(h ^ tail);
+    return fl_mix64(h ^ tail);
 }
 
 enum fl_message_type {

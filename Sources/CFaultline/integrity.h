@@ -23,28 +23,20 @@
 #ifndef CFAULTLINE_INTEGRITY_H
 #define CFAULTLINE_INTEGRITY_H
 
-#include <stdint.h>
+#include "internal.h"
 
-/* A 64-bit finaliser (good avalanche, a few cycles). */
-static inline uint64_t fl_mix(uint64_t x) {
-    x ^= x >> 31;
-    x *= 0x7fb5d329728ea185ULL;
-    x ^= x >> 27;
-    x *= 0x81dadef4bc2dd44dULL;
-    x ^= x >> 33;
-    return x;
-}
+#include <stdint.h>
 
 /* The check of call `index` of batch `seq`: what it was given and what it says. */
 static inline uint64_t fl_pool_record_check(uint64_t secret, uint64_t seq, uint32_t index, int32_t input, int32_t kind,
                                        int32_t value) {
     uint64_t said = ((uint64_t)(uint32_t)input << 32 | (uint32_t)value) ^ ((uint64_t)(uint32_t)kind << 17);
-    return fl_mix(secret ^ fl_mix(seq * 0x9e3779b97f4a7c15ULL + index) ^ fl_mix(said + 0x632be59bd9b4e019ULL));
+    return fl_mix64(secret ^ fl_mix64(seq * 0x9e3779b97f4a7c15ULL + index) ^ fl_mix64(said + 0x632be59bd9b4e019ULL));
 }
 
 /* The check of a batch's "done" message and of a call's "begun" mark (same shape, other salts). */
 static inline uint64_t fl_event_check(uint64_t secret, uint64_t salt, uint64_t seq, uint64_t a, uint64_t b) {
-    return fl_mix(secret ^ fl_mix(seq ^ salt) ^ fl_mix(a * 0xd6e8feb86659fd93ULL + b));
+    return fl_mix64(secret ^ fl_mix64(seq ^ salt) ^ fl_mix64(a * 0xd6e8feb86659fd93ULL + b));
 }
 
 #define FL_SALT_DONE 0x646f6e65ULL
@@ -54,8 +46,8 @@ static inline uint64_t fl_event_check(uint64_t secret, uint64_t salt, uint64_t s
 /* The check of a crash record: the batch, the index, and what the report says. */
 static inline uint64_t fl_crash_check(uint64_t secret, uint64_t seq, uint64_t index, int32_t signo, int32_t code,
                                       uint64_t address, uint32_t frame_count, const uint64_t *frames) {
-    uint64_t folded = fl_mix(((uint64_t)(uint32_t)signo << 32 | (uint32_t)code) ^ address) ^ frame_count;
-    for (uint32_t i = 0; i < frame_count; i++) folded = fl_mix(folded ^ frames[i]);
+    uint64_t folded = fl_mix64(((uint64_t)(uint32_t)signo << 32 | (uint32_t)code) ^ address) ^ frame_count;
+    for (uint32_t i = 0; i < frame_count; i++) folded = fl_mix64(folded ^ frames[i]);
     return fl_event_check(secret, FL_SALT_CRASH, seq, index, folded);
 }
 

@@ -148,12 +148,7 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     epoll_ctl(pool->epoll_fd, EPOLL_CTL_ADD, pool->control, &event);
     while (pool->stats.live_workers < pool->worker_goal) {
         if (drain_control(pool, NULL, 1) != 0) {
-            close(pool->control);
-            pool->control = -1;
-            int status = -1;
-            fl_pool_reap_helper(pool, &status);
-            error->kind = FL_POOL_ERROR_HELPER;
-            error->wait_status = status;
+            fl_pool_helper_died(pool, error);
             release(pool);
             return NULL;
         }

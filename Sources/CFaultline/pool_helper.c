@@ -206,13 +206,17 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
         return -1;
     }
     /* The helper died while loading (a constructor crashed, or exited). */
+    fl_pool_helper_died(pool, error);
+    return -1;
+}
+
+void fl_pool_helper_died(fl_pool *pool, fl_pool_error *error) {
     close(pool->control);
     pool->control = -1;
     int status = -1;
     fl_pool_reap_helper(pool, &status);
     error->kind = FL_POOL_ERROR_HELPER;
     error->wait_status = status;
-    return -1;
 }
 
 static int main_image_callback(struct dl_phdr_info *info, size_t size, void *data) {

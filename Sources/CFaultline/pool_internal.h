@@ -87,6 +87,8 @@ typedef struct run_state {
 int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_error *error);
 /* Receives one message from the helper into pool->incoming (fds: up to 3). recvmsg's result. */
 ssize_t fl_pool_receive(fl_pool *pool, int *fds, int *fd_count, int flags);
+/* The helper is gone while starting: closes its socket, reaps it, fills `error` (HELPER, its wait status). */
+void fl_pool_helper_died(fl_pool *pool, fl_pool_error *error);
 /* Waits for the helper to exit (once: whoever takes its pid reaps it); kills it after 2 s. */
 void fl_pool_reap_helper(fl_pool *pool, int *status);
 

@@ -73,7 +73,7 @@ uint64_t fl_new_secret(void) {
     uint64_t secret = 0;
     if (getrandom(&secret, sizeof secret, GRND_NONBLOCK) != (ssize_t)sizeof secret) {
         /* No entropy yet: the clock, the pid and an address, mixed (accidents, not attackers). */
-        secret = fl_mix((uint64_t)fl_now_ns() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&secret);
+        secret = fl_mix64((uint64_t)fl_now_ns() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&secret);
     }
     return secret ? secret : 0x9e3779b97f4a7c15ULL;
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFaultline
+import Synchronization
 
 /// Turns instruction addresses into `Frame`s with names, outside any signal handler.
 ///
@@ -10,8 +11,22 @@ import CFaultline
 /// this process and from the pool: `dladdr` (dynamic symbols of every loaded
 /// object), then `__cxa_demangle` for C++ names and `swift_demangle` for
 /// Swift names. Resolution costs about half a millisecond per backtrace,
-/// which is why handlers only record addresses.
+/// which is why handlers only record addresses, and why names are kept by
+/// address (crashes tend to happen at the same few places): the second time
+/// an address is named costs a dictionary look-up.
+///
+/// Limits: the cache holds at most 65,536 addresses (it starts over when
+/// full); a library unloaded and another loaded at the same addresses would
+/// keep the first one's names.
 public enum Symbolizer {
+    private struct Key: Hashable {
+        var address: UInt64
+        var isReturnAddress: Bool
+    }
+
+    private static let cache = Mutex<[Key: Frame]>([:])
+    private static let cacheLimit = 65_536
+
     /// Resolves a whole backtrace. The first address is the faulting
     /// instruction; the others are return addresses, looked up one byte
     /// earlier so that a call at the very end of a function names that function.
@@ -21,8 +36,19 @@ public enum Symbolizer {
         }
     }
 
-    /// Resolves one address.
+    /// Resolves one address (once per address: see the cache above).
     public static func frame(for address: UInt64, isReturnAddress: Bool = false) -> Frame {
+        let key = Key(address: address, isReturnAddress: isReturnAddress)
+        if let known = cache.withLock({ $0[key] }) { return known }
+        let named = resolve(address, isReturnAddress: isReturnAddress)
+        cache.withLock { cache in
+            if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[key] = named
+        }
+        return named
+    }
+
+    private static func resolve(_ address: UInt64, isReturnAddress: Bool) -> Frame {
         var capacity = 4096
         while true {
             var buffer = [CChar](repeating: 0, count: capacity)

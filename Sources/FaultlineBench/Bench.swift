@@ -78,6 +78,8 @@ public enum Bench {
         progress("floors (C): plain call, sigsetjmp, fault + siglongjmp, pipe round trip")
         report.floors = FloorBench.measure(identity: victims.identity.pointer, faulting: victims.faulting.pointer,
                                            budget: budget)
+        progress("floors at the limit: faultline-floors, a minimal C process")
+        report.limitFloors = LimitFloors.measure(iterations: quick ? 200 : 2000)
         progress("direct")
         report.strategies.append(StrategyBench.direct(victims, budget: budget))
         // Fork before the guard: the guard's stack overflows leave 8 MiB of stack resident in

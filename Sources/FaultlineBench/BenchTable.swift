@@ -61,6 +61,16 @@ enum BenchTable {
         ])
         out.append("")
 
+        out.append("Floors at the limit (a minimal C process, faultline-floors)")
+        if let limit = report.limitFloors, limit.available {
+            out += table([["floor", "p50", "p99"]] + limit.figures.map { name, figure in
+                [String(name.map { $0 == "_" ? " " : $0 }), showNs(figure?.p50), showNs(figure?.p99)]
+            })
+        } else {
+            out.append("  not measured: \(report.limitFloors?.reason ?? "no faultline-floors run")")
+        }
+        out.append("")
+
         let cost = report.forkCost
         out.append("Fork cost by parent size (p50 per call)")
         rows = [["parent", "RSS", "fork+waitpid", "ForkStrategy", "fork server"]]

@@ -64,6 +64,14 @@ extension Target {
             measured: benchRatio(small.forkStrategy?.p50, small.forkWaitpid?.p50), unit: "ratio", limit: 1.2, atMost: true,
             detail: "ForkStrategy p50 \(showNs(small.forkStrategy?.p50)) / fork+waitpid p50 \(showNs(small.forkWaitpid?.p50)), "
                 + "pipe round trip to a live process \(showNs(floors.pipeRoundTrip?.p50))"))
+        let cFloor = report.limitFloors?.forkCallExitWaitpid?.p50
+        targets.append(Target(
+            name: "fork_server_vs_c_floor", description: "fork server p50 per call ≤ 1.5× a minimal C process's fork+call+exit+waitpid",
+            measured: benchRatio(small.forkServer?.p50, cFloor), unit: "ratio", limit: 1.5, atMost: true,
+            detail: "ForkServerStrategy p50 \(showNs(small.forkServer?.p50)) / faultline-floors fork_call_exit_waitpid p50 \(showNs(cFloor)); "
+                + "ForkStrategy from this process \(showNs(small.forkStrategy?.p50))",
+            note: report.limitFloors.flatMap { $0.available ? nil : "not available: \($0.reason ?? "faultline-floors failed")" }
+                ?? (report.limitFloors == nil ? "not available: no faultline-floors run" : nil)))
         let large = report.forkCost.large
         let size = report.forkCost.largeParentBytes >> 20
         let sizeNote = size >= 1024 ? nil : "the large parent had only \(size) MiB, not 1 GiB"

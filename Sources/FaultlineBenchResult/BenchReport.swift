@@ -21,8 +21,10 @@ public struct BenchReport: Codable, Sendable {
     public var run: RunInfo
     /// One row per strategy, in table order.
     public var strategies: [StrategyFigures] = []
-    /// The C floors.
+    /// The C floors, measured in this (the bench's) process.
     public var floors = Floors()
+    /// The floors at the limit of the machine, measured in a minimal C process (`faultline-floors`).
+    public var limitFloors: LimitFloors?
     /// Fork with a small and with a large parent.
     public var forkCost = ForkCost()
     /// Resident memory of the supervisor and the workers.
@@ -49,6 +51,7 @@ public struct BenchReport: Codable, Sendable {
         var rows = object.nestedContainer(keyedBy: BenchKey.self, forKey: "strategies")
         for row in strategies { try rows.encode(row, forKey: BenchKey(row.name)) }
         try object.encode(floors, forKey: "floors")
+        try object.encodeIfPresent(limitFloors, forKey: "limit_floors")
         try object.encode(forkCost, forKey: "fork_cost")
         try object.encode(rss, forKey: "rss")
         try object.encode(peers, forKey: "peers")
@@ -68,6 +71,7 @@ public struct BenchReport: Codable, Sendable {
             return row
         }
         floors = try object.decode(Floors.self, forKey: "floors")
+        limitFloors = try object.decodeIfPresent(LimitFloors.self, forKey: "limit_floors")
         forkCost = try object.decode(ForkCost.self, forKey: "fork_cost")
         rss = try object.decode(ResidentMemory.self, forKey: "rss")
         peers = try object.decode(PeerReport.self, forKey: "peers")

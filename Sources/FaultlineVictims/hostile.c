@@ -72,7 +72,10 @@ static int writable_regions(region *out, int capacity) {
         size_t length = eol ? (size_t)(eol - line) : strlen(line);
         int is_stack = memmem(line, length, "[stack]", 7) != NULL;
         int is_vsyscall = memmem(line, length, "[vsyscall]", 10) != NULL || memmem(line, length, "[vvar]", 6) != NULL;
-        if (writable && !is_vsyscall && !is_stack) {
+        /* fl_bus_error's page maps an empty file: writing it raises SIGBUS, which would end
+           the scribble before it is done. Real scribblers meet such pages rarely; these skip it. */
+        int is_bus_page = memmem(line, length, "faultline-bus", 13) != NULL;
+        if (writable && !is_vsyscall && !is_stack && !is_bus_page) {
             out[count].start = start;
             out[count].end = end;
             out[count].shared = shared;

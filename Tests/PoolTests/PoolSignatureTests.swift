@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineTestSupport
 import Foundation
 import XCTest
 #if canImport(Glibc)
@@ -16,8 +17,7 @@ final class PoolSignatureTests: XCTestCase {
 
     /// The victim itself, called in this process through dlsym.
     private func native<T>(_ symbol: String, as type: T.Type) throws -> T {
-        let handle = try XCTUnwrap(dlopen(Fixtures.victimsLibrary, RTLD_NOW | RTLD_LOCAL))
-        let address = try XCTUnwrap(dlsym(handle, symbol), symbol)
+        let address = try XCTUnwrap(Fixtures.address(symbol), symbol)
         return unsafeBitCast(address, to: type)
     }
 

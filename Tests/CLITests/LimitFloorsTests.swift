@@ -1,4 +1,5 @@
 import FaultlineBench
+import FaultlineTestSupport
 import FaultlineBenchResult
 import FaultlineHarness
 import Foundation

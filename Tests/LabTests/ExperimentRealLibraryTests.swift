@@ -1,5 +1,6 @@
 import ExperimentKit
 import Faultline
+import FaultlineTestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineTestSupport
 import XCTest
 
 /// Bad input is a typed error that names the problem, never a crash.

@@ -1,4 +1,5 @@
 import CFaultline
+import FaultlineTestSupport
 import Faultline
 import FaultlineHarness
 import XCTest
@@ -11,20 +12,13 @@ import Glibc
 /// returns it; crashes keep their details; an initializer runs in each child
 /// (or once, under the guard) and its failure is a typed error, not an outcome.
 final class ForkSignatureTests: XCTestCase {
-    nonisolated(unsafe) private static let library: UnsafeMutableRawPointer = {
-        guard let handle = dlopen(Fixtures.victimsLibrary, RTLD_NOW | RTLD_LOCAL) else {
-            fatalError("cannot load \(Fixtures.victimsLibrary)")
-        }
-        return handle
-    }()
-
     /// The symbol's address, for a plain C call through a typed function pointer.
     private func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
-        try XCTUnwrap(dlsym(Self.library, name), name)
+        try XCTUnwrap(Fixtures.address(name), name)
     }
 
     private func function(_ name: String, _ signature: String) throws -> NativeFunction {
-        try NativeFunction(library: Fixtures.victimsLibrary, symbol: name, signature: Signature(parsing: signature))
+        try Fixtures.function(name, signature)
     }
 
     private func initializer(_ name: String) throws -> Initializer {

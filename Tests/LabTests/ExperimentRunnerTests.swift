@@ -1,4 +1,5 @@
 import ExperimentKit
+import FaultlineTestSupport
 import Faultline
 import FaultlineHarness
 import Foundation

@@ -1,4 +1,5 @@
 import CFaultline
+import FaultlineTestSupport
 import Foundation
 import CFaultlineLab
 import Faultline
@@ -80,7 +81,7 @@ final class ForkStrategyTests: XCTestCase {
         let executable = Fixtures.buildDirectory + "/FaultlinePackageTests.xctest"
         guard FileManager.default.isExecutableFile(atPath: executable) else { throw XCTSkip("no \(executable)") }
         let (process, status) = try ChildProcess.run(
-            executable, ["FaultlineTests.ForkStrategyTests/testForkWithSIGCHLDIgnoredInAChild"],
+            executable, ["ForkTests.ForkStrategyTests/testForkWithSIGCHLDIgnoredInAChild"],
             environment: ["FL_TEST_SIGCHLD_IGNORED": "1"], timeout: 60)
         XCTAssertEqual(status, .exitCode(0), process.standardOutput + process.standardError)
         XCTAssertTrue(process.standardOutput.contains("Executed 1 test, with 0 failures"), process.standardOutput)

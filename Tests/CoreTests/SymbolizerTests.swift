@@ -1,4 +1,5 @@
 import CFaultline
+import FaultlineTestSupport
 import Faultline
 import XCTest
 #if canImport(Glibc)

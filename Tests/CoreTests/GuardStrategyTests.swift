@@ -1,4 +1,5 @@
 import CFaultline
+import FaultlineTestSupport
 import Faultline
 import FaultlineHarness
 import XCTest

@@ -1,4 +1,5 @@
 import CFaultline
+import FaultlineTestSupport
 import Faultline
 import XCTest
 #if canImport(Glibc)
@@ -274,21 +275,14 @@ final class SignatureTests: XCTestCase {
 
     // MARK: - Calls through libffi, compared with plain C calls
 
-    nonisolated(unsafe) private static let library: UnsafeMutableRawPointer = {
-        guard let handle = dlopen(Fixtures.victimsLibrary, RTLD_NOW | RTLD_LOCAL) else {
-            fatalError("cannot load \(Fixtures.victimsLibrary)")
-        }
-        return handle
-    }()
-
     /// The symbol's address, for a plain C call through a typed function pointer.
     private func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
-        try XCTUnwrap(dlsym(Self.library, name), name)
+        try XCTUnwrap(Fixtures.address(name), name)
     }
 
     /// The symbol loaded the way a user loads it, with its signature.
     private func function(_ name: String, _ signature: String) throws -> NativeFunction {
-        try NativeFunction(library: Fixtures.victimsLibrary, symbol: name, signature: Signature(parsing: signature))
+        try Fixtures.function(name, signature)
     }
 
     /// Calls through the guard and directly, asserts both agree, returns the outcome.

@@ -1,4 +1,5 @@
 import Faultline
+import FaultlineTestSupport
 import FaultlineHarness
 import XCTest
 import Foundation
@@ -18,16 +19,9 @@ final class CallSignatureTests: XCTestCase {
         return (status, process.standardOutput, process.standardError)
     }
 
-    nonisolated(unsafe) private static let library: UnsafeMutableRawPointer = {
-        guard let handle = dlopen(Fixtures.victimsLibrary, RTLD_NOW | RTLD_LOCAL) else {
-            fatalError("cannot load \(Fixtures.victimsLibrary)")
-        }
-        return handle
-    }()
-
     /// A victim's address, for a plain C call through a typed function pointer.
     private func symbol<F>(_ name: String, as type: F.Type) throws -> F {
-        unsafeBitCast(try XCTUnwrap(dlsym(Self.library, name), name), to: type)
+        unsafeBitCast(try XCTUnwrap(Fixtures.address(name), name), to: type)
     }
 
     /// One call of the grammar: the CLI's arguments and the line the plain C call says it must print.
