@@ -14,16 +14,20 @@ extension WorkerPool {
     ///   signature (before any call is made); ``PoolError`` as ``run(_:)``.
     public func run(arguments: [[Value]]) throws -> Outcomes {
         if arguments.isEmpty { return Outcomes([]) }
-        var records: [[UInt8]] = []
+        // Every record encoded first (a bad argument list throws before any call),
+        // then laid end to end with one copy each.
+        var records: [ArgumentRecord] = []
         records.reserveCapacity(arguments.count)
-        for values in arguments {
-            let record = try ArgumentRecord(values, for: signature)
-            records.append(Array(UnsafeRawBufferPointer(start: record.storage, count: record.size)))
-            record.storage.deallocate()
-        }
+        defer { for record in records { record.storage.deallocate() } }
+        for values in arguments { records.append(try ArgumentRecord(values, for: signature)) }
         var offsets = [UInt64](repeating: 0, count: records.count + 1)
-        for (index, record) in records.enumerated() { offsets[index + 1] = offsets[index] + UInt64(record.count) }
-        let joined = records.flatMap { $0 }
+        for (index, record) in records.enumerated() { offsets[index + 1] = offsets[index] + UInt64(record.size) }
+        var joined = [UInt8](repeating: 0, count: Int(offsets[records.count]))
+        joined.withUnsafeMutableBytes { joined in
+            for (index, record) in records.enumerated() where record.size > 0 {
+                (joined.baseAddress! + Int(offsets[index])).copyMemory(from: record.storage, byteCount: record.size)
+            }
+        }
         let resultSize = prepared.resultSize
         var results = [UInt8](repeating: 0, count: resultSize * arguments.count)
         var kinds = [Int32](repeating: 0, count: arguments.count)
