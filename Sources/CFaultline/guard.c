@@ -228,4 +228,36 @@ int fl_guard_invoke(const fl_signature *signature, void *function, const uint8_t
     /* Arrived by siglongjmp from guard_handler, which filled the report. */
     return 0;
 }
+
+ssize_t fl_guard_invoke_batch(const fl_signature *signature, void *function, const uint8_t *arguments,
+                              const uint64_t *offsets, size_t count, uint8_t *results, size_t result_size, int options,
+                              fl_report *report) {
+    if (FL_UNLIKELY(!thread_prepared || !installed)) {
+        int error = prepare_thread();
+        if (error != 0) return -error;
+    }
+    /* As fl_guard_call_batch: one jump buffer for the batch; the index is
+       volatile because it changes after sigsetjmp and is read after the jump. */
+    struct guard_frame frame;
+    frame.report = report;
+    frame.options = options;
+    frame.in_handler = 0;
+    frame.previous = current_frame;
+    volatile size_t index = 0;
+    if (sigsetjmp(frame.env, 0) != 0) {
+        return (ssize_t)index; /* guard_handler filled the report for call `index` */
+    }
+    current_frame = &frame;
+    for (; index < count; index++) {
+        size_t i = index;
+        int status = fl_signature_invoke(signature, function, arguments + offsets[i], (size_t)(offsets[i + 1] - offsets[i]),
+                                         results + i * result_size);
+        if (FL_UNLIKELY(status != 0)) {
+            current_frame = frame.previous;
+            return status;
+        }
+    }
+    current_frame = frame.previous;
+    return (ssize_t)count;
+}
 /* ==== end of fl_guard_invoke ==== */

@@ -13,11 +13,13 @@
 /// print(outcomes.failures.count, "calls did not return")
 /// ```
 public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
-    private enum Storage: Sendable, Equatable {
+    private enum Storage: Sendable {
         /// int32 results: a value per call, and the calls that did not return.
         case compact(values: [Int32], failures: [Int: Outcome])
         /// Any other results: one outcome per call.
         case full([Outcome])
+        /// Result records of a signature (`resultSize` bytes each), decoded when read, and the calls that did not return.
+        case records(results: [UInt8], resultSize: Int, prepared: PreparedSignature, failures: [Int: Outcome])
     }
 
     private var storage: Storage
@@ -41,10 +43,15 @@ public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
         storage = .full(outcomes)
     }
 
+    /// Wraps result records, decoded with `prepared` when read.
+    init(results: [UInt8], resultSize: Int, prepared: PreparedSignature, failures: [Int: Outcome]) {
+        storage = .records(results: results, resultSize: resultSize, prepared: prepared, failures: failures)
+    }
+
     /// The outcomes of the calls that did not return, by input position.
     public var failures: [Int: Outcome] {
         switch storage {
-        case .compact(_, let failures): failures
+        case .compact(_, let failures), .records(_, _, _, let failures): failures
         case .full(let outcomes):
             Dictionary(uniqueKeysWithValues: outcomes.indices.lazy.filter { outcomes[$0].value == nil }.map { ($0, outcomes[$0]) })
         }
@@ -57,6 +64,7 @@ public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
         switch storage {
         case .compact(let values, _): values.count
         case .full(let outcomes): outcomes.count
+        case .records(let results, let resultSize, _, _): resultSize == 0 ? 0 : results.count / resultSize
         }
     }
 
@@ -65,6 +73,8 @@ public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
         switch storage {
         case .compact(let values, let failures): failures[position] ?? .returned(values[position])
         case .full(let outcomes): outcomes[position]
+        case .records(let results, let resultSize, let prepared, let failures):
+            failures[position] ?? results.withUnsafeBufferPointer { prepared.decode($0.baseAddress! + position * resultSize) }
         }
     }
 

@@ -23,7 +23,8 @@ enum SignatureBench {
             let signature = try Signature(parsing: "double(double, double)")
             let function = try NativeFunction(library: library, symbol: "fl_cli_add_d", signature: signature)
             figures.plainCallNs = plainCall(function.address, seconds: budget.seconds(0.5))
-            figures.guardCallNs = try guardCall(function, seconds: budget.seconds(1))
+            figures.guardSingleCallNs = try guardCall(function, seconds: budget.seconds(0.5))
+            figures.guardCallNs = try guardBatch(function, seconds: budget.seconds(1))
         } catch {
             figures.guardNote = "not available: \(error)"
         }
@@ -81,6 +82,24 @@ enum SignatureBench {
                 x = y
             }
         }
+    }
+
+    /// `GuardStrategy.call(argumentLists:)` on batches of 4096 argument lists (built once;
+    /// encoding, the calls and reading every outcome are timed).
+    static func guardBatch(_ function: NativeFunction, seconds: Double) throws -> Double {
+        let strategy = GuardStrategy(function, captureBacktrace: false)
+        let count = 4096
+        let lists: [[Value]] = (0..<count).map { [.double(Double($0)), .double(1e-9)] }
+        var sink = 0.0
+        let result = try perCall(seconds: seconds, count: count) {
+            let outcomes = try strategy.call(argumentLists: lists)
+            guard case .returned(.double(let y), _) = outcomes[count - 1] else {
+                throw BenchFailure("fl_cli_add_d did not return a double")
+            }
+            sink += y
+        }
+        if sink.isNaN { BenchLog.write("bench: unexpected NaN") }
+        return result
     }
 
     /// Calls per second of `int32(string)` on the pool, in runs of 50,000 inputs.

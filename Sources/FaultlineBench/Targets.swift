@@ -103,8 +103,9 @@ extension Target {
         return [
             Target(name: "signature_guard_overhead", description: "guarded double(double, double) through the signature path ≤ 10× a plain C call",
                    measured: benchRatio(figures.guardCallNs, figures.plainCallNs), unit: "ratio", limit: 10, atMost: true,
-                   detail: "GuardStrategy.call(arguments:) of fl_cli_add_d \(showNs(figures.guardCallNs)) / plain C call through "
-                       + "a function pointer \(showNs(figures.plainCallNs))",
+                   detail: "GuardStrategy.call(argumentLists:) of fl_cli_add_d on 4096 lists, per call \(showNs(figures.guardCallNs)) / "
+                       + "plain C call through a function pointer \(showNs(figures.plainCallNs)); one call(arguments:) at a time "
+                       + "\(showNs(figures.guardSingleCallNs)) (a [Value] and an Outcome per call)",
                    note: figures.guardNote),
             Target(name: "pool_string_calls_per_second", description: "pool int32(string) on 100-byte strings ≥ 1,000,000 calls/s with 2 workers",
                    measured: figures.poolStringCallsPerSecond, unit: "calls/s", limit: 1_000_000, atMost: false,

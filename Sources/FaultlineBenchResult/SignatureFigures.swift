@@ -6,8 +6,11 @@
 public struct SignatureFigures: Codable, Sendable {
     /// A plain C call of `double fl_cli_add_d(double, double)` through a function pointer, ns per call.
     public var plainCallNs: Double?
-    /// `GuardStrategy.call(arguments:)` of the same function (`double(double, double)`), ns per call.
+    /// `GuardStrategy.call(argumentLists:)` of the same function (`double(double, double)`) on
+    /// batches of 4096 argument lists, ns per call (encoding included).
     public var guardCallNs: Double?
+    /// `GuardStrategy.call(arguments:)`, one call at a time, ns per call.
+    public var guardSingleCallNs: Double?
     /// Why the guard figures are missing.
     public var guardNote: String?
     /// Pool calls per second of `int32(string)` (`fl_sig_strlen`) on 100-byte strings.
@@ -27,7 +30,7 @@ public struct SignatureFigures: Codable, Sendable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case plainCallNs = "plain_call_ns", guardCallNs = "guard_call_ns", guardNote = "guard_note"
+        case plainCallNs = "plain_call_ns", guardCallNs = "guard_call_ns", guardSingleCallNs = "guard_single_call_ns", guardNote = "guard_note"
         case poolStringCallsPerSecond = "pool_string_calls_per_second", poolStringNote = "pool_string_note"
         case poolBytesPerSecond = "pool_bytes_per_second", poolBytesNote = "pool_bytes_note"
         case memcpyBytesPerSecond = "memcpy_bytes_per_second", workers

@@ -528,4 +528,27 @@ final class SignatureTests: XCTestCase {
         // Called as void, the value left in the return register is not reported: the slot is all zero.
         XCTAssertEqual(try invoke("fl_sig_u64", returning: FL_TYPE_VOID, FL_TYPE_UINT64, field: 12345), 0)
     }
+
+    func testABatchOfGuardedSignatureCallsMatchesOneAtATime() throws {
+        let words = ["a", "crash", "abc", "", "crash", String(repeating: "z", count: 300)]
+        let strategy = GuardStrategy(try Fixtures.function("fl_sig_crash_on", "int32(string)"))
+        let batch = try strategy.call(argumentLists: words.map { [.string($0)] })
+        XCTAssertEqual(batch.count, words.count)
+        for (index, word) in words.enumerated() {
+            let single = try strategy.call(arguments: [.string(word)])
+            if word == "crash" {
+                XCTAssertEqual(batch[index].signal, .segmentationFault, word)
+                XCTAssertEqual(single.signal, .segmentationFault, word)
+            } else {
+                XCTAssertEqual(batch[index], .returned(.int32(Int32(word.utf8.count)), out: []), word)
+                XCTAssertEqual(batch[index], single, word)
+            }
+        }
+        XCTAssertEqual(Set(batch.failures.keys), [1, 4])
+        // Output buffers come back per call; a list that does not fit throws before any call.
+        let fill = GuardStrategy(try Fixtures.function("fl_sig_fill", "void(string, out_string[8])"))
+        XCTAssertEqual(Array(try fill.call(argumentLists: [[.string("hi")], [.string("abcdefghij")]])),
+                       [.returned(.void, out: [.string("hi!")]), .returned(.void, out: [.string("abcdefg")])])
+        XCTAssertThrowsError(try fill.call(argumentLists: [[.string("ok")], [.int32(1)]]))
+    }
 }

@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -145,6 +146,20 @@ struct fl_report;
  */
 int fl_guard_invoke(const fl_signature *signature, void *function, const uint8_t *arguments, size_t size,
                     uint8_t *result, int options, struct fl_report *report);
+
+/**
+ * Calls `function` once per argument record (record i is
+ * arguments[offsets[i] ..< offsets[i+1]]) under the guard, in one C loop with
+ * one sigsetjmp for the whole batch, writing call i's result record at
+ * results + i * result_size (zero-filled by the caller). Stops at the first
+ * call that faults: fills `report` and returns its index. Returns `count`
+ * when every call returned, FL_SIGNATURE_MALFORMED for a malformed record,
+ * or a negative errno when the thread could not be prepared. The same safety
+ * (and unsafety) as fl_guard_invoke.
+ */
+ssize_t fl_guard_invoke_batch(const fl_signature *signature, void *function, const uint8_t *arguments,
+                              const uint64_t *offsets, size_t count, uint8_t *results, size_t result_size, int options,
+                              struct fl_report *report);
 
 #ifdef __cplusplus
 }

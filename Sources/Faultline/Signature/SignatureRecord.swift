@@ -90,6 +90,31 @@ final class PreparedSignature: @unchecked Sendable {
     }
 }
 
+/// Argument records laid end to end (call i's is bytes[offsets[i] ..< offsets[i+1]]),
+/// encoded straight into one buffer: no allocation per call.
+struct ArgumentRecords {
+    /// The records.
+    private(set) var bytes: [UInt8] = []
+    /// Where each starts, and where the last ends.
+    private(set) var offsets: [UInt64] = [0]
+
+    /// Reserves room for `count` records of about `bytesEach` bytes.
+    init(reserving count: Int, bytesEach: Int) {
+        bytes.reserveCapacity(count * bytesEach)
+        offsets.reserveCapacity(count + 1)
+    }
+
+    /// Checks `values` against `inputs` (the signature's parameters that take
+    /// input) and appends their record.
+    mutating func append(_ values: [Value], inputs: [Signature.Parameter]) throws(InputError) {
+        let size = try ArgumentRecord.size(of: values, inputs: inputs)
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: size))
+        bytes.withUnsafeMutableBytes { ArgumentRecord.write(values, inputs: inputs, to: $0.baseAddress! + start) }
+        offsets.append(UInt64(bytes.count))
+    }
+}
+
 /// An argument record (layout in CFaultlineSignature.h): one 8-byte-aligned
 /// field per parameter that takes input. The caller deallocates `storage`.
 struct ArgumentRecord {
@@ -99,6 +124,15 @@ struct ArgumentRecord {
     /// Checks `values` against `signature` and encodes them.
     init(_ values: [Value], for signature: Signature) throws(InputError) {
         let inputs = signature.inputParameters
+        let size = try Self.size(of: values, inputs: inputs)
+        self.size = size
+        storage = .allocate(byteCount: max(size, 8), alignment: 16)
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: max(size, 8))
+        Self.write(values, inputs: inputs, to: storage)
+    }
+
+    /// The record's size, once `values` are checked against `inputs`.
+    static func size(of values: [Value], inputs: [Signature.Parameter]) throws(InputError) -> Int {
         guard values.count == inputs.count else {
             throw InputError(.wrongCount(expected: inputs.count, found: values.count), quote: Signature.inputJSON(values))
         }
@@ -118,9 +152,11 @@ struct ArgumentRecord {
             }
             size += Int(fl_argument_field_size(parameter.typeCode, UInt64(length)))
         }
-        self.size = size
-        storage = .allocate(byteCount: max(size, 8), alignment: 16)
-        storage.initializeMemory(as: UInt8.self, repeating: 0, count: max(size, 8))
+        return size
+    }
+
+    /// Writes the fields of `values` at `storage` (zero-filled, `size(of:inputs:)` bytes).
+    static func write(_ values: [Value], inputs: [Signature.Parameter], to storage: UnsafeMutableRawPointer) {
         var offset = 0
         for (value, parameter) in zip(values, inputs) {
             let field = storage + offset
