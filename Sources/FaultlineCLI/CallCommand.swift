@@ -17,6 +17,15 @@ struct CallCommand: ParsableCommand {
             "address":"0x0","backtrace":["raise_a_fault+0x2a",...]}
           {"input":100,"outcome":"exited","status":100}
           {"input":42,"outcome":"timed_out","seconds":1.0}
+          {"input":7,"outcome":"corrupted","detail":"the call returned 5, then
+            Faultline found the memory it shares with the worker overwritten"}
+        "corrupted": Faultline's own record of the call was destroyed (the
+        callee wrote over it); it is never a guess. With --verify-crashes a
+        line may end with "replay":{...}: the input run again alone in a fresh
+        process. Accidents (wild writes, writes into descriptors, a callee
+        that kills or stops its parent or group, forks, daemons, pthread_exit)
+        cannot change another input's outcome; a callee written to attack
+        Faultline can forge its own. See README, "What is guaranteed".
 
         Signatures (--signature; without it the function is int f(int) and
         each input is a decimal integer):
@@ -75,8 +84,10 @@ struct CallCommand: ParsableCommand {
         "input 3:" or "line 7 of standard input:", quoting at most 80
         characters of it; nothing on stdout and no call made, except that
         outcomes of standard-input lines before the malformed one stay
-        printed); 130 or 143 when stopped by SIGINT or SIGTERM (workers are
-        killed first); 74 when the results cannot be written.
+        printed); 70 when the run cannot go on (the pool's helper could not be
+        started again; what was answered stays printed); 130 or 143 when
+        stopped by SIGINT or SIGTERM (workers are killed first); 74 when the
+        results cannot be written (standard output closed or unwritable).
         """
     )
 
@@ -183,7 +194,14 @@ struct CallCommand: ParsableCommand {
         var answered = 0
         let extra = memoryLimit.map { "\"memory_limit\":\($0)" } ?? ""
         func answer(_ inputs: [Input]) throws {
-            let outcomes = try call(inputs)
+            let outcomes: Outcomes
+            do { outcomes = try call(inputs) } catch let error as PoolError {
+                // The pool could not go on (its helper could not be started again):
+                // not a usage error. What was answered stays printed.
+                output.flush()
+                StandardError.write("faultline: the run cannot go on: \(error)")
+                throw ExitCode(70)
+            }
             for (index, (input, outcome)) in zip(inputs, outcomes).enumerated() {
                 output.write(outcome.jsonLine(inputJSON: inputJSON(input), replay: outcomes.replays[index], extra: extra))
             }

@@ -31,7 +31,7 @@ struct GuardSignatureCaller: SignatureCaller {
     let strategy: GuardStrategy
 
     func call(_ inputs: [[Value]]) throws -> Outcomes {
-        Outcomes(try inputs.map { try strategy.call(arguments: $0) })
+        try strategy.call(argumentLists: inputs)
     }
 }
 
