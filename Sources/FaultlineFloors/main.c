@@ -86,6 +86,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floors.h"
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -93,9 +95,9 @@
 enum { DEFAULT_ITERATIONS = 2000, MAX_ITERATIONS = 1000000, WATCHDOG_SECONDS = 30 };
 
 /* The child the watchdog kills, 0 when none. */
-static volatile pid_t current_child;
+volatile pid_t current_child;
 
-static int64_t now_ns(void) {
+int64_t now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
@@ -113,7 +115,7 @@ static void watchdog(int signal_number) {
 }
 
 /* waitpid, retried on EINTR; the raw status, or -1 when it failed. */
-static int reap(pid_t pid) {
+int reap(pid_t pid) {
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) return -1;
@@ -123,14 +125,14 @@ static int reap(pid_t pid) {
 }
 
 /* Kills and reaps a child after an error in the parent. */
-static void abandon(pid_t pid) {
+void abandon(pid_t pid) {
     if (pid <= 0) return;
     kill(pid, SIGKILL);
     reap(pid);
 }
 
 /* In a long-lived child: die with the parent, and stop if it is already gone. */
-static void follow_parent(pid_t parent) {
+void follow_parent(pid_t parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(0);
 }
@@ -181,7 +183,7 @@ static int measure_vfork(int64_t *samples, int count) {
 }
 
 /* Reads exactly `size` bytes; 0, or -1 on end-of-file or error. */
-static int read_all(int fd, void *buffer, size_t size) {
+int read_all(int fd, void *buffer, size_t size) {
     size_t got = 0;
     while (got < size) {
         ssize_t n = read(fd, (char *)buffer + got, size - got);
@@ -193,7 +195,7 @@ static int read_all(int fd, void *buffer, size_t size) {
 }
 
 /* Writes all `size` bytes; 0, or -1. */
-static int write_all(int fd, const void *buffer, size_t size) {
+int write_all(int fd, const void *buffer, size_t size) {
     size_t put = 0;
     while (put < size) {
         ssize_t n = write(fd, (const char *)buffer + put, size - put);
@@ -204,7 +206,7 @@ static int write_all(int fd, const void *buffer, size_t size) {
     return 0;
 }
 
-static void close_pair(int pair[2]) {
+void close_pair(int pair[2]) {
     close(pair[0]);
     close(pair[1]);
 }
@@ -281,161 +283,6 @@ static int measure_fault(int64_t *samples, int count) {
         samples[i] = sample;
     }
     return 0;
-}
-
-/* Futex on a shared word: FUTEX_WAIT while *word == expected, at most 1 s. */
-static void futex_wait(uint32_t *word, uint32_t expected) {
-    struct timespec second = {1, 0};
-    syscall(SYS_futex, word, FUTEX_WAIT, expected, &second, NULL, 0);
-}
-
-static void futex_wake(uint32_t *word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0); }
-
-/* The shared page: the parent makes `counter` odd, the partner makes it even. */
-struct shared {
-    uint32_t counter;
-    uint32_t stop;
-};
-
-static void futex_partner(pid_t parent, struct shared *page) {
-    follow_parent(parent);
-    uint32_t seen = 0;
-    for (;;) {
-        uint32_t value;
-        while ((value = __atomic_load_n(&page->counter, __ATOMIC_ACQUIRE)) == seen) {
-            if (getppid() != parent) _exit(1);
-            futex_wait(&page->counter, seen);
-        }
-        if (__atomic_load_n(&page->stop, __ATOMIC_ACQUIRE)) _exit(0);
-        seen = value + 1;
-        __atomic_store_n(&page->counter, seen, __ATOMIC_RELEASE);
-        futex_wake(&page->counter);
-    }
-}
-
-static int measure_futex(int64_t *samples, int count) {
-    struct shared *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return errno;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) futex_partner(parent, page);
-    if (pid < 0) {
-        int error = errno;
-        munmap(page, 4096);
-        return error;
-    }
-    current_child = pid;
-    int error = 0;
-    uint32_t value = 0;
-    for (int i = 0; i < count && error == 0; i++) {
-        int64_t start = now_ns();
-        uint32_t sent = value + 1;
-        __atomic_store_n(&page->counter, sent, __ATOMIC_RELEASE);
-        futex_wake(&page->counter);
-        int64_t deadline = start + 10000000000LL;
-        while ((value = __atomic_load_n(&page->counter, __ATOMIC_ACQUIRE)) == sent) {
-            if (now_ns() > deadline) {
-                error = ETIMEDOUT;
-                break;
-            }
-            futex_wait(&page->counter, sent);
-        }
-        samples[i] = now_ns() - start;
-        if (error == 0 && value != sent + 1) error = EPROTO;
-    }
-    __atomic_store_n(&page->stop, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&page->counter, value + 1, __ATOMIC_RELEASE);
-    futex_wake(&page->counter);
-    int status = reap(pid);
-    if (error == 0 && (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) error = ECHILD;
-    if (status < 0) abandon(pid);
-    munmap(page, 4096);
-    return error;
-}
-
-/* eventfd partner: reads the request count; 1 is answered, anything else stops. */
-static void eventfd_partner(pid_t parent, int request, int reply) {
-    follow_parent(parent);
-    uint64_t value;
-    while (read_all(request, &value, sizeof value) == 0 && value == 1) {
-        if (write_all(reply, &value, sizeof value) != 0) _exit(1);
-    }
-    _exit(0);
-}
-
-static int measure_eventfd(int64_t *samples, int count) {
-    int request = eventfd(0, EFD_CLOEXEC);
-    if (request < 0) return errno;
-    int reply = eventfd(0, EFD_CLOEXEC);
-    if (reply < 0) {
-        int error = errno;
-        close(request);
-        return error;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) eventfd_partner(parent, request, reply);
-    int error = pid < 0 ? errno : 0;
-    if (pid > 0) {
-        current_child = pid;
-        for (int i = 0; i < count && error == 0; i++) {
-            uint64_t value = 1;
-            int64_t start = now_ns();
-            if (write_all(request, &value, sizeof value) != 0 || read_all(reply, &value, sizeof value) != 0) error = EPIPE;
-            samples[i] = now_ns() - start;
-        }
-        uint64_t stop = 2;
-        if (write_all(request, &stop, sizeof stop) != 0) abandon(pid);
-        else reap(pid);
-    }
-    close(request);
-    close(reply);
-    return error;
-}
-
-/* Echo process: 4-byte messages back until end-of-file. */
-static void echo_partner(pid_t parent, int request, int reply) {
-    follow_parent(parent);
-    uint32_t message;
-    while (read_all(request, &message, sizeof message) == 0) {
-        if (write_all(reply, &message, sizeof message) != 0) break;
-    }
-    _exit(0);
-}
-
-static int measure_pipe(int64_t *samples, int count) {
-    int request[2], reply[2];
-    if (pipe2(request, O_CLOEXEC) != 0) return errno;
-    if (pipe2(reply, O_CLOEXEC) != 0) {
-        int error = errno;
-        close_pair(request);
-        return error;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(request[1]);
-        close(reply[0]);
-        echo_partner(parent, request[0], reply[1]);
-    }
-    int error = pid < 0 ? errno : 0;
-    close(request[0]);
-    close(reply[1]);
-    if (pid > 0) {
-        current_child = pid;
-        for (int i = 0; i < count && error == 0; i++) {
-            uint32_t message = (uint32_t)i, answer = 0;
-            int64_t start = now_ns();
-            if (write_all(request[1], &message, sizeof message) != 0 || read_all(reply[0], &answer, sizeof answer) != 0)
-                error = EPIPE;
-            samples[i] = now_ns() - start;
-            if (error == 0 && answer != message) error = EPROTO;
-        }
-    }
-    close(request[1]); /* end-of-file: the echo process exits */
-    close(reply[0]);
-    if (pid > 0) reap(pid);
-    return error;
 }
 
 static sigjmp_buf fault_return;
