@@ -1,5 +1,6 @@
 import ExperimentKit
 import Faultline
+import FaultlineHarness
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -40,5 +41,21 @@ final class ExperimentPythonDaskTests: XCTestCase {
         }
         XCTAssertEqual(result.measurement("processes_left"), 0, "nothing outlives the script: \(result.leftBehind)")
         XCTAssertEqual(result.remainingAfterCleanup, [])
+
+        // The report gives it a section of its own, with its tables and the plain caveat.
+        var template = Array("/tmp/faultline-report12-XXXXXX".utf8CString)
+        let folder = String(cString: try XCTUnwrap(mkdtemp(&template)))
+        defer {
+            for name in Files.list(folder) { unlink(folder + "/" + name) }
+            rmdir(folder)
+        }
+        try Files.write(try Experiment.encode(result), to: folder + "/12-python-and-dask.json")
+        let (renderer, status) = try ChildProcess.run(ExperimentRunner.path("01-direct-call"), ["--render-report", folder, folder + "/REPORT.md"], timeout: 60)
+        XCTAssertEqual(status, .exitCode(0), renderer.standardError)
+        let report = try XCTUnwrap(Files.read(folder + "/REPORT.md"))
+        XCTAssertTrue(report.contains("## Python and Dask"))
+        XCTAssertTrue(report.contains("not speed-up"))
+        XCTAssertTrue(report.contains("| way (2 workers) | mixed_5 calls/s |"), report)
+        XCTAssertTrue(report.contains("| faultline.call | "), report)
     }
 }
