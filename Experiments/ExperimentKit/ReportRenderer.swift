@@ -67,6 +67,7 @@ public struct ReportRenderer {
         out += charts(results)
         out += experiments(results)
         out += performance()
+        out += pythonAndDask(results)
         out += environment(results)
         out += reproduce()
         return out.joined(separator: "\n") + "\n"
@@ -246,6 +247,23 @@ public struct ReportRenderer {
             out.append("`faultline bench` is not available yet: \(oneLine(reason)).")
             out.append("")
         }
+        return out
+    }
+
+    /// Experiment 12's tables in a section of their own: the Python package and Dask beside the CLI and pebble.
+    private func pythonAndDask(_ results: [ExperimentResult]) -> [String] {
+        guard let result = results.first(where: { $0.id == "12" }) else { return [] }
+        var out = ["## Python and Dask", "",
+                   "From [experiment 12](#\(anchor("12", results))) in this run. On this \(Environment.current().cores)-core machine every way below uses 2 workers, which is all there is: the point is overhead (what Python, the CLI's pipes and Dask's scheduler add on top of the supervised pool) and fault tolerance (crashes and a lost Dask worker), not speed-up.", ""]
+        if let skipped = result.skipped {
+            out += ["**Skipped:** \(skipped)", ""]
+            return out
+        }
+        for block in result.blocks where block.text.hasPrefix("|") {
+            out += ["\(capitalized(block.caption)):", "", block.text, ""]
+        }
+        out += result.summary.filter { $0.contains("unavailable") || $0.hasPrefix("a Dask worker") || $0.hasPrefix("processes left") }.map { "- \(escapeInline($0))" }
+        out.append("")
         return out
     }
 
