@@ -43,11 +43,15 @@
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #if __has_include(<sys/rseq.h>)
 #include <sys/rseq.h>
@@ -106,9 +110,57 @@ volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, u
     child_options = options;
     child_reported = 0;
     fl_child_setup(expected_parent, 1);
+    /* Processes the callee starts and abandons (double-forked, setsid) are re-parented
+       here, not to init: fl_child_sweep kills them once the call's record is sealed. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     /* The caller may have blocked signals for a sigwait thread: the reporter clears the mask. */
     fl_install_fault_reporter(report_and_die, child_altstack, sizeof child_altstack);
     forget_rseq();
     in_forked_child = 1;
     return &child_signal_key;
+}
+
+/* Appends the decimal digits of `value` to `text` at `at`; returns the new end. */
+static size_t append_number(char *text, size_t at, long value) {
+    char digits[24];
+    size_t count = 0;
+    do {
+        digits[count++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0 && count < sizeof digits);
+    while (count > 0) text[at++] = digits[--count];
+    return at;
+}
+
+void fl_child_sweep(void) {
+    char path[64] = "/proc/self/task/";
+    size_t end = append_number(path, 16, (long)getpid());
+    static const char tail[] = "/children";
+    for (size_t i = 0; i < sizeof tail; i++) path[end + i] = tail[i];
+    for (int round = 0; round < 16; round++) {
+        char text[1024];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        ssize_t got = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (got <= 0) return;
+        pid_t pids[128];
+        int count = 0;
+        long value = -1;
+        for (ssize_t i = 0; i <= got && count < 128; i++) {
+            char c = i < got ? text[i] : ' ';
+            if (c >= '0' && c <= '9') {
+                value = (value < 0 ? 0 : value * 10) + (c - '0');
+            } else if (value > 0) {
+                pids[count++] = (pid_t)value;
+                value = -1;
+            }
+        }
+        if (count == 0) return;
+        for (int i = 0; i < count; i++) kill(pids[i], SIGKILL);
+        for (int i = 0; i < count; i++) {
+            while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {
+            }
+        }
+    }
 }

@@ -136,6 +136,9 @@ FL_ALWAYS_INLINE __attribute__((noreturn)) void seal_and_exit(fl_call_page *page
     for (size_t i = 0; i < sizeof *record / sizeof(uint64_t); i++) to[i] = from[i];
     atomic_thread_fence(memory_order_seq_cst);
     *(volatile uint64_t *)&page->check = check;
+    /* The record is sealed: whatever the callee left running (daemons included,
+       re-parented to this subreaper) dies with the call. */
+    fl_child_sweep();
     fl_exit_now(0);
 }
 

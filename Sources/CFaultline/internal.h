@@ -111,6 +111,10 @@ FL_ALWAYS_INLINE __attribute__((noreturn)) void fl_exit_now(int status) {
    private canary. Returns the address of that canary, for the child to
    compare after the call. */
 volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, uint64_t signal_key, int options);
+/* child.c: in a forked call's child (a subreaper) once its record is sealed: kills and
+   reaps every child it has, adopted orphans included (open, read, kill, waitpid:
+   async-signal-safe). */
+void fl_child_sweep(void);
 
 /* process.c: the one set-up of every process Faultline starts (forked call,
    pool worker, helper), async-signal-safe: dies with its parent (SIGKILL,

@@ -1,6 +1,7 @@
 import Faultline
 import FaultlineTestSupport
 import FaultlineHarness
+import Foundation
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -168,4 +169,21 @@ final class ForkIntegrityTests: XCTestCase {
 
 /// Loads and stores of a flag two threads share (through raw memory, reloaded on every use).
 private func loadFlag(_ pointer: UnsafeMutablePointer<Int32>) -> Int32 { UnsafeMutableRawPointer(pointer).load(as: Int32.self) }
-private func storeFlag(_ pointer: UnsafeMutablePointer<Int32>, _ value: Int32) { UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Int32.self) }
+private func storeFlag(_ pointer: UnsafeMutablePointer<Int32>, _ value: Int32) { UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Int32.self) 
+    /// A callee that double-forks a daemon (setsid) leaves nothing running once its
+    /// forked call returned: the child is a subreaper and sweeps what it adopted.
+    func testADaemonDiesWithItsForkedCall() throws {
+        XCTAssertEqual(try ForkStrategy(Fixtures.victim("fl_daemon"), timeout: .seconds(30)).call(-1), .returned(1))
+        var left: [String] = []
+        for _ in 0..<100 {
+            left = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+                pid.allSatisfy(\.isNumber) &&
+                    (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("fl-daemon") == true &&
+                    (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z") != true
+            }
+            if left.isEmpty { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(left, [], "a daemon outlived its forked call")
+    }
+}
