@@ -144,16 +144,25 @@ static int prepare_thread(void) {
     return error;
 }
 
-int fl_guard_call(fl_function function, int input, int options, fl_report *report) {
+/* What every guarded entry point does before its sigsetjmp (which must stay in
+   the entry point's own frame): prepares the thread once, and fills the frame
+   that guard_handler finds through current_frame. 0, or an errno value. */
+static inline int guard_begin(struct guard_frame *frame, fl_report *report, int options) {
     if (FL_UNLIKELY(!thread_prepared || !installed)) {
         int error = prepare_thread();
-        if (error != 0) return -error;
+        if (error != 0) return error;
     }
+    frame->report = report;
+    frame->options = options;
+    frame->in_handler = 0;
+    frame->previous = current_frame;
+    return 0;
+}
+
+int fl_guard_call(fl_function function, int input, int options, fl_report *report) {
     struct guard_frame frame;
-    frame.report = report;
-    frame.options = options;
-    frame.in_handler = 0;
-    frame.previous = current_frame;
+    int error = guard_begin(&frame, report, options);
+    if (error != 0) return -error;
     if (sigsetjmp(frame.env, 0) == 0) {
         current_frame = &frame;
         int value = function(input);
@@ -168,19 +177,13 @@ int fl_guard_call(fl_function function, int input, int options, fl_report *repor
 
 ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t count, int options,
                             int32_t *values, fl_report *report) {
-    if (FL_UNLIKELY(!thread_prepared || !installed)) {
-        int error = prepare_thread();
-        if (error != 0) return -error;
-    }
     /* One jump buffer for the whole batch: sigsetjmp runs once per batch (and
        the caller starts a new batch after a fault), not once per call. The
        index is volatile because it changes after sigsetjmp and is read after
        the jump. */
     struct guard_frame frame;
-    frame.report = report;
-    frame.options = options;
-    frame.in_handler = 0;
-    frame.previous = current_frame;
+    int error = guard_begin(&frame, report, options);
+    if (error != 0) return -error;
     volatile size_t index = 0;
     if (sigsetjmp(frame.env, 0) != 0) {
         return (ssize_t)index; /* guard_handler filled the report for inputs[index] */
@@ -206,15 +209,9 @@ ssize_t fl_guard_call_batch(fl_function function, const int32_t *inputs, size_t 
  */
 int fl_guard_invoke(const fl_signature *signature, void *function, const uint8_t *arguments, size_t size,
                     uint8_t *result, int options, fl_report *report) {
-    if (FL_UNLIKELY(!thread_prepared || !installed)) {
-        int error = prepare_thread();
-        if (error != 0) return -error;
-    }
     struct guard_frame frame;
-    frame.report = report;
-    frame.options = options;
-    frame.in_handler = 0;
-    frame.previous = current_frame;
+    int error = guard_begin(&frame, report, options);
+    if (error != 0) return -error;
     if (sigsetjmp(frame.env, 0) == 0) {
         current_frame = &frame;
         int status = fl_signature_invoke(signature, function, arguments, size, result);
@@ -232,17 +229,11 @@ int fl_guard_invoke(const fl_signature *signature, void *function, const uint8_t
 ssize_t fl_guard_invoke_batch(const fl_signature *signature, void *function, const uint8_t *arguments,
                               const uint64_t *offsets, size_t count, uint8_t *results, size_t result_size, int options,
                               fl_report *report) {
-    if (FL_UNLIKELY(!thread_prepared || !installed)) {
-        int error = prepare_thread();
-        if (error != 0) return -error;
-    }
     /* As fl_guard_call_batch: one jump buffer for the batch; the index is
        volatile because it changes after sigsetjmp and is read after the jump. */
     struct guard_frame frame;
-    frame.report = report;
-    frame.options = options;
-    frame.in_handler = 0;
-    frame.previous = current_frame;
+    int error = guard_begin(&frame, report, options);
+    if (error != 0) return -error;
     volatile size_t index = 0;
     if (sigsetjmp(frame.env, 0) != 0) {
         return (ssize_t)index; /* guard_handler filled the report for call `index` */
