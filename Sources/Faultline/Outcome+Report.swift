@@ -57,8 +57,6 @@ extension Outcome {
             return "the process died during the call and Faultline's records of the call were overwritten" + signal
         case Int(FL_CORRUPTION_HELPER_KILLED):
             return "the call killed Faultline's helper process (its parent); how the call itself ended is unknown"
-        case Int(FL_CORRUPTION_DIED_AFTER_RETURN):
-            return returned + "its process died before Faultline could record it" + signal
         default:
             return "Faultline's record of the call was destroyed (code \(report.code))"
         }

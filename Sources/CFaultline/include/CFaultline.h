@@ -70,8 +70,6 @@ enum {
     FL_CORRUPTION_RECORDS_OVERWRITTEN = 3,
     /** The call killed Faultline's helper process (its parent); how the call itself ended is unknown. */
     FL_CORRUPTION_HELPER_KILLED = 4,
-    /** The call returned `value`, then its process died of signal `signo` before Faultline could finish. */
-    FL_CORRUPTION_DIED_AFTER_RETURN = 5,
 };
 
 /** `flags` bits of a report. */
