@@ -311,18 +311,33 @@ int fl_pool_run(fl_pool *pool, const int32_t *inputs, size_t count, int32_t *kin
     return run_all(pool, &run, count, failures, failure_count);
 }
 
-int fl_pool_run_records(fl_pool *pool, const uint8_t *arguments, const uint64_t *offsets, size_t count,
-                        uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
-                        size_t *failure_count) {
+/* Checks the records' sizes against the channel's areas and runs. */
+static int run_with_records(fl_pool *pool, run_state *run, size_t count, size_t result_size,
+                            fl_pool_failure **failures, size_t *failure_count) {
     *failures = NULL;
     *failure_count = 0;
     if (!pool->with_records || result_size != pool->result_size) return -EINVAL;
     for (size_t i = 0; i < count; i++) {
+        const uint64_t *offsets = run->offsets;
         if (offsets[i + 1] < offsets[i] || offsets[i + 1] - offsets[i] > FL_ARGUMENT_AREA - FL_ARGUMENT_TABLE) return -E2BIG;
     }
     if (pool->result_size > FL_RESULT_AREA) return -E2BIG;
+    return run_all(pool, run, count, failures, failure_count);
+}
+
+int fl_pool_run_records(fl_pool *pool, const uint8_t *arguments, const uint64_t *offsets, size_t count,
+                        uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
+                        size_t *failure_count) {
     run_state run = {.arguments = arguments, .offsets = offsets, .results = results, .kinds = kinds};
-    return run_all(pool, &run, count, failures, failure_count);
+    return run_with_records(pool, &run, count, result_size, failures, failure_count);
+}
+
+int fl_pool_run_written(fl_pool *pool, const uint64_t *offsets, size_t count, fl_record_writer writer, void *context,
+                        uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
+                        size_t *failure_count) {
+    if (writer == NULL) return -EINVAL;
+    run_state run = {.offsets = offsets, .writer = writer, .writer_context = context, .results = results, .kinds = kinds};
+    return run_with_records(pool, &run, count, result_size, failures, failure_count);
 }
 
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count) {

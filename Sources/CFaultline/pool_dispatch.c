@@ -3,10 +3,10 @@
  *
  * A batch is the queue length divided by twice the number of workers,
  * between 1 and FL_CHANNEL_CAPACITY (and, with a signature, as many argument
- * records as fit in the channel's areas), so that fast callees cost two small
+ * records as fit in the channel's areas and in FL_BATCH_BYTES), so that fast callees cost two small
  * messages per thousands of calls and slow ones still spread out. The inputs
- * (or argument records) are copied into the worker's channel, which the
- * worker maps read-only, with a batch number the worker's checks cover.
+ * (or argument records) are copied — or written by the caller's writer — into
+ * the worker's channel, which the worker maps read-only, with a batch number the worker's checks cover.
  *
  * Suspects — calls whose record was destroyed, or whose worker died in a way
  * that names nobody — run one at a time, alone in the pool, each in a fresh
@@ -18,6 +18,9 @@
 
 #include <stdatomic.h>
 #include <string.h>
+
+/* Arguments per batch, beyond the first record: about a core's share of the cache. */
+#define FL_BATCH_BYTES ((uint64_t)1 << 20)
 
 /* The next queued input. */
 static size_t queue_pop(run_state *run) {
@@ -40,7 +43,8 @@ static void send_batch(fl_pool *pool, run_state *run, pool_worker *worker, const
         }
         channel->inputs[j] = 0;
         uint64_t start = run->offsets[indices[j]], size = run->offsets[indices[j] + 1] - start;
-        memcpy(arguments + offset, run->arguments + start, size);
+        if (run->writer) run->writer(run->writer_context, indices[j], arguments + offset, size);
+        else memcpy(arguments + offset, run->arguments + start, size);
         memcpy(arguments + j * 16, &offset, 8);
         memcpy(arguments + j * 16 + 8, &size, 8);
         offset += (size + 7) & ~(uint64_t)7;
@@ -83,7 +87,10 @@ static void dispatch_suspect(fl_pool *pool, run_state *run) {
     send_batch(pool, run, fresh, &index, 1);
 }
 
-/* With records: how many of the next `batch` queued calls fit in the channel's areas (at least one). */
+/* With records: how many of the next `batch` queued calls fit in the channel's
+   areas (at least one), and in FL_BATCH_BYTES of arguments: large records go
+   one or a few at a time, so that the workers take turns while the next one
+   is copied and the channel's pages stay in the cache. */
 static size_t fit_records(const fl_pool *pool, const run_state *run, size_t batch) {
     uint64_t used = FL_ARGUMENT_TABLE;
     uint64_t stride = FL_RESULT_STRIDE(pool->result_size);
@@ -91,7 +98,8 @@ static size_t fit_records(const fl_pool *pool, const run_state *run, size_t batc
     for (size_t j = 0; j < batch; j++) {
         size_t index = run->queue[(run->head + j) % run->capacity];
         uint64_t size = (run->offsets[index + 1] - run->offsets[index] + 7) & ~(uint64_t)7;
-        if (fits > 0 && (used + size > FL_ARGUMENT_AREA || (fits + 1) * stride > FL_RESULT_AREA)) break;
+        if (fits > 0 && (used + size > FL_ARGUMENT_AREA || used + size > FL_ARGUMENT_TABLE + FL_BATCH_BYTES ||
+                         (fits + 1) * stride > FL_RESULT_AREA)) break;
         used += size;
         fits++;
     }

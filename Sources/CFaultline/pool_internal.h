@@ -69,6 +69,8 @@ typedef struct run_state {
     const int32_t *inputs;
     const uint8_t *arguments;  /* with records: the argument records, call i at offsets[i] ..< offsets[i+1] */
     const uint64_t *offsets;
+    fl_record_writer writer;   /* with records: writes call i's record into a channel (NULL: copy from `arguments`) */
+    void *writer_context;
     uint8_t *results;          /* with records: call i's result record at results + i * result_size */
     int32_t *kinds;
     int32_t *values;

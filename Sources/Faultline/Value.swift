@@ -97,6 +97,24 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The scalar type of this value, nil for void, strings and bytes.
+    var scalarType: ScalarType? {
+        switch self {
+        case .int8: .int8
+        case .int16: .int16
+        case .int32: .int32
+        case .int64: .int64
+        case .uint8: .uint8
+        case .uint16: .uint16
+        case .uint32: .uint32
+        case .uint64: .uint64
+        case .float: .float
+        case .double: .double
+        case .bool: .bool
+        case .void, .string, .bytes: nil
+        }
+    }
+
     /// The grammar's name of this value's type (`int32`, `string`…).
     public var typeName: String {
         switch self {

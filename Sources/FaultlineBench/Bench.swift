@@ -42,9 +42,17 @@ public enum Bench {
         public var largeParentProbe = false
         /// Run as the unwinder probe (a child of the bench).
         public var unwinderProbe = false
+        /// Measure only these sections (nil: all); targets whose figures were not measured say so.
+        public var sections: Set<Section>?
 
         /// The default run.
         public init() {}
+    }
+
+    /// A part of the run that `--only` can select.
+    public enum Section: String, CaseIterable, Sendable {
+        case floors, limitFloors = "limit-floors", direct, fork, `guard`, pool, forkServer = "fork-server"
+        case signatures, largeParent = "large-parent", unwinder, peers
     }
 
     /// Kills the process groups of every child the bench is running (the
@@ -75,44 +83,70 @@ public enum Bench {
             budgetSeconds: budgetSeconds, quick: quick, workers: workers, library: library,
             cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), kernel: Self.kernelRelease(),
             transparentHugePages: Self.transparentHugePages()))
-        progress("floors (C): plain call, sigsetjmp, fault + siglongjmp, pipe round trip")
-        report.floors = FloorBench.measure(identity: victims.identity.pointer, faulting: victims.faulting.pointer,
-                                           budget: budget)
-        progress("floors at the limit: faultline-floors, a minimal C process")
-        report.limitFloors = LimitFloors.measure(iterations: quick ? 200 : 2000)
-        progress("direct")
-        report.strategies.append(StrategyBench.direct(victims, budget: budget))
+        let only = options.sections
+        func wanted(_ section: Section) -> Bool { only?.contains(section) ?? true }
+        if wanted(.floors) {
+            progress("floors (C): plain call, sigsetjmp, fault + siglongjmp, pipe round trip")
+            report.floors = FloorBench.measure(identity: victims.identity.pointer, faulting: victims.faulting.pointer,
+                                               budget: budget)
+        }
+        if wanted(.limitFloors) {
+            progress("floors at the limit: faultline-floors, a minimal C process")
+            report.limitFloors = LimitFloors.measure(iterations: quick ? 200 : 2000)
+        }
+        if wanted(.direct) {
+            progress("direct")
+            report.strategies.append(StrategyBench.direct(victims, budget: budget))
+        }
         // Fork before the guard: the guard's stack overflows leave 8 MiB of stack resident in
         // this process, and every later fork would copy its page tables.
-        progress("fork per call, interleaved with raw fork + waitpid")
-        let fork = StrategyBench.fork(victims, budget: budget)
-        report.floors.forkWaitpid = fork.pair.raw
-        report.forkCost.small = ForkFigures(parentResidentBytes: ProcessTable.residentBytes(),
-                                            forkWaitpid: fork.pair.raw, forkStrategy: fork.pair.strategy)
-        progress("guard")
-        report.strategies.append(StrategyBench.guardRow(victims, floors: report.floors, budget: budget))
-        report.strategies.append(fork.row)
-        progress("pool (\(workers) workers)")
-        report.strategies.append(PoolBench.poolRow(victims, workers: workers, budget: budget, rss: &report.rss))
-        progress("fork server")
-        let server = PoolBench.forkServerRow(victims, budget: budget)
-        report.strategies.append(server)
-        let (serverLatency, serverNote) = server.unavailable == nil
-            ? (server.measurement("identity")?.latency, nil) : (nil, server.unavailable)
-        report.forkCost.small.forkServer = serverLatency
-        report.forkCost.small.forkServerNote = serverNote
+        var forkRow: StrategyFigures?
+        if wanted(.fork) {
+            progress("fork per call, interleaved with raw fork + waitpid")
+            let fork = StrategyBench.fork(victims, budget: budget)
+            report.floors.forkWaitpid = fork.pair.raw
+            report.forkCost.small = ForkFigures(parentResidentBytes: ProcessTable.residentBytes(),
+                                                forkWaitpid: fork.pair.raw, forkStrategy: fork.pair.strategy)
+            forkRow = fork.row
+        }
+        if wanted(.guard) {
+            progress("guard")
+            report.strategies.append(StrategyBench.guardRow(victims, floors: report.floors, budget: budget))
+        }
+        if let forkRow { report.strategies.append(forkRow) }
+        if wanted(.pool) {
+            progress("pool (\(workers) workers)")
+            report.strategies.append(PoolBench.poolRow(victims, workers: workers, budget: budget, rss: &report.rss))
+        }
+        if wanted(.forkServer) {
+            progress("fork server")
+            let server = PoolBench.forkServerRow(victims, budget: budget)
+            report.strategies.append(server)
+            let (serverLatency, serverNote) = server.unavailable == nil
+                ? (server.measurement("identity")?.latency, nil) : (nil, server.unavailable)
+            report.forkCost.small.forkServer = serverLatency
+            report.forkCost.small.forkServerNote = serverNote
+        }
         report.rss.supervisorPeak = ProcessTable.peakResidentBytes()
         report.rss.supervisorCurrent = ProcessTable.residentBytes()
 
-        progress("signature calls: guard double(double, double), pool int32(string) and int64(bytes), memcpy")
-        report.signatures = SignatureBench.measure(library: library, workers: workers, budget: budget)
-        progress("fork with a \(parentBytes >> 20) MiB parent (a child process)")
-        LargeParent.measure(executable: executable, library: library, bytes: parentBytes, seconds: budgetSeconds,
-                            into: &report.forkCost)
-        progress("C++ throw/catch with libunwind confined and bound process-wide (child processes)")
-        report.unwinder = Unwinder.measure(executable: executable, library: library, seconds: min(budgetSeconds / 20, 2))
+        if wanted(.signatures) {
+            progress("signature calls: guard double(double, double), pool int32(string) and int64(bytes), memcpy")
+            report.signatures = SignatureBench.measure(library: library, workers: workers, budget: budget)
+        }
+        if wanted(.largeParent) {
+            progress("fork with a \(parentBytes >> 20) MiB parent (a child process)")
+            LargeParent.measure(executable: executable, library: library, bytes: parentBytes, seconds: budgetSeconds,
+                                into: &report.forkCost)
+        }
+        if wanted(.unwinder) {
+            progress("C++ throw/catch with libunwind confined and bound process-wide (child processes)")
+            report.unwinder = Unwinder.measure(executable: executable, library: library, seconds: min(budgetSeconds / 20, 2))
+        }
         if options.noPeers {
             report.peers.unavailable = "not measured: --no-peers"
+        } else if !wanted(.peers) {
+            report.peers.unavailable = "not measured: not selected by --only"
         } else {
             progress("Python peers")
             report.peers = Peers.measure(library: library, phaseSeconds: budget.seconds(1.5), workers: workers)

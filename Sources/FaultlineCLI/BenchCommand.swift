@@ -47,6 +47,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("no-peers"), help: "Skip the Python peers.")
     var noPeers = false
 
+    @Option(name: .customLong("only"), parsing: .upToNextOption,
+            help: "Measure only these sections: \(Bench.Section.allCases.map(\.rawValue).joined(separator: ", ")). Targets without figures say 'not measured'.")
+    var only: [String] = []
+
     @Flag(name: .customLong("large-parent-probe"), help: .hidden)
     var largeParentProbe = false
 
@@ -60,6 +64,9 @@ struct BenchCommand: ParsableCommand {
         if workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256, got \(workers)") }
         if let parentMiB, parentMiB < 1 || parentMiB > 65_536 {
             throw ValidationError("--parent-mib must be between 1 and 65536, got \(parentMiB)")
+        }
+        for name in only where Bench.Section(rawValue: name) == nil {
+            throw ValidationError("--only: unknown section '\(name.prefix(40))'; sections: \(Bench.Section.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if [long, quick, seconds != nil].filter({ $0 }).count > 1 {
             throw ValidationError("use at most one of --seconds, --long and --quick")
@@ -78,6 +85,7 @@ struct BenchCommand: ParsableCommand {
         options.noPeers = noPeers
         options.largeParentProbe = largeParentProbe
         options.unwinderProbe = unwinderProbe
+        options.sections = only.isEmpty ? nil : Set(only.compactMap(Bench.Section.init(rawValue:)))
         // Our figures go to the real stdout; anything printed in this process
         // (a callee under the guard, a library constructor) goes to stderr.
         let output = OutputStream.claimStandardOutput()

@@ -6,6 +6,9 @@
 #include "FaultlineVictims.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static volatile int *volatile sig_null_pointer = 0;
 
@@ -29,11 +32,22 @@ _Bool fl_sig_is_positive(int64_t a) { return a > 0; }
 double fl_sig_mix(double x, const char *text) { return x + (double)strlen(text); }
 int32_t fl_sig_strlen(const char *text) { return (int32_t)strlen(text); }
 
+/* The sum of every byte, read at memory speed (SSE2's sum of absolute
+   differences, 16 bytes per step), so that the bench's int64(bytes) figure
+   measures moving the bytes, not a slow loop. */
 int64_t fl_sig_sum_bytes(const void *data, size_t length) {
     const uint8_t *bytes = data;
-    int64_t sum = 0;
-    for (size_t i = 0; i < length; i++) sum += bytes[i];
-    return sum;
+    uint64_t sum = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    __m128i zero = _mm_setzero_si128(), total = _mm_setzero_si128();
+    for (; i + 16 <= length; i += 16) {
+        total = _mm_add_epi64(total, _mm_sad_epu8(_mm_loadu_si128((const __m128i *)(const void *)(bytes + i)), zero));
+    }
+    sum = (uint64_t)_mm_cvtsi128_si64(total) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(total, total));
+#endif
+    for (; i < length; i++) sum += bytes[i];
+    return (int64_t)sum;
 }
 
 void fl_sig_fill(const char *text, void *out, size_t capacity) {

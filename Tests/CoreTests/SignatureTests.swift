@@ -511,12 +511,20 @@ final class SignatureTests: XCTestCase {
         let result = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 16)
         defer { result.deallocate() }
         func invoke(_ name: String, returning: fl_type, _ parameter: fl_type, field: UInt64) throws -> UInt64 {
-            XCTAssertEqual(fl_signature_prepare(signature, returning.rawValue, [parameter.rawValue], nil, 1), 0)
-            record.storeBytes(of: field, as: UInt64.self)
-            result.storeBytes(of: .max, as: UInt64.self) // not zero-filled: the call must clear the slot itself
-            XCTAssertEqual(fl_signature_invoke(signature, try symbol(name), record.assumingMemoryBound(to: UInt8.self), 8,
-                                               result.assumingMemoryBound(to: UInt8.self)), 0)
-            return result.load(as: UInt64.self)
+            // Both ways of calling (registers, libffi) must give the same slot.
+            var slots: [UInt64] = []
+            for registers in [true, false] {
+                XCTAssertEqual(fl_signature_prepare(signature, returning.rawValue, [parameter.rawValue], nil, 1), 0)
+                XCTAssertEqual(signature.pointee.registers_only, 1)
+                if !registers { signature.pointee.registers_only = 0; signature.pointee.scalars_in_registers = 0 }
+                record.storeBytes(of: field, as: UInt64.self)
+                result.storeBytes(of: .max, as: UInt64.self) // not zero-filled: the call must clear the slot itself
+                XCTAssertEqual(fl_signature_invoke(signature, try symbol(name), record.assumingMemoryBound(to: UInt8.self), 8,
+                                                   result.assumingMemoryBound(to: UInt8.self)), 0)
+                slots.append(result.load(as: UInt64.self))
+            }
+            XCTAssertEqual(slots[0], slots[1], "\(name): registers vs libffi")
+            return slots[0]
         }
         // A bool byte of 2 is true: !true is false. Passed through unnormalized, C's `!b` on 2 gives 3.
         XCTAssertEqual(try invoke("fl_sig_not", returning: FL_TYPE_BOOL, FL_TYPE_BOOL, field: 2), 0)
@@ -527,6 +535,63 @@ final class SignatureTests: XCTestCase {
                        UInt64(bitPattern: -2))
         // Called as void, the value left in the return register is not reported: the slot is all zero.
         XCTAssertEqual(try invoke("fl_sig_u64", returning: FL_TYPE_VOID, FL_TYPE_UINT64, field: 12345), 0)
+    }
+
+    /// Every scalar type through both ways of calling — the register trampoline
+    /// and libffi — with garbage in the bytes of each field beyond its type
+    /// (which the record's contract says are ignored), and a mixed signature
+    /// with a string, bytes and an output buffer.
+    func testRegisterCallsAndLibffiAgree() throws {
+        let garbage: UInt64 = 0xa5a5_5a5a_c3c3_3c3c
+        func both(_ name: String, _ returning: fl_type, _ parameters: [fl_type], record: [UInt64],
+                  capacities: [UInt64]? = nil, resultSize: Int = 8, file: StaticString = #filePath, line: UInt = #line) throws -> [UInt8] {
+            let signature = UnsafeMutablePointer<fl_signature>.allocate(capacity: 1)
+            defer { signature.deallocate() }
+            var results: [[UInt8]] = []
+            for registers in [true, false] {
+                XCTAssertEqual(fl_signature_prepare(signature, returning.rawValue, parameters.map(\.rawValue), capacities,
+                                                    UInt32(parameters.count)), 0, file: file, line: line)
+                XCTAssertEqual(signature.pointee.registers_only, 1, "\(name) fits the registers", file: file, line: line)
+                if !registers { signature.pointee.registers_only = 0; signature.pointee.scalars_in_registers = 0 }
+                let result = UnsafeMutableRawPointer.allocate(byteCount: resultSize, alignment: 16)
+                defer { result.deallocate() }
+                result.initializeMemory(as: UInt8.self, repeating: 0, count: resultSize)
+                let status = record.withUnsafeBytes {
+                    fl_signature_invoke(signature, try? symbol(name), $0.baseAddress!.assumingMemoryBound(to: UInt8.self), $0.count,
+                                        result.assumingMemoryBound(to: UInt8.self))
+                }
+                XCTAssertEqual(status, 0, name, file: file, line: line)
+                results.append(Array(UnsafeRawBufferPointer(start: result, count: resultSize)))
+            }
+            XCTAssertEqual(results[0], results[1], "\(name): registers vs libffi", file: file, line: line)
+            return results[0]
+        }
+        func field<T>(_ value: T) -> UInt64 {
+            var word = garbage
+            withUnsafeMutableBytes(of: &word) { word in withUnsafeBytes(of: value) { word.copyMemory(from: $0) } }
+            return word
+        }
+        func slot(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { $0.load(as: UInt64.self) } }
+        XCTAssertEqual(slot(try both("fl_sig_add_i8", FL_TYPE_INT8, [FL_TYPE_INT8, FL_TYPE_INT8], record: [field(Int8(-100)), field(Int8(-100))])),
+                       UInt64(UInt8(bitPattern: Int8(truncatingIfNeeded: -200))))
+        XCTAssertEqual(slot(try both("fl_sig_neg_i16", FL_TYPE_INT16, [FL_TYPE_INT16], record: [field(Int16(-32768))])), 0x8000)
+        XCTAssertEqual(slot(try both("fl_sig_mul_i32", FL_TYPE_INT32, [FL_TYPE_INT32, FL_TYPE_INT32], record: [field(Int32(-3)), field(Int32(5))])),
+                       UInt64(UInt32(bitPattern: -15)))
+        XCTAssertEqual(slot(try both("fl_sig_u8", FL_TYPE_UINT8, [FL_TYPE_UINT8], record: [field(UInt8(255))])), 0)
+        XCTAssertEqual(slot(try both("fl_sig_u16", FL_TYPE_UINT16, [FL_TYPE_UINT16], record: [field(UInt16(0x1234))])), 0xedcb)
+        XCTAssertEqual(slot(try both("fl_sig_u32", FL_TYPE_UINT32, [FL_TYPE_UINT32], record: [field(UInt32(7))])), 21)
+        XCTAssertEqual(slot(try both("fl_sig_not", FL_TYPE_BOOL, [FL_TYPE_BOOL], record: [field(UInt8(2))])), 0)
+        XCTAssertEqual(slot(try both("fl_sig_is_positive", FL_TYPE_BOOL, [FL_TYPE_INT64], record: [UInt64(bitPattern: -1)])), 0)
+        XCTAssertEqual(slot(try both("fl_sig_f", FL_TYPE_FLOAT, [FL_TYPE_FLOAT, FL_TYPE_DOUBLE], record: [field(Float(1.25)), field(0.5)])),
+                       UInt64(Float(3).bitPattern))
+        XCTAssertEqual(slot(try both("fl_sig_d", FL_TYPE_DOUBLE, [FL_TYPE_DOUBLE], record: [field(-8.0)])), (-2.0).bitPattern)
+        // int32(string): a record of length 3, "abc", NUL, padding.
+        XCTAssertEqual(slot(try both("fl_sig_strlen", FL_TYPE_INT32, [FL_TYPE_STRING], record: [3, 0x63_6261])), 3)
+        // void(bytes, out_bytes[6]): the reversed bytes land in the result record after the return slot.
+        let reversed = try both("fl_sig_reverse", FL_TYPE_VOID, [FL_TYPE_BYTES, FL_TYPE_OUT_BYTES], record: [4, 0x0403_0201],
+                                capacities: [0, 6], resultSize: 16)
+        XCTAssertEqual(Array(reversed[8..<14]), [4, 3, 2, 1, 0, 0])
+        XCTAssertEqual(slot(reversed), 0)
     }
 
     func testABatchOfGuardedSignatureCallsMatchesOneAtATime() throws {

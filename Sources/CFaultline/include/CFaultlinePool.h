@@ -164,6 +164,27 @@ int fl_pool_run_records(fl_pool *pool, const uint8_t *arguments, const uint64_t 
                         uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
                         size_t *failure_count);
 
+/**
+ * Writes call `index`'s argument record (exactly `size` bytes, the size its
+ * offsets give) at `destination`, a worker's channel: every byte, padding
+ * included. Called by the run in the calling thread, with the pool's lock
+ * held, each time the call is handed to a worker (again when it is requeued);
+ * it must not call into the pool.
+ */
+typedef void (*fl_record_writer)(void *context, size_t index, uint8_t *destination, size_t size);
+
+/**
+ * fl_pool_run_records without a buffer of records: the records are written
+ * by `writer` straight into the channel of the worker that takes each call,
+ * so that a large argument is copied once (from the caller's memory into
+ * memory the worker maps read-only) and into pages that stay warm from batch
+ * to batch. `offsets` give only the records' sizes (call i's is
+ * offsets[i+1] - offsets[i]).
+ */
+int fl_pool_run_written(fl_pool *pool, const uint64_t *offsets, size_t count, fl_record_writer writer, void *context,
+                        uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
+                        size_t *failure_count);
+
 /** Frees what fl_pool_run returned in *failures. */
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count);
 

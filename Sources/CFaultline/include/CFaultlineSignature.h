@@ -87,6 +87,20 @@ typedef struct fl_signature {
     uint64_t out_offsets[FL_SIGNATURE_MAX_PARAMETERS]; /**< offset in the result record of each out buffer, by parameter */
     uint64_t result_size;      /**< bytes of the result record */
     void *argument_types[FL_SIGNATURE_MAX_ARGUMENTS];  /**< ffi_type * of each C argument */
+    /** 1 for a C argument passed in a floating-point register (float, double), else 0. */
+    uint8_t argument_classes[FL_SIGNATURE_MAX_ARGUMENTS];
+    /** Non-zero when every argument travels in a register of its class
+        (x86-64: at most 6 integer and 8 floating-point; AArch64: 8 and 8):
+        fl_signature_invoke then calls through a register trampoline instead of
+        ffi_call. Prepared by fl_signature_prepare; a caller may set it to 0 to
+        force libffi (the tests compare both). */
+    uint32_t registers_only;
+    /** Non-zero when, besides, every parameter is a scalar: the argument record
+        is then 8 bytes per parameter and fl_signature_invoke takes a short path. */
+    uint32_t scalars_in_registers;
+    /** For each parameter of a scalar signature: the left-then-right shift that
+        extends its field to 64 bits (64 minus its width in bits; 0 for 64-bit values). */
+    uint8_t extend_shifts[FL_SIGNATURE_MAX_PARAMETERS];
     void *return_ffi_type;     /**< ffi_type * of the return value */
     /** libffi's ffi_cif, opaque here so that this header does not need ffi.h. */
     _Alignas(16) unsigned char cif[64];
@@ -125,7 +139,12 @@ uint64_t fl_signature_result_size(const fl_signature *signature);
  * `arguments_size` exactly) and returns FL_SIGNATURE_MALFORMED without calling
  * when it does not hold; returns 0 after the call returned.
  *
- * Allocates nothing: the argument pointers live in a fixed array on this
+ * When `registers_only` is set, the arguments are loaded into the integer
+ * and floating-point argument registers directly and the function is called
+ * through a pointer of a fixed register-only type (what ffi_call would do,
+ * without its generic frame building); otherwise through ffi_call.
+ *
+ * Allocates nothing: the argument words live in a fixed array on this
  * stack frame and libffi's ffi_call builds the call frame on the stack. So it
  * can run in a forked child of a multithreaded process and under the guard
  * (a fault in the callee jumps out of it with nothing to clean up).

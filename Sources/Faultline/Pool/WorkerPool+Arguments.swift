@@ -14,28 +14,21 @@ extension WorkerPool {
     ///   signature (before any call is made); ``PoolError`` as ``run(_:)``.
     public func run(arguments: [[Value]]) throws -> Outcomes {
         if arguments.isEmpty { return Outcomes([]) }
-        // Every record encoded first (a bad argument list throws before any call),
-        // then laid end to end with one copy each.
-        var records: [ArgumentRecord] = []
-        records.reserveCapacity(arguments.count)
-        defer { for record in records { record.storage.deallocate() } }
-        for values in arguments { records.append(try ArgumentRecord(values, for: signature)) }
-        var offsets = [UInt64](repeating: 0, count: records.count + 1)
-        for (index, record) in records.enumerated() { offsets[index + 1] = offsets[index] + UInt64(record.size) }
-        var joined = [UInt8](repeating: 0, count: Int(offsets[records.count]))
-        joined.withUnsafeMutableBytes { joined in
-            for (index, record) in records.enumerated() where record.size > 0 {
-                (joined.baseAddress! + Int(offsets[index])).copyMemory(from: record.storage, byteCount: record.size)
-            }
-        }
+        // Every list checked and sized first (a bad one throws before any call);
+        // each record is then written straight into the channel of the worker
+        // that takes the call: one copy of every argument.
+        let offsets = try ArgumentRecords.offsets(of: arguments, prepared: prepared)
         let resultSize = prepared.resultSize
         var results = [UInt8](repeating: 0, count: resultSize * arguments.count)
         var kinds = [Int32](repeating: 0, count: arguments.count)
         var failures: UnsafeMutablePointer<fl_pool_failure>?
         var failureCount = 0
-        let status = joined.withUnsafeBufferPointer { joined in
-            fl_pool_run_records(pool, joined.baseAddress, offsets, arguments.count, &results, resultSize, &kinds,
-                                &failures, &failureCount)
+        let source = RecordSource(arguments)
+        let status = withExtendedLifetime(source) {
+            fl_pool_run_written(pool, offsets, arguments.count, { context, index, destination, _ in
+                let source = Unmanaged<RecordSource>.fromOpaque(context!).takeUnretainedValue()
+                ArgumentRecords.write(source.arguments[index], to: UnsafeMutableRawPointer(destination!))
+            }, Unmanaged.passUnretained(source).toOpaque(), &results, resultSize, &kinds, &failures, &failureCount)
         }
         defer { fl_pool_free_failures(failures, failureCount) }
         if status < 0 { throw PoolError.system(.run, Errno(-status)) }
@@ -47,15 +40,17 @@ extension WorkerPool {
                 throw PoolError.inconsistentReport(error)
             }
         }
-        let outcomes = results.withUnsafeBufferPointer { results in
-            (0..<arguments.count).map { index in
-                failed[index] ?? prepared.decode(results.baseAddress! + index * resultSize)
-            }
-        }
-        var result = Outcomes(outcomes)
+        var result = Outcomes(results: results, resultSize: resultSize, prepared: prepared, failures: failed)
         if configuration.verifyCrashes {
             try verify(&result) { pool, indices in try pool.run(arguments: indices.map { arguments[$0] }) }
         }
         return result
     }
+}
+
+
+/// The argument lists of a run, for the C writer callback (checked before the run).
+private final class RecordSource {
+    let arguments: [[Value]]
+    init(_ arguments: [[Value]]) { self.arguments = arguments }
 }

@@ -42,9 +42,9 @@ extension GuardStrategy {
     public func call(argumentLists batch: [[Value]]) throws -> Outcomes {
         try initialize()
         let prepared = function.prepared
-        let inputs = prepared.signature.inputParameters
-        var records = ArgumentRecords(reserving: batch.count, bytesEach: 8 * max(1, inputs.count))
-        for values in batch { try records.append(values, inputs: inputs) }
+        let records = ArgumentRecords(capacity: batch.count * 8 * max(1, prepared.inputs.count))
+        records.removeAll(reserving: batch.count)
+        try records.append(contentsOf: batch, prepared: prepared)
         let options: Int32 = captureBacktrace ? Int32(FL_CAPTURE_BACKTRACE) : 0
         let callee = UnsafeMutableRawPointer(mutating: function.address)
         let resultSize = prepared.resultSize
@@ -53,23 +53,23 @@ extension GuardStrategy {
         var failures: [Int: Outcome] = [:]
         var report = fl_report()
         var start = 0
-        try records.bytes.withUnsafeBufferPointer { bytes in
-            try records.offsets.withUnsafeBufferPointer { offsets in
-                try results.withUnsafeMutableBufferPointer { results in
-                    while start < count {
-                        let stopped = fl_guard_invoke_batch(prepared.pointer, callee, bytes.baseAddress, offsets.baseAddress! + start,
-                                                            count - start, results.baseAddress! + start * resultSize, resultSize,
-                                                            options, &report)
-                        if stopped < 0 { throw SystemError("guard", errno: Int32(-stopped)) }
-                        start += stopped
-                        if start < count {
-                            failures[start] = try Outcome(report: report)
-                            start += 1
-                        }
+        let bytes = UnsafePointer(records.base.assumingMemoryBound(to: UInt8.self))
+        try records.offsets.withUnsafeBufferPointer { offsets in
+            try results.withUnsafeMutableBufferPointer { results in
+                while start < count {
+                    let stopped = fl_guard_invoke_batch(prepared.pointer, callee, bytes, offsets.baseAddress! + start,
+                                                        count - start, results.baseAddress! + start * resultSize, resultSize,
+                                                        options, &report)
+                    if stopped < 0 { throw SystemError("guard", errno: Int32(-stopped)) }
+                    start += stopped
+                    if start < count {
+                        failures[start] = try Outcome(report: report)
+                        start += 1
                     }
                 }
             }
         }
+        withExtendedLifetime(records) {}
         return Outcomes(results: results, resultSize: resultSize, prepared: prepared, failures: failures)
     }
 }
