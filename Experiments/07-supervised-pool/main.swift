@@ -50,6 +50,7 @@ func blogList(_ workers: Int) throws {
     let statistics = pool.statistics
     SubjectChannel.metric("workers_started", Double(statistics.workersStarted))
     SubjectChannel.metric("worker_deaths", Double(statistics.workerDeaths))
+    SubjectChannel.metric("standby_workers", Double(statistics.standbyWorkers))
     SubjectChannel.metric("workers_end", Double(settle(pool, to: workers)))
     pool.shutdown()
 }
@@ -104,7 +105,7 @@ Experiment(
 
     var summary = [
         "blog list in one run(): \(result.calls.filter { $0.status == .returned }.count) returned, \(faults.count) \(Set(faults.map(\.signal.name)).sorted().joined(separator: ", ")) at 0x0 with backtrace, in \(Format.seconds(lines.metric("batch_seconds") ?? .nan)), no timeout set; all exact: \(allExact ? "yes" : "no")",
-        "pool size: \(before.map { Int($0) } ?? -1) workers before, \(after.map { Int($0) } ?? -1) right after the run, \(end.map { Int($0) } ?? -1) at the end; \(Int(lines.metric("workers_started") ?? 0) - workers) replacements for \(Int(lines.metric("worker_deaths") ?? 0)) deaths",
+        "pool size: \(before.map { Int($0) } ?? -1) workers before, \(after.map { Int($0) } ?? -1) right after the run, \(end.map { Int($0) } ?? -1) at the end; \(Int(lines.metric("workers_started") ?? 0) - workers - Int(lines.metric("standby_workers") ?? 0)) replacements for \(Int(lines.metric("worker_deaths") ?? 0)) deaths (and \(Int(lines.metric("standby_workers") ?? 0)) standby worker ready)",
     ]
     if let perCall = lines.metric("cost_per_call"), let sequentialCall = lines.metric("sequential_per_call"),
        let crash = lines.metric("cost_per_crash"), let batchCrash = lines.metric("batch_per_crash") {
@@ -120,7 +121,8 @@ Experiment(
                            ("sequential_per_call", "s", "fl_identity, one call() at a time"),
                            ("cost_per_crash", "s", "fl_null_write, one call() at a time"),
                            ("batch_per_crash", "s", "fl_null_write, batch of 200, per input"),
-                           ("workers_started", "count", "workers started, replacements included"),
+                           ("workers_started", "count", "workers started, replacements and the standby included"),
+                           ("standby_workers", "count", "workers ready beside the live ones at the end"),
                            ("worker_deaths", "count", "worker deaths"),
                            ("rss_growth", "bytes", "caller's RSS growth"),
                            ("fd_growth", "count", "caller's descriptor growth")])

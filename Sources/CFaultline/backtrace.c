@@ -24,6 +24,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <ucontext.h>
 /* Local unwinding only: the _UL* symbols, which libunwind.so.8 exports. */
@@ -80,6 +81,26 @@ static uint32_t walk(unw_cursor_t *cursor, uint64_t *frames, uint32_t capacity) 
         frames[count++] = (uint64_t)ip;
     } while (count < capacity && unwind_step(cursor) > 0);
     return count;
+}
+
+/* Reads every program header of a module, as libunwind's search for a
+   frame's unwind table does: the pages they are on get mapped in this process. */
+static int touch_headers(struct dl_phdr_info *info, size_t size, void *sum) {
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) *(volatile uint64_t *)sum += info->dlpi_phdr[i].p_type;
+    return 0;
+}
+
+void fl_backtrace_warm_up(void) {
+    /* unw_backtrace is the walk the handler tries first (libunwind >= 1.1). */
+    if (!loaded || !unwind_backtrace) return;
+    void *raw[FL_MAX_FRAMES];
+    unwind_backtrace(raw, FL_MAX_FRAMES);
+    /* A frame the caches do not know (the callee's) makes libunwind look at
+       every loaded module's headers: map those pages now, not in the handler
+       (in a forked process each is a page fault of several µs). */
+    uint64_t sum = 0;
+    dl_iterate_phdr(touch_headers, &sum);
 }
 
 uint32_t fl_backtrace_from_context(void *context, uint64_t *frames, uint32_t capacity) {

@@ -8,9 +8,11 @@
  * after it, writes the value, and answers with the size when the batch is done.
  * Every record a worker writes carries a keyed check (integrity.h): the
  * supervisor and the helper believe only records whose check matches.
- * The worker's fault handler writes `crash`, then sends SIGUSR1 to the helper
- * before it dies, so that the outcome and the replacement do not wait for the
- * kernel to tear the dying process down.
+ * The worker's fault handler writes `crash`, then tells the supervisor
+ * directly (a crash notice on the worker's socket: the outcome, with its
+ * backtrace addresses, reaches the supervisor with one wake-up) and the
+ * helper (SIGUSR1: it names the frames and forks a replacement) before it
+ * dies, so that neither waits for the kernel to tear the dying process down.
  *
  * The helper talks to the supervisor over a SOCK_SEQPACKET socket with
  * fl_message records (one record per packet); descriptors travel with
@@ -59,6 +61,11 @@ typedef struct fl_batch_done {
     uint64_t check;
 } fl_batch_done;
 
+/* worker -> supervisor, from the fault handler: in place of a batch_done,
+   count = FL_CRASH_NOTICE and check = fl_event_check(secret, FL_SALT_NOTICE,
+   seq, crash_index, crash signo): "the crash record of this batch is complete". */
+#define FL_CRASH_NOTICE UINT64_MAX
+
 /* One worker's shared memory. Everything the worker writes here is a hint
    until its check matches: a callee can write over any of it. The inputs
    are mapped read-only in the worker, so no accident in a callee can change
@@ -73,6 +80,8 @@ typedef struct fl_channel {
     uint64_t crash_index;             /* its index */
     uint64_t crash_check;             /* fl_crash_check over seq, index and the report */
     _Atomic uint32_t crash_ready;     /* set (release) once the crash record is complete */
+    _Atomic int64_t fault_ns;         /* when the handler was entered (a hint, for the pool's timeline only) */
+    _Atomic int64_t reported_ns;      /* when its report was complete (a hint, likewise) */
     fl_report crash;                  /* written by the worker's fault handler */
     _Alignas(4096) int32_t inputs[FL_CHANNEL_CAPACITY];         /* read-only in the worker */
     _Alignas(4096) fl_call_record records[FL_CHANNEL_CAPACITY]; /* one per call, written after it */
@@ -200,5 +209,10 @@ typedef struct fl_worker_config {
     uint64_t memory_limit;         /* RLIMIT_AS; 0: none */
 } fl_worker_config;
 void fl_worker_main(const fl_worker_config *config) __attribute__((noreturn));
+/* In the helper, before it forks any worker: makes once, harmlessly, every
+   call the workers' fault handler makes through the procedure linkage table,
+   so that the dynamic linker's lazy binding (a symbol search through every
+   loaded library, page faults included) happens here and never in a handler. */
+void fl_worker_bind_handler_calls(void);
 
 #endif

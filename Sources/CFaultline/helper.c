@@ -4,7 +4,8 @@
  * The helper is the supervisor's own executable, re-executed and taken over
  * before Swift's main (helper_config.c). It loads the function once
  * (helper_load.c), says READY, and from then on keeps `worker_goal` workers
- * alive plus one spare (helper_workers.c). It is single-threaded, so forking
+ * and one standby announced to the supervisor, plus one spare forked ahead
+ * (helper_workers.c). It is single-threaded, so forking
  * workers from it is cheap (its page tables are small, whatever the
  * supervisor's size) and safe (no locks held by other threads).
  *
@@ -70,13 +71,16 @@ void fl_helper_main(int control, const fl_helper_config *config) {
         .recycle_after = config->recycle_after,
     };
     fl_helper_warm_up_unwinder(config->options);
+    fl_worker_bind_handler_calls();
     send_ready(control);
     /* From here on the control socket's end-of-file tells us the supervisor is
        gone; the parent-death signal, tied to the thread that spawned us, would
        also fire when that thread ends while its process goes on. */
     prctl(PR_SET_PDEATHSIG, 0);
 
-    const int goal = config->worker_goal;
+    /* The workers, and one standby the supervisor holds ready beside them
+       (it takes a dead worker's place without waiting for us). */
+    const int goal = config->worker_goal + (config->worker_goal > 0 ? 1 : 0);
     static char discarded[256];
     for (;;) {
         int spawn_failed = 0;

@@ -42,6 +42,7 @@ static inline uint64_t fl_event_check(uint64_t secret, uint64_t salt, uint64_t s
 #define FL_SALT_DONE 0x646f6e65ULL
 #define FL_SALT_BEGUN 0x626567756eULL
 #define FL_SALT_CRASH 0x6372617368ULL
+#define FL_SALT_NOTICE 0x6e6f74696365ULL
 
 /* The check of a crash record: the batch, the index, and what the report says. */
 static inline uint64_t fl_crash_check(uint64_t secret, uint64_t seq, uint64_t index, int32_t signo, int32_t code,

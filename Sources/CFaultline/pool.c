@@ -56,8 +56,12 @@ static int drain_control(fl_pool *pool, run_state *run, int blocking) {
         }
         for (int i = 0; i < fd_count; i++) close(fds[i]);
         pool_worker *worker = fl_pool_find_worker(pool, message->pid);
-        if (worker && message->type == FL_MSG_EXITED) fl_pool_worker_exited(pool, run, worker, message->exited.wait_status);
-        if (worker && message->type == FL_MSG_CRASHED) fl_pool_worker_crashed(pool, run, worker, message->crashed.signo);
+        if (worker && message->type == FL_MSG_EXITED) {
+            fl_pool_worker_exited(pool, run, worker, message->exited.wait_status, message->text, message->text_length);
+        }
+        if (worker && message->type == FL_MSG_CRASHED) {
+            fl_pool_worker_crashed(pool, run, worker, message->crashed.signo, message->text, message->text_length);
+        }
     }
 }
 
@@ -72,6 +76,7 @@ static void release(fl_pool *pool) {
     pool->control = -1;
     fl_pool_reap_helper(pool, NULL);
     fl_pool_release_workers(pool);
+    fl_pool_forget_names(pool);
     if (pool->helper_pidfd >= 0) close(pool->helper_pidfd);
     if (pool->epoll_fd >= 0) close(pool->epoll_fd);
     pthread_mutex_destroy(&pool->lock);
@@ -97,6 +102,7 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     pool->control = -1;
     pool->helper_pidfd = -1;
     pool->worker_goal = config->workers;
+    pool->standby_goal = config->workers > 0 ? 1 : 0;
     pool->timeout_ns = config->timeout_ns;
     pool->recycle_after = config->recycle_after;
     /* Kept to start a new helper if a callee kills this one. */
@@ -202,13 +208,19 @@ static int enforce_deadlines(fl_pool *pool) {
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* Reads a worker's "batch done" (verified record by record), or notices its socket closing. */
+/* Reads a worker's "batch done" (verified record by record) or its handler's
+   crash notice (the outcome first: the crash record is read and verified
+   here, the helper's names follow), or notices its socket closing. */
 static void worker_event(fl_pool *pool, run_state *run, pool_worker *worker) {
     fl_batch_done done;
     ssize_t got = recv(worker->socket_fd, &done, sizeof done, MSG_DONTWAIT);
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (got == 0 || got < 0) {
         fl_pool_forget_socket(pool, worker); /* it died; the helper's EXITED settles the batch */
+        return;
+    }
+    if (got == (ssize_t)sizeof done && done.count == FL_CRASH_NOTICE && fl_pool_crash_notice_is_genuine(worker, &done)) {
+        fl_pool_worker_crashed(pool, run, worker, worker->channel->crash.signo, NULL, 0);
         return;
     }
     if (got != (ssize_t)sizeof done || fl_pool_batch_done(pool, run, worker, &done) != 0) {
@@ -231,6 +243,7 @@ static void worker_event(fl_pool *pool, run_state *run, pool_worker *worker) {
    died with it. Settle what can be verified, start a new helper, go on. */
 static int replace_helper(fl_pool *pool, run_state *run) {
     fl_pool_helper_lost(pool, run);
+    fl_pool_forget_names(pool);
     if (pool->control >= 0) {
         epoll_ctl(pool->epoll_fd, EPOLL_CTL_DEL, pool->control, NULL);
         close(pool->control);
@@ -277,7 +290,9 @@ static int run_all(fl_pool *pool, run_state *run_in, size_t count, fl_pool_failu
     /* Deaths that happened between runs. */
     if (drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
     struct epoll_event events[64];
-    while (result == 0 && run.remaining > 0) {
+    /* Until every input is settled, and the helper has named the frames of
+       the crashes recorded from the workers' own notices. */
+    while (result == 0 && (run.remaining > 0 || run.names_pending > 0)) {
         fl_pool_dispatch(pool, &run);
         int timeout_ms = enforce_deadlines(pool);
         int ready = epoll_wait(pool->epoll_fd, events, 64, timeout_ms);
@@ -296,6 +311,10 @@ static int run_all(fl_pool *pool, run_state *run_in, size_t count, fl_pool_failu
         }
     }
     if (result != 0) pool->broken = 1;
+    /* Names that did not come (the helper died): the frames keep their addresses. */
+    for (int i = 0; i < pool->worker_slots; i++) {
+        if (pool->workers[i]) pool->workers[i]->failure_pending = 0;
+    }
     free(run.queue);
     free(run.suspects);
     *failures = run.failures;
@@ -351,7 +370,8 @@ void fl_pool_free_failures(fl_pool_failure *failures, size_t count) {
 static void await_capacity(fl_pool *pool, int settled) {
     if (!pool->broken && drain_control(pool, NULL, 0) != 0) pool->broken = 1;
     while (!pool->broken &&
-           (pool->stats.live_workers < pool->worker_goal || (settled && fl_pool_dying_workers(pool) > 0))) {
+           (pool->stats.live_workers < pool->worker_goal ||
+            (settled && (fl_pool_dying_workers(pool) > 0 || pool->standby_count < pool->standby_goal)))) {
         if (drain_control(pool, NULL, 1) != 0) pool->broken = 1;
     }
 }
@@ -362,7 +382,7 @@ int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity) {
     int count = 0;
     for (int i = 0; i < pool->worker_slots; i++) {
         pool_worker *worker = pool->workers[i];
-        if (worker && worker->in_use && !worker->dying) {
+        if (worker && worker->in_use && !worker->dying && !worker->standby) {
             if (count < capacity) pids[count] = worker->pid;
             count++;
         }
@@ -375,6 +395,15 @@ fl_pool_stats fl_pool_statistics(fl_pool *pool) {
     pthread_mutex_lock(&pool->lock);
     await_capacity(pool, 1);
     fl_pool_stats stats = pool->stats;
+    stats.standby_workers = pool->standby_count;
+    pthread_mutex_unlock(&pool->lock);
+    return stats;
+}
+
+fl_pool_stats fl_pool_current_statistics(fl_pool *pool) {
+    pthread_mutex_lock(&pool->lock);
+    fl_pool_stats stats = pool->stats;
+    stats.standby_workers = pool->standby_count;
     pthread_mutex_unlock(&pool->lock);
     return stats;
 }

@@ -70,7 +70,7 @@ static void dispatch_suspect(fl_pool *pool, run_state *run) {
     pool_worker *stale = NULL;
     for (int i = 0; i < pool->worker_slots; i++) {
         pool_worker *worker = pool->workers[i];
-        if (!worker || !worker->in_use || worker->socket_closed) continue;
+        if (!worker || !worker->in_use || worker->socket_closed || worker->standby) continue;
         if (worker->busy) return; /* wait until the pool is quiet */
         if (worker->calls == 0 && !worker->retiring) fresh = worker; else if (!worker->retiring) stale = worker;
     }
@@ -116,7 +116,7 @@ void fl_pool_dispatch(fl_pool *pool, run_state *run) {
     size_t indices[FL_CHANNEL_CAPACITY];
     for (int i = 0; i < pool->worker_slots && run->size > 0; i++) {
         pool_worker *worker = pool->workers[i];
-        if (!worker || !worker->in_use || worker->busy || worker->socket_closed || worker->retiring) continue;
+        if (!worker || !worker->in_use || worker->busy || worker->socket_closed || worker->retiring || worker->standby) continue;
         size_t batch = run->size / (size_t)(2 * accepting);
         if (batch < 1) batch = 1;
         if (batch > FL_CHANNEL_CAPACITY) batch = FL_CHANNEL_CAPACITY;

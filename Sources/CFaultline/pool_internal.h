@@ -29,10 +29,14 @@ typedef struct pool_worker {
     int killed_as_corrupt;   /* the supervisor killed it: something it wrote failed its check */
     int lone;                /* it holds one suspect, alone; it is retired afterwards */
     int retiring;            /* killed by the supervisor between batches (no blame) */
+    int standby;             /* announced ahead of need: takes no batch until a worker dies (then promoted) */
+    size_t failure_pending;  /* 1 + the index in the run's failures of its crash, whose frames await names; 0: none */
     uint32_t count;          /* size of its batch */
     uint64_t calls;          /* calls it answered (for recycling) */
     size_t batch[FL_CHANNEL_CAPACITY];
 } pool_worker;
+
+#define FL_POOL_NAME_CACHE 64
 
 struct fl_pool {
     pthread_mutex_t lock;
@@ -43,6 +47,9 @@ struct fl_pool {
     int broken;              /* the helper is gone for good: every later run fails */
     int stopping;            /* fl_pool_shutdown was called (atomic): no new helper is started */
     int worker_goal;         /* workers to keep alive */
+    int standby_goal;        /* workers to keep ready beside them (the helper announces worker_goal + standby_goal) */
+    int standby_count;       /* standby workers alive now */
+    int short_handed;        /* a death left fewer than worker_goal workers; cleared (and timed) when restored */
     int64_t timeout_ns;
     int recycle_after;
     pool_worker **workers;
@@ -62,9 +69,17 @@ struct fl_pool {
     uint32_t signature_types[FL_SIGNATURE_MAX_PARAMETERS];
     uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
     char *config_init;
+    /* Named frames of recent crashes, by their stack (the helper names a stack
+       once; the same stack again is named here, without waiting for it).
+       Cleared when the helper is replaced: its addresses may differ. */
+    struct { uint64_t key; char *text; int length; } names[FL_POOL_NAME_CACHE];
+    int names_next;
 };
 
 /* The state of one fl_pool_run (or fl_pool_run_records). */
+/* pool_workers.c: the cache of named frames. */
+void fl_pool_forget_names(fl_pool *pool);
+
 typedef struct run_state {
     const int32_t *inputs;
     const uint8_t *arguments;  /* with records: the argument records, call i at offsets[i] ..< offsets[i+1] */
@@ -82,6 +97,7 @@ typedef struct run_state {
     size_t *suspects;        /* inputs to run again alone, in a fresh worker, one at a time */
     size_t suspect_count;    /* waiting in `suspects` */
     size_t remaining_suspects; /* ever added (for statistics) */
+    size_t names_pending;    /* crashes recorded from a worker's own notice whose frames the helper has not named yet */
 } run_state;
 
 /* pool_helper.c */
@@ -109,8 +125,12 @@ int fl_pool_workers_accepting_batches(fl_pool *pool);
 int fl_pool_dying_workers(fl_pool *pool);
 /* Records `finished` calls of the worker's batch as returned. */
 void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished);
-/* The helper said the worker's handler reported `signo`: settle its batch now. */
-void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo);
+/* The worker's handler reported `signo` (its own notice, text NULL, or the
+   helper's CRASHED with the named frames): settle its batch now. A second
+   report of the same crash only brings the names. */
+void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo, const char *text, int text_length);
+/* The worker's socket carried a crash notice: 1 when it and the crash record are genuine. */
+int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_done *notice);
 /* The worker said its batch is done: verify every record; 0, or -1 when something failed
    its check (the genuine records are kept, the rest become suspects; kill the worker). */
 int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const fl_batch_done *done);
@@ -118,8 +138,10 @@ int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const
 void fl_pool_helper_lost(fl_pool *pool, run_state *run);
 /* Kills a worker through its pidfd (never a reused pid). */
 void fl_pool_kill_worker(pool_worker *worker);
-/* The helper reaped the worker with `wait_status`: settle what is left, free it. */
-void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status);
+/* The helper reaped the worker with `wait_status` (and named its frames in
+   `text` if its crash was not reported before): settle what is left, free it. */
+void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, const char *text,
+                           int text_length);
 /* Closes and unmaps every worker's resources (the processes are the helper's). */
 void fl_pool_release_workers(fl_pool *pool);
 

@@ -26,6 +26,40 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The cache key of a crash's stack. */
+static uint64_t stack_key(const fl_report *report) {
+    uint64_t key = fl_mix64(0x6e616d6573ULL ^ report->frame_count);
+    for (uint32_t i = 0; i < report->frame_count && i < FL_MAX_FRAMES; i++) key = fl_mix64(key ^ report->frames[i]);
+    return key;
+}
+
+static int cached_names(const fl_pool *pool, uint64_t key) {
+    for (int i = 0; i < FL_POOL_NAME_CACHE; i++) {
+        if (pool->names[i].text != NULL && pool->names[i].key == key) return i;
+    }
+    return -1;
+}
+
+static void remember_names(fl_pool *pool, uint64_t key, const char *text, int length) {
+    if (length <= 0 || cached_names(pool, key) >= 0) return;
+    char *copy = malloc((size_t)length);
+    if (!copy) return;
+    memcpy(copy, text, (size_t)length);
+    int slot = pool->names_next;
+    pool->names_next = (slot + 1) % FL_POOL_NAME_CACHE;
+    free(pool->names[slot].text);
+    pool->names[slot].key = key;
+    pool->names[slot].text = copy;
+    pool->names[slot].length = length;
+}
+
+void fl_pool_forget_names(fl_pool *pool) {
+    for (int i = 0; i < FL_POOL_NAME_CACHE; i++) {
+        free(pool->names[i].text);
+        pool->names[i].text = NULL;
+    }
+}
+
 pool_worker *fl_pool_find_worker(fl_pool *pool, pid_t pid) {
     for (int i = 0; i < pool->worker_slots; i++) {
         if (pool->workers[i] && pool->workers[i]->in_use && pool->workers[i]->pid == pid) return pool->workers[i];
@@ -45,6 +79,38 @@ static int free_slot(fl_pool *pool) {
     int slot = pool->worker_slots;
     pool->worker_slots = grown;
     return slot;
+}
+
+/* Workers that died are replaced by standby ones at once; the moment the pool
+   is at full strength again after a death is its timeline's `restored`. */
+static void note_if_restored(fl_pool *pool) {
+    if (pool->short_handed && pool->stats.live_workers >= pool->worker_goal) {
+        pool->short_handed = 0;
+        pool->stats.last_restored_ns = fl_now_ns();
+    }
+}
+
+static void promote_standby(fl_pool *pool) {
+    for (int i = 0; i < pool->worker_slots && pool->stats.live_workers < pool->worker_goal; i++) {
+        pool_worker *worker = pool->workers[i];
+        if (!worker || !worker->in_use || !worker->standby || worker->socket_closed || worker->dying) continue;
+        worker->standby = 0;
+        pool->standby_count--;
+        pool->stats.live_workers++;
+    }
+    note_if_restored(pool);
+}
+
+/* A worker stops counting (it crashed, or was reaped): a standby one takes its place. */
+static void lose_worker(fl_pool *pool, pool_worker *worker) {
+    if (worker->standby) {
+        worker->standby = 0;
+        pool->standby_count--;
+        return;
+    }
+    pool->stats.live_workers--;
+    pool->short_handed = 1;
+    promote_standby(pool);
 }
 
 int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds, int fd_count) {
@@ -75,9 +141,16 @@ int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds
     struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = (uint64_t)slot};
     epoll_ctl(pool->epoll_fd, EPOLL_CTL_ADD, worker->socket_fd, &event);
     pool->stats.workers_started++;
-    pool->stats.live_workers++;
+    if (pool->stats.live_workers >= pool->worker_goal) {
+        worker->standby = 1;
+        pool->standby_count++;
+    } else {
+        pool->stats.live_workers++;
+        note_if_restored(pool);
+    }
     return 0;
 }
+
 
 void fl_pool_forget_socket(fl_pool *pool, pool_worker *worker) {
     if (worker->socket_fd >= 0) {
@@ -92,7 +165,7 @@ int fl_pool_workers_accepting_batches(fl_pool *pool) {
     int count = 0;
     for (int i = 0; i < pool->worker_slots; i++) {
         pool_worker *worker = pool->workers[i];
-        if (worker && worker->in_use && !worker->socket_closed) count++;
+        if (worker && worker->in_use && !worker->socket_closed && !worker->standby) count++;
     }
     return count;
 }
@@ -193,8 +266,10 @@ static void add_suspect(run_state *run, size_t index) {
     run->remaining_suspects++;
 }
 
-/* Settles the worker's batch after its death (wait_status), or after the helper's (helper_lost). */
-static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, int helper_lost) {
+/* Settles the worker's batch after its death (wait_status), or after the
+   helper's (helper_lost); `text` holds the crash's named frames when known. */
+static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, int helper_lost,
+                         const char *text, int text_length) {
     if (!worker->busy || run == NULL) return;
     worker->busy = 0;
     fl_channel *channel = worker->channel;
@@ -240,9 +315,26 @@ static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int
         switch (verdicts[i]) {
         case FL_VERDICT_RECORDED: record_call(pool, run, worker, i); break;
         case FL_VERDICT_BLAMED:
-            record_failure(run, index, &blame.report, pool->incoming.text, pool->incoming.text_length);
+            record_failure(run, index, &blame.report, text, text_length);
             run->remaining--;
             pool->stats.calls++;
+            if (crash_index == (int64_t)i) {
+                /* The outcome is held, with its backtrace addresses: the timeline's point. */
+                pool->stats.last_fault_ns = atomic_load_explicit(&channel->fault_ns, memory_order_relaxed);
+                pool->stats.last_reported_ns = atomic_load_explicit(&channel->reported_ns, memory_order_relaxed);
+                pool->stats.last_outcome_ns = fl_now_ns();
+                if (text_length <= 0 && blame.report.frame_count > 0 && (pool->config.options & FL_POOL_SYMBOLIZE)) {
+                    fl_pool_failure *failure = &run->failures[run->failure_count - 1];
+                    int cached = cached_names(pool, stack_key(&failure->report));
+                    if (cached >= 0 && (failure->frames = malloc((size_t)pool->names[cached].length)) != NULL) {
+                        memcpy(failure->frames, pool->names[cached].text, (size_t)pool->names[cached].length);
+                        failure->frames_length = (size_t)pool->names[cached].length;
+                    } else {
+                        worker->failure_pending = run->failure_count; /* names follow from the helper */
+                        run->names_pending++;
+                    }
+                }
+            }
             break;
         case FL_VERDICT_SUSPECT: add_suspect(run, index); break;
         default:
@@ -280,34 +372,72 @@ void fl_pool_kill_worker(pool_worker *worker) {
     }
 }
 
-void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo) {
-    if (worker->dying) return;
-    settle_batch(pool, run, worker, signo & 0x7f, 0); /* a waitpid status meaning "killed by signo" */
-    fl_pool_forget_socket(pool, worker);
-    worker->dying = 1;
-    pool->stats.live_workers--;
+/* Names for the crash recorded from the worker's notice: into its failure record. */
+static void attach_names(fl_pool *pool, run_state *run, pool_worker *worker, const char *text, int text_length) {
+    if (worker->failure_pending == 0) return;
+    if (run != NULL) {
+        fl_pool_failure *failure = &run->failures[worker->failure_pending - 1];
+        remember_names(pool, stack_key(&failure->report), text, text_length);
+        char *copy = text_length > 0 ? malloc((size_t)text_length) : NULL;
+        if (copy) {
+            memcpy(copy, text, (size_t)text_length);
+            free(failure->frames);
+            failure->frames = copy;
+            failure->frames_length = (size_t)text_length;
+        }
+        run->names_pending--;
+    }
+    worker->failure_pending = 0;
 }
 
-static void free_worker(fl_pool *pool, pool_worker *worker) {
+int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_done *notice) {
+    const fl_channel *channel = worker->channel;
+    const fl_report *crash = &channel->crash;
+    if (!worker->busy || notice->seq != worker->seq || notice->count != FL_CRASH_NOTICE) return 0;
+    if (!atomic_load_explicit(&channel->crash_ready, memory_order_acquire) || channel->crash_seq != worker->seq ||
+        crash->kind != FL_KIND_SIGNALED || crash->frame_count > FL_MAX_FRAMES) {
+        return 0;
+    }
+    uint64_t index = channel->crash_index;
+    return channel->crash_check == fl_crash_check(worker->secret, worker->seq, index, crash->signo, crash->code,
+                                                  crash->address, crash->frame_count, crash->frames) &&
+           notice->check == fl_event_check(worker->secret, FL_SALT_NOTICE, worker->seq, index, (uint64_t)(uint32_t)crash->signo);
+}
+
+void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo, const char *text, int text_length) {
+    if (worker->dying) {
+        attach_names(pool, run, worker, text, text_length);
+        return;
+    }
+    settle_batch(pool, run, worker, signo & 0x7f, 0, text, text_length); /* a waitpid status meaning "killed by signo" */
+    fl_pool_forget_socket(pool, worker);
+    worker->dying = 1;
+    lose_worker(pool, worker);
+}
+
+static void free_worker(fl_pool *pool, run_state *run, pool_worker *worker) {
+    attach_names(pool, run, worker, NULL, 0); /* names that never came: the frames keep their addresses */
     fl_pool_forget_socket(pool, worker);
     if (worker->pidfd >= 0) close(worker->pidfd);
     munmap(worker->channel, pool->channel_size);
     worker->in_use = 0;
     pool->stats.worker_deaths++;
-    if (!worker->dying) pool->stats.live_workers--;
+    if (!worker->dying) lose_worker(pool, worker);
 }
 
-void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status) {
-    settle_batch(pool, run, worker, wait_status, 0);
-    free_worker(pool, worker);
+void fl_pool_worker_exited(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, const char *text,
+                           int text_length) {
+    settle_batch(pool, run, worker, wait_status, 0, text, text_length);
+    attach_names(pool, run, worker, text, text_length);
+    free_worker(pool, run, worker);
 }
 
 void fl_pool_helper_lost(fl_pool *pool, run_state *run) {
     for (int i = 0; i < pool->worker_slots; i++) {
         pool_worker *worker = pool->workers[i];
         if (!worker || !worker->in_use) continue;
-        settle_batch(pool, run, worker, -1, 1);
-        free_worker(pool, worker);
+        settle_batch(pool, run, worker, -1, 1, NULL, 0);
+        free_worker(pool, run, worker);
     }
 }
 

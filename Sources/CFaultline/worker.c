@@ -21,7 +21,8 @@
  * A fault is recorded in the channel by an async-signal-safe handler (on an
  * alternate stack, so stack overflows are reported too) — only in this very
  * process: a child the callee forked dies of its fault without writing
- * anything — which wakes the helper with SIGUSR1 and re-raises the signal with
+ * anything — which it announces to the supervisor on its socket (the outcome
+ * first) and to the helper with SIGUSR1, and re-raises the signal with
  * the default action so the helper's waitpid sees the real cause. exit(n)
  * from the callee ends the worker with _exit(n).
  *
@@ -30,7 +31,7 @@
  * helper or the supervisor.
  *
  * Safety: set-up (fl_child_setup), the handler (report, check, atomic store,
- * getpid, kill, raise) and the I/O (io.c) are async-signal-safe; the only
+ * clock_gettime, getpid, send, kill, raise) and the I/O (io.c) are async-signal-safe; the only
  * other calls are mprotect and madvise in a fresh single-threaded child.
  *
  * Limits: a callee thread other than the calling one that overflows its own
@@ -47,12 +48,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* For the fault handler only (a callee may overwrite them; the checks then fail). */
 static fl_channel *handler_channel;
 static int handler_options;
 static pid_t handler_helper;
+static int handler_socket;
 static pid_t handler_pid;
 static uint64_t handler_secret;
 static volatile uint64_t handler_seq;
@@ -70,6 +73,7 @@ static void worker_fault(int signo, siginfo_t *info, void *context) {
     /* A fault inside this handler (its state was written over) ends here: the
        signal still tells the truth, without details. */
     if (in_fault++) fl_die_of_signal(signo);
+    int64_t entered = fl_now_ns();
     /* A child the callee forked inherits this handler: it must not speak for the
        worker. And when the callee wrote over this process's memory, the state
        the handler would use is garbage: die with the bare signal. */
@@ -83,8 +87,14 @@ static void worker_fault(int signo, siginfo_t *info, void *context) {
         channel->crash_index = index;
         channel->crash_check = fl_crash_check(handler_secret, seq, index, crash->signo, crash->code, crash->address,
                                               frames, crash->frames);
-        /* Tell the helper now: the report is complete, the rest is dying. */
+        atomic_store_explicit(&channel->fault_ns, entered, memory_order_relaxed);
+        atomic_store_explicit(&channel->reported_ns, fl_now_ns(), memory_order_relaxed);
+        /* The report is complete, the rest is dying: tell the supervisor (the
+           outcome) and the helper (names, a replacement) now. */
         atomic_store_explicit(&channel->crash_ready, 1, memory_order_release);
+        fl_batch_done notice = {.seq = seq, .count = FL_CRASH_NOTICE,
+                                .check = fl_event_check(handler_secret, FL_SALT_NOTICE, seq, index, (uint64_t)(uint32_t)crash->signo)};
+        send(handler_socket, &notice, sizeof notice, MSG_DONTWAIT | MSG_NOSIGNAL);
         kill(handler_helper, SIGUSR1);
     }
     fl_die_of_signal(signo);
@@ -171,6 +181,19 @@ static void call_loop(const fl_worker_config *argument) {
     }
 }
 
+void fl_worker_bind_handler_calls(void) {
+    (void)fl_now_ns();
+    (void)send(-1, NULL, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)kill(getpid(), 0);
+    (void)raise(0);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGSEGV);
+    sigprocmask(SIG_BLOCK, NULL, &mask);
+    struct sigaction current;
+    sigaction(SIGSEGV, NULL, &current);
+}
+
 void fl_worker_main(const fl_worker_config *config) {
     fl_channel *channel = config->channel;
     /* A group of its own: kill(0, …) from a callee reaches only this worker and its children. */
@@ -182,6 +205,7 @@ void fl_worker_main(const fl_worker_config *config) {
     handler_channel = channel;
     handler_options = config->options;
     handler_helper = config->helper;
+    handler_socket = config->socket_fd;
     handler_pid = getpid();
     handler_secret = config->secret;
     private_canary = FL_CANARY_PRIVATE(config->secret);
@@ -193,6 +217,15 @@ void fl_worker_main(const fl_worker_config *config) {
     /* A process the callee forks does not inherit the channel at all. */
     madvise(channel, FL_CHANNEL_SIZE(config->signature != NULL), MADV_DONTFORK);
     on_exit(worker_exit, NULL);
+    if (config->options & FL_CAPTURE_BACKTRACE) {
+        /* Before the first call, off any crash's path (a standby worker does
+           this while the others work): libunwind's caches, the handler's
+           stack and the crash record written once here, so that a fault in
+           the first call walks and reports as fast as in a warm worker. */
+        fl_backtrace_warm_up();
+        for (size_t at = 0; at < sizeof worker_altstack; at += 4096) worker_altstack[at] = 0;
+        memset(&channel->crash, 0, sizeof channel->crash);
+    }
 
     call_loop(config);
     _exit(0); /* not reached: the loop ends the process itself */

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The streaming form of the `faultline call` contract: one JSON object per
 /// input with `input` first, written without an encoder so that a million
 /// outcomes print quickly. `JSONDecoder().decode(Outcome.self, …)` reads it
@@ -28,12 +30,7 @@ extension Outcome {
             line += ",\"value\":" + value.json
             if !out.isEmpty { line += ",\"out\":[" + out.map(\.json).joined(separator: ",") + "]" }
         case .signaled(let fault):
-            line += ",\"signal\":\"\(fault.signal.name)\",\"signo\":\(fault.signal.rawValue)"
-            line += ",\"code\":" + (fault.code.map(String.init) ?? "null")
-            line += ",\"address\":" + (fault.address.map { "\"0x\(String($0, radix: 16))\"" } ?? "null")
-            line += ",\"backtrace\":[" + fault.backtrace.map { JSONText.quoted($0.description) }.joined(separator: ",") + "]"
-            line += ",\"frames\":[" + fault.backtrace.map(JSONText.frame).joined(separator: ",") + "]"
-            if fault.truncated { line += ",\"truncated\":true" }
+            line += JSONText.faultMembers(fault)
         case .exited(let status):
             line += ",\"status\":\(status)"
         case .timedOut(let after):
@@ -48,22 +45,60 @@ extension Outcome {
 /// Minimal JSON text helpers for the streaming form (also used by the
 /// `faultline` command's other JSON output).
 package enum JSONText {
-    /// A JSON string literal.
+    /// A JSON string literal: `"`, `\\`, and the control characters escaped,
+    /// everything else (UTF-8 included) as is.
     package static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let c where c.value < 0x20: result += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 2)
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: bytes.append(byte)
             }
         }
-        return result + "\""
+        bytes.append(UInt8(ascii: "\""))
+        return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The members of a `signaled` outcome after `"outcome"` (from `,"signal"`
+    /// on), made once per distinct fault: a crash loop prints the same fault,
+    /// frames and names over and over (at most 1024 kept).
+    static func faultMembers(_ fault: Fault) -> String {
+        // Looked up by the numbers only (cheap to hash), then compared whole:
+        // a fault with the same addresses and other names is not the same text.
+        let key = FaultKey(fault)
+        if let known = faultCache.withLock({ $0[key] }), known.fault == fault { return known.members }
+        var line = ",\"signal\":\"\(fault.signal.name)\",\"signo\":\(fault.signal.rawValue)"
+        line += ",\"code\":" + (fault.code.map(String.init) ?? "null")
+        line += ",\"address\":" + (fault.address.map { "\"0x\(String($0, radix: 16))\"" } ?? "null")
+        line += ",\"backtrace\":[" + fault.backtrace.map { quoted($0.description) }.joined(separator: ",") + "]"
+        line += ",\"frames\":[" + fault.backtrace.map(frame).joined(separator: ",") + "]"
+        if fault.truncated { line += ",\"truncated\":true" }
+        faultCache.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = (fault, line)
+        }
+        return line
+    }
+
+    /// A fault's numbers: signal, code, address, frame addresses.
+    private struct FaultKey: Hashable {
+        var numbers: [UInt64]
+        init(_ fault: Fault) {
+            numbers = [UInt64(fault.signal.rawValue), fault.code.map { UInt64(UInt32(bitPattern: $0)) } ?? .max,
+                       fault.address ?? .max, fault.truncated ? 1 : 0] + fault.backtrace.map(\.address)
+        }
+    }
+
+    private static let faultCache = Mutex<[FaultKey: (fault: Fault, members: String)]>([:])
 
     /// A frame in the same shape as `Frame`'s Codable form.
     static func frame(_ frame: Frame) -> String {

@@ -31,10 +31,19 @@ public enum Symbolizer {
     /// instruction; the others are return addresses, looked up one byte
     /// earlier so that a call at the very end of a function names that function.
     public static func frames(for addresses: [UInt64]) -> [Frame] {
-        addresses.enumerated().map { index, address in
+        // Crash loops repeat whole backtraces: those are kept too (up to 1024).
+        if let known = backtraces.withLock({ $0[addresses] }) { return known }
+        let frames = addresses.enumerated().map { index, address in
             frame(for: address, isReturnAddress: index > 0)
         }
+        backtraces.withLock { backtraces in
+            if backtraces.count >= 1024 { backtraces.removeAll(keepingCapacity: true) }
+            backtraces[addresses] = frames
+        }
+        return frames
     }
+
+    private static let backtraces = Mutex<[[UInt64]: [Frame]]>([:])
 
     /// Resolves one address (once per address: see the cache above).
     public static func frame(for address: UInt64, isReturnAddress: Bool = false) -> Frame {

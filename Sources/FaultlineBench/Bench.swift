@@ -52,7 +52,7 @@ public enum Bench {
     /// A part of the run that `--only` can select.
     public enum Section: String, CaseIterable, Sendable {
         case floors, limitFloors = "limit-floors", direct, fork, `guard`, pool, forkServer = "fork-server"
-        case signatures, largeParent = "large-parent", unwinder, peers
+        case signatures, cli, largeParent = "large-parent", unwinder, peers
     }
 
     /// Kills the process groups of every child the bench is running (the
@@ -133,6 +133,10 @@ public enum Bench {
         if wanted(.signatures) {
             progress("signature calls: guard double(double, double), pool int32(string) and int64(bytes), memcpy")
             report.signatures = SignatureBench.measure(library: library, workers: workers, budget: budget)
+        }
+        if wanted(.cli) {
+            progress("faultline call end to end: --strategy guard per fault, the pool's crash rate (child processes)")
+            report.cli = CLIBench.measure(executable: executable, library: library, workers: workers, quick: quick)
         }
         if wanted(.largeParent) {
             progress("fork with a \(parentBytes >> 20) MiB parent (a child process)")

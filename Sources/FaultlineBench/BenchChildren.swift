@@ -21,9 +21,10 @@ enum BenchChildren {
 
     /// Starts `executable`, waits at most `timeout` seconds, kills its group if it is still running.
     /// Returns the finished child and its status (nil when it was killed at the deadline).
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double) throws
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+                    timeout: Double) throws
         -> (process: ChildProcess, status: ExitStatus?) {
-        let child = try ChildProcess(executable, arguments, environment: environment)
+        let child = try ChildProcess(executable, arguments, environment: environment, stdin: stdin)
         running.withLock { _ = $0.insert(child.pid) }
         defer { running.withLock { _ = $0.remove(child.pid) } }
         let status = child.wait(timeout: timeout)

@@ -51,9 +51,11 @@ enum PoolBench {
             row.workloads.append((workload.name, measure(mixedPool, workload, runLength: mixedRunLength,
                                                          seconds: budget.seconds(2))))
         }
+        var timeline: [(String, JSON)] = []
         row.recovery = recovery(mixedPool, faultingInput: -1, seconds: budget.seconds(1.5),
                                 method: "WorkerPool.call(-1) on fl_mixed (SIGSEGV in a worker, backtrace symbolized in "
-                                    + "the helper); restored = until workerPIDs shows the replacement (the spare) registered")
+                                    + "the helper); restored = until workerPIDs shows the replacement (the standby) taking calls",
+                                timeline: &timeline)
         let statistics = mixedPool.statistics
         row.extras = [
             ("workers", .int(workers)),
@@ -62,7 +64,7 @@ enum PoolBench {
             ("mixed_fault_kinds", .array(Workload.allFaultKinds.map { .int(Int($0)) })),
             ("mixed_workers_started", .int(statistics.workersStarted)),
             ("mixed_worker_deaths", .int(statistics.workerDeaths)),
-        ]
+        ] + timeline
         return row
     }
 
@@ -86,11 +88,12 @@ enum PoolBench {
             let workload = Workload.mixed(percent: percent)
             row.workloads.append((workload.name, StrategyBench.measure(mixed, workload, seconds: budget.seconds(1.5))))
         }
+        var timeline: [(String, JSON)] = []
         row.recovery = recovery(mixed.pool, faultingInput: -1, seconds: budget.seconds(1),
                                 method: "ForkServerStrategy.call(-1) on fl_mixed (SIGSEGV); restored = until the "
-                                    + "helper's next one-call worker registered")
+                                    + "helper's next one-call worker registered", timeline: &timeline)
         row.extras = [("mixed_fault_kinds", .array(Workload.allFaultKinds.map { .int(Int($0)) })),
-                      ("workers", .int(1))]
+                      ("workers", .int(1))] + timeline
         return row
     }
 
@@ -147,10 +150,18 @@ enum PoolBench {
         }
     }
 
-    /// Times `faultingInput` from the call to its outcome, and to the capacity restored.
-    static func recovery(_ pool: WorkerPool, faultingInput: Int32, seconds: Double, method: String) -> Recovery? {
+    /// Times `faultingInput` from the call to its outcome, and to the capacity
+    /// restored; and, from the pool's own timeline of each crash, from the
+    /// fault to the outcome held by the supervisor (with backtrace addresses)
+    /// and to full strength (`timeline` gets `fault_to_outcome_*` and
+    /// `fault_to_restored_*` p50/p99 in ns).
+    static func recovery(_ pool: WorkerPool, faultingInput: Int32, seconds: Double, method: String,
+                         timeline: inout [(String, JSON)]) -> Recovery? {
         var outcome: [Double] = []
         var restored: [Double] = []
+        var faultToOutcome: [Double] = []
+        var faultToRestored: [Double] = []
+        var faultToReport: [Double] = []
         let start = benchNow()
         do {
             _ = pool.statistics // start at full strength
@@ -163,9 +174,20 @@ enum PoolBench {
                 guard result.returnedValue == nil else { return nil }
                 outcome.append(Double(delivered - before))
                 restored.append(Double(back - before))
+                if let crash = pool.lastCrash, crash.faultNanoseconds >= before, crash.faultNanoseconds <= delivered {
+                    faultToOutcome.append(Double(crash.outcomeNanoseconds - crash.faultNanoseconds))
+                    faultToReport.append(Double(crash.reportedNanoseconds - crash.faultNanoseconds))
+                    faultToRestored.append(Double(max(crash.restoredNanoseconds, crash.outcomeNanoseconds) - crash.faultNanoseconds))
+                }
             }
         } catch {
             return nil
+        }
+        if let summary = LatencySummary(faultToOutcome), let back = LatencySummary(faultToRestored),
+           let report = LatencySummary(faultToReport) {
+            timeline = [("fault_to_report_p50_ns", .number(report.p50)), ("fault_to_outcome_p50_ns", .number(summary.p50)), ("fault_to_outcome_p99_ns", .number(summary.p99)),
+                        ("fault_to_restored_p50_ns", .number(back.p50)), ("fault_to_restored_p99_ns", .number(back.p99)),
+                        ("fault_timeline_samples", .int(summary.count))]
         }
         guard let outcomeSummary = LatencySummary(outcome), let restoredSummary = LatencySummary(restored) else { return nil }
         return Recovery(method: method, outcome: outcomeSummary, restored: restoredSummary)

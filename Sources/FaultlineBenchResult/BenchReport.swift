@@ -4,7 +4,7 @@
 ///
 /// The JSON object has these keys, in this order:
 /// `schema`, `run` (budget, machine), `strategies` (name → figures),
-/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `targets`. A strategy object always
+/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `targets`. A strategy object always
 /// has `available`; when true it also has `calls_per_second`, `p50_ns`,
 /// `p99_ns` (the cheap `identity` workload), `recovery_p50_ns`,
 /// `recovery_p99_ns` (null where it does not apply), and `workloads`
@@ -35,6 +35,8 @@ public struct BenchReport: Codable, Sendable {
     public var unwinder = UnwinderFigures()
     /// Calls through the signature path against their baselines.
     public var signatures = SignatureFigures()
+    /// `faultline call` end to end.
+    public var cli = CLIFigures()
     /// The performance targets judged on these figures (filled by the bench at the end of the run).
     public var targets: [Target] = []
 
@@ -57,6 +59,7 @@ public struct BenchReport: Codable, Sendable {
         try object.encode(peers, forKey: "peers")
         try object.encode(unwinder, forKey: "unwinder")
         try object.encode(signatures, forKey: "signatures")
+        try object.encode(cli, forKey: "cli")
         try object.encode(targets, forKey: "targets")
     }
 
@@ -77,6 +80,7 @@ public struct BenchReport: Codable, Sendable {
         peers = try object.decode(PeerReport.self, forKey: "peers")
         unwinder = try object.decode(UnwinderFigures.self, forKey: "unwinder")
         signatures = try object.decodeIfPresent(SignatureFigures.self, forKey: "signatures") ?? SignatureFigures()
+        cli = try object.decodeIfPresent(CLIFigures.self, forKey: "cli") ?? CLIFigures()
         targets = try object.decode([Target].self, forKey: "targets")
     }
 }

@@ -162,14 +162,14 @@ final class CallCommandTests: XCTestCase {
         ProcessTable.becomeSubreaper()
         for signal in [Signal.interrupt, .terminate, .kill] {
             let child = try ChildProcess(Fixtures.faultline, ["call", Fixtures.victimsLibrary, "fl_infinite_loop", "--workers", "3", "1", "2", "3"])
-            // Readiness: wait (bounded) until the helper and the three workers exist.
+            // Readiness: wait (bounded) until the helper, the three workers, the standby and the spare exist.
             var family: [ProcessTable.Entry] = []
             for _ in 0..<200 {
                 family = ProcessTable.descendants(of: child.pid)
-                if family.count >= 5 { break }
+                if family.count >= 6 { break }
                 usleep(25_000)
             }
-            XCTAssertEqual(family.count, 5, "helper, 3 workers and the spare expected: \(family)")
+            XCTAssertEqual(family.count, 6, "helper, 3 workers, the standby and the spare expected: \(family)")
             child.send(signal)
             let status = child.wait(timeout: 10)
             XCTAssertNotNil(status, "faultline did not stop on \(signal)")

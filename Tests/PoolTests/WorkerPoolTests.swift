@@ -1,3 +1,4 @@
+import CFaultline
 import Faultline
 import FaultlineTestSupport
 import Foundation
@@ -134,9 +135,36 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(faults, 1500)
         XCTAssertEqual(pool.statistics.liveWorkers, 2)
         XCTAssertEqual(ProcessTable.openDescriptorCount(), descriptorsBefore, "descriptors leaked")
-        // The helper, 2 workers and at most one spare forked ahead of need: nothing else.
+        // The helper, 2 workers, the standby the supervisor holds ready and at
+        // most one spare forked ahead of need: nothing else.
         let family = ProcessTable.descendants(of: getpid())
-        XCTAssertLessThanOrEqual(family.count, 4, "children leaked: \(family)")
+        XCTAssertLessThanOrEqual(family.count, 5, "children leaked: \(family)")
+    }
+
+    /// The outcome comes first, from the worker's own notice; a standby takes
+    /// the dead worker's place at once; the names follow from the helper and
+    /// are in the outcome all the same.
+    func testACrashIsReportedFirstAndAStandbyTakesOver() throws {
+        let pool = try WorkerPool(library: Fixtures.victimsLibrary, symbol: "fl_mixed", configuration: .init(workers: 2))
+        defer { pool.shutdown() }
+        XCTAssertEqual(pool.statistics.standbyWorkers, 1)
+        XCTAssertNil(pool.lastCrash)
+        for round in 0..<3 {
+            let before = fl_now_ns()
+            let outcome = try pool.call(-1)
+            let after = fl_now_ns()
+            XCTAssertEqual(outcome.signal, .segmentationFault, "round \(round)")
+            XCTAssertTrue(outcome.fault?.backtrace.contains { $0.symbol == "fl_mixed" } ?? false,
+                          "named frames: \(outcome.fault?.backtrace ?? [])")
+            let crash = try XCTUnwrap(pool.lastCrash)
+            XCTAssertTrue(before <= crash.faultNanoseconds && crash.faultNanoseconds <= crash.reportedNanoseconds
+                              && crash.reportedNanoseconds <= crash.outcomeNanoseconds && crash.outcomeNanoseconds <= after,
+                          "timeline out of order: \(crash), call \(before)...\(after)")
+            let statistics = pool.statistics
+            XCTAssertEqual(statistics.liveWorkers, 2)
+            XCTAssertEqual(statistics.standbyWorkers, 1)
+        }
+        XCTAssertEqual(try pool.run([1, -1, 2]).map(\.returnedValue), [1, nil, 2])
     }
 
     func testShutdownLeavesNoProcessBehind() throws {

@@ -128,7 +128,12 @@ typedef struct fl_pool_stats {
     uint64_t batches;         /**< batches handed to workers */
     uint64_t idle_wakeups;    /**< times a run woke up with nothing to do but check deadlines */
     uint64_t helper_restarts; /**< helpers started again after a callee killed one */
-    int live_workers;         /**< workers alive right now */
+    int live_workers;         /**< workers alive right now and taking calls */
+    int standby_workers;      /**< workers ready beside them, promoted when one dies */
+    int64_t last_fault_ns;    /**< the last crash reported by a worker: when its handler ran (fl_now_ns clock) */
+    int64_t last_reported_ns; /**< ... when its handler had written the report (backtrace walked) */
+    int64_t last_outcome_ns;  /**< ... when the supervisor held its outcome, with backtrace addresses */
+    int64_t last_restored_ns; /**< the last time a death left the pool short: when it was back at full strength */
     pid_t helper_pid;         /**< the helper process */
 } fl_pool_stats;
 
@@ -184,6 +189,10 @@ typedef void (*fl_record_writer)(void *context, size_t index, uint8_t *destinati
 int fl_pool_run_written(fl_pool *pool, const uint64_t *offsets, size_t count, fl_record_writer writer, void *context,
                         uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
                         size_t *failure_count);
+
+/** The last crash timeline (the last_* fields of fl_pool_stats), read at once:
+    without waiting for replacements or reaping, unlike fl_pool_statistics. */
+fl_pool_stats fl_pool_current_statistics(fl_pool *pool);
 
 /** Frees what fl_pool_run returned in *failures. */
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count);

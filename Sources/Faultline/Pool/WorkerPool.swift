@@ -80,6 +80,28 @@ public final class WorkerPool: @unchecked Sendable {
         public var idleWakeups: Int
         /// The helper process's id.
         public var helperPID: pid_t
+        /// Workers ready beside the live ones: one takes a dead worker's place at once.
+        public var standbyWorkers: Int = 0
+        /// The last crash a worker reported, on the path to its outcome (nil before any).
+        public var lastCrash: CrashTimeline?
+    }
+
+    /// Where the time went between a worker's fault and its outcome, for the
+    /// last crash a worker reported itself (monotonic clock, nanoseconds).
+    public struct CrashTimeline: Sendable, Hashable {
+        /// When the worker's fault handler ran.
+        public var faultNanoseconds: Int64
+        /// When the handler had written its report (the backtrace walked).
+        public var reportedNanoseconds: Int64
+        /// When the supervisor held the outcome, with its backtrace addresses (before any names).
+        public var outcomeNanoseconds: Int64
+        /// When the pool was last back at full strength after a death (a standby promoted,
+        /// or a new worker arrived); may precede the outcome when a standby was ready.
+        public var restoredNanoseconds: Int64
+        /// From the fault to the outcome.
+        public var outcomeLatency: Duration { .nanoseconds(outcomeNanoseconds - faultNanoseconds) }
+        /// From the fault to full strength.
+        public var restoredLatency: Duration { .nanoseconds(max(restoredNanoseconds, outcomeNanoseconds) - faultNanoseconds) }
     }
 
     /// The number of online processors.
@@ -305,9 +327,23 @@ public final class WorkerPool: @unchecked Sendable {
     /// dead worker replaced and reaped.
     public var statistics: Statistics {
         let stats = fl_pool_statistics(pool)
+        return Self.statistics(stats)
+    }
+
+    /// The last crash a worker reported (``CrashTimeline``), read at once,
+    /// without waiting for replacements as ``statistics`` does.
+    public var lastCrash: CrashTimeline? { Self.statistics(fl_pool_current_statistics(pool)).lastCrash }
+
+    private static func statistics(_ stats: fl_pool_stats) -> Statistics {
+        let crash = stats.last_fault_ns > 0 && stats.last_outcome_ns > 0
+            ? CrashTimeline(faultNanoseconds: stats.last_fault_ns, reportedNanoseconds: stats.last_reported_ns,
+                            outcomeNanoseconds: stats.last_outcome_ns,
+                            restoredNanoseconds: stats.last_restored_ns)
+            : nil
         return Statistics(workersStarted: Int(stats.workers_started), workerDeaths: Int(stats.worker_deaths),
                           liveWorkers: Int(stats.live_workers), calls: Int(stats.calls), batches: Int(stats.batches),
-                          idleWakeups: Int(stats.idle_wakeups), helperPID: stats.helper_pid)
+                          idleWakeups: Int(stats.idle_wakeups), helperPID: stats.helper_pid,
+                          standbyWorkers: Int(stats.standby_workers), lastCrash: crash)
     }
 }
 
