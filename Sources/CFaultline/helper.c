@@ -35,6 +35,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Standby workers at most (announced beyond the goal), while deaths come faster than forks. */
+#define FL_HELPER_MAX_STANDBY 4
+
 static void send_ready(int control) {
     static fl_message message;
     memset(&message, 0, offsetof(fl_message, text));
@@ -78,13 +81,29 @@ void fl_helper_main(int control, const fl_helper_config *config) {
        also fire when that thread ends while its process goes on. */
     prctl(PR_SET_PDEATHSIG, 0);
 
-    /* The workers, and one standby the supervisor holds ready beside them
-       (it takes a dead worker's place without waiting for us). */
-    const int goal = config->worker_goal + (config->worker_goal > 0 ? 1 : 0);
+    /* The workers, and standby ones the supervisor holds ready beside them
+       (each takes a dead worker's place without waiting for us): one, and up
+       to FL_HELPER_MAX_STANDBY while workers die faster than we fork. */
+    const int goal = config->worker_goal;
+    int standby = goal > 0 ? 1 : 0;
+    int64_t last_death_ns = 0, fork_ns = 0;
+    int deaths_seen = 0;
     static char discarded[256];
     for (;;) {
         int spawn_failed = 0;
-        while (workers.announced < goal && !spawn_failed) spawn_failed = fl_helper_add_worker(&workers) != 0;
+        if (goal > 0 && workers.deaths != deaths_seen) {
+            int64_t now = fl_now_ns();
+            int64_t interval = now - last_death_ns;
+            if (interval < 2 * fork_ns && standby < FL_HELPER_MAX_STANDBY) standby++;
+            else if (interval > 200 * fork_ns && standby > 1) standby--;
+            last_death_ns = now;
+            deaths_seen = workers.deaths;
+        }
+        while (workers.announced < goal + standby && !spawn_failed) {
+            int64_t before = fl_now_ns();
+            spawn_failed = fl_helper_add_worker(&workers) != 0;
+            if (!spawn_failed) fork_ns = fl_now_ns() - before > fork_ns / 2 ? fl_now_ns() - before : fork_ns;
+        }
         if (goal > 0 && !spawn_failed) spawn_failed = fl_helper_ensure_spare(&workers) != 0;
         struct pollfd watch[2] = {{.fd = control, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
         if (poll(watch, 2, spawn_failed ? 100 : -1) < 0 && errno != EINTR) fl_helper_shut_down();

@@ -27,6 +27,7 @@ typedef struct helper_workers {
     int options;
     int recycle_after;
     int announced;        /* workers handed to the supervisor and not yet gone */
+    int deaths;           /* workers gone so far (crashed or reaped) */
 } helper_workers;
 /* Hands the spare over, or forks a worker and hands it over. 0, or -1 when no worker could be forked. */
 int fl_helper_add_worker(helper_workers *workers);

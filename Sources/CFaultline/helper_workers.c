@@ -170,7 +170,10 @@ static void report_exit(helper_workers *workers, pid_t pid, int status) {
         munmap(slots[i].channel, FL_CHANNEL_SIZE(workers->signature != NULL));
         slots[i] = slots[--slots_used];
         if (announced) {
-            if (!crashed) workers->announced--;
+            if (!crashed) {
+                workers->announced--;
+                workers->deaths++;
+            }
             fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), NULL, 0);
         } else if (spare.pid == pid) { /* the spare died before it was needed */
             for (int j = 0; j < spare.fd_count; j++) close(spare.fds[j]);
@@ -196,6 +199,7 @@ static void report_crashes(helper_workers *workers) {
         name_frames(workers, crash);
         slots[i].crashed = 1;
         workers->announced--;
+        workers->deaths++;
         fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), NULL, 0);
     }
 }

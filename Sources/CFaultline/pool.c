@@ -231,6 +231,11 @@ static void worker_event(fl_pool *pool, run_state *run, pool_worker *worker) {
         fl_pool_kill_worker(worker);
         return;
     }
+    if (pool->recycle_after > 0 && worker->calls >= (uint64_t)pool->recycle_after && !worker->lone) {
+        /* It exits by itself now: the standby takes calls without waiting for the helper to reap it. */
+        fl_pool_worker_retired(pool, worker);
+        return;
+    }
     if (worker->lone) {
         /* A suspect's worker serves no other call. */
         worker->retiring = 1;

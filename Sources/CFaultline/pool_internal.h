@@ -129,6 +129,8 @@ void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, 
    helper's CRASHED with the named frames): settle its batch now. A second
    report of the same crash only brings the names. */
 void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo, const char *text, int text_length);
+/* The worker answered its last call (recycling) and is exiting: a standby takes its place now. */
+void fl_pool_worker_retired(fl_pool *pool, pool_worker *worker);
 /* The worker's socket carried a crash notice: 1 when it and the crash record are genuine. */
 int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_done *notice);
 /* The worker said its batch is done: verify every record; 0, or -1 when something failed

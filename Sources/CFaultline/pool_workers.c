@@ -390,6 +390,13 @@ static void attach_names(fl_pool *pool, run_state *run, pool_worker *worker, con
     worker->failure_pending = 0;
 }
 
+void fl_pool_worker_retired(fl_pool *pool, pool_worker *worker) {
+    if (worker->dying) return;
+    fl_pool_forget_socket(pool, worker);
+    worker->dying = 1;
+    lose_worker(pool, worker);
+}
+
 int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_done *notice) {
     const fl_channel *channel = worker->channel;
     const fl_report *crash = &channel->crash;

@@ -120,8 +120,24 @@ final class BenchTests: XCTestCase {
             }
         }
 
+        // faultline call end to end: both figures, each with a positive value or a reason.
+        let cli = try XCTUnwrap(report["cli"] as? [String: Any])
+        XCTAssertTrue((number(cli, "guard_fault_ns", "cli") ?? 0) > 0 || cli["guard_note"] is String, "\(cli)")
+        XCTAssertTrue((number(cli, "pool_crashes_per_second", "cli") ?? 0) > 0 || cli["pool_note"] is String, "\(cli)")
+        // The pool's own crash timeline: fault -> outcome <= fault -> capacity restored.
+        let pool = try XCTUnwrap(strategies["pool"] as? [String: Any])
+        if let outcome = number(pool, "fault_to_outcome_p50_ns", "pool"), let restored = number(pool, "fault_to_restored_p50_ns", "pool") {
+            XCTAssertGreaterThan(outcome, 0)
+            XCTAssertLessThanOrEqual(outcome, restored)
+        }
+
         let targets = try XCTUnwrap(report["targets"] as? [[String: Any]])
-        XCTAssertGreaterThanOrEqual(targets.count, 9)
+        let names = Set(targets.compactMap { $0["name"] as? String })
+        for name in ["pool_outcome_latency", "pool_capacity_restored", "pool_vs_pebble_mixed_5", "pool_vs_pebble_mixed_25",
+                     "fork_server_vs_c_floor", "cli_guard_fault_cost", "cli_pool_crash_rate", "signature_guard_overhead",
+                     "pool_string_calls_per_second", "pool_bytes_throughput"] {
+            XCTAssertTrue(names.contains(name), "no target \(name) in \(names.sorted())")
+        }
         for target in targets {
             let name = target["name"] as? String ?? "?"
             for key in ["name", "description", "measured", "limit", "pass", "verdict"] {
@@ -133,6 +149,25 @@ final class BenchTests: XCTestCase {
                 XCTAssertNotNil(target["pass"] as? Bool, "target \(name) measured but not judged")
             }
         }
+    }
+
+    /// `--only` measures the sections it names; every other target says it was not measured.
+    func testOnlyMeasuresTheSectionsItNames() throws {
+        let (report, _) = try runBench(["--json", "--quick", "--only", "signatures"])
+        XCTAssertEqual((report["strategies"] as? [String: Any])?.count ?? -1, 0)
+        let targets = try XCTUnwrap(report["targets"] as? [[String: Any]])
+        for target in targets {
+            let name = target["name"] as? String ?? "?"
+            if ["signature_guard_overhead", "pool_string_calls_per_second", "pool_bytes_throughput"].contains(name) {
+                XCTAssertFalse(target["measured"] is NSNull, "\(name) was selected")
+            } else {
+                XCTAssertTrue(target["measured"] is NSNull, "\(name) was not selected but measured")
+            }
+        }
+        let (process, status) = try ChildProcess.run(Fixtures.faultline, ["bench", "--only", "nonsense"], timeout: 30)
+        XCTAssertNotEqual(status, .exitCode(0))
+        XCTAssertEqual(process.standardOutput, "")
+        XCTAssertTrue(process.standardError.contains("unknown section 'nonsense'"), process.standardError)
     }
 
     func testHumanTableGoesToStdoutAndProgressToStderr() throws {

@@ -73,9 +73,10 @@ final class ExperimentRecoveryTests: XCTestCase {
         XCTAssertEqual(row.hangs, false)
         XCTAssertEqual(row.needsTimeout, false)
         XCTAssertEqual(row.safeAfterwards, true)
-        // Every worker started beyond the two and the standby replaced one that died.
-        XCTAssertEqual(result.measurement("standby_workers"), 1)
-        XCTAssertEqual(result.measurement("worker_deaths"), result.measurement("workers_started").map { $0 - 2 - 1 })
+        // Every worker started beyond the two and the standby ones (1 to 4) replaced one that died.
+        let standby = try XCTUnwrap(result.measurement("standby_workers"))
+        XCTAssertTrue((1...4).contains(standby), "standby workers: \(standby)")
+        XCTAssertEqual(result.measurement("worker_deaths"), result.measurement("workers_started").map { $0 - 2 - standby })
         XCTAssertEqual(result.measurement("fd_growth"), 0)
     }
 

@@ -80,7 +80,8 @@ public final class WorkerPool: @unchecked Sendable {
         public var idleWakeups: Int
         /// The helper process's id.
         public var helperPID: pid_t
-        /// Workers ready beside the live ones: one takes a dead worker's place at once.
+        /// Workers ready beside the live ones, each taking a dead worker's place at once: one,
+        /// and up to four while workers die faster than the helper forks.
         public var standbyWorkers: Int = 0
         /// The last crash a worker reported, on the path to its outcome (nil before any).
         public var lastCrash: CrashTimeline?
