@@ -22,6 +22,26 @@ extension Outcome {
         return line + "}"
     }
 
+    /// Appends ``jsonLine(inputJSON:replay:extra:)`` and a newline to `bytes`,
+    /// without building the line as a string first (the CLI's output buffer).
+    package func appendJSONLine(to bytes: inout [UInt8], inputJSON: String, replay: Outcome? = nil, extra: String = "") {
+        bytes.append(contentsOf: "{\"input\":".utf8)
+        bytes.append(contentsOf: inputJSON.utf8)
+        bytes.append(UInt8(ascii: ","))
+        if case .signaled(let fault) = self {
+            bytes.append(contentsOf: "\"outcome\":\"signaled\"".utf8)
+            bytes.append(contentsOf: JSONText.faultMembers(fault).utf8)
+        } else {
+            bytes.append(contentsOf: jsonMembers.utf8)
+        }
+        if let replay { bytes.append(contentsOf: (",\"replay\":{" + replay.jsonMembers + "}").utf8) }
+        if !extra.isEmpty {
+            bytes.append(UInt8(ascii: ","))
+            bytes.append(contentsOf: extra.utf8)
+        }
+        bytes.append(contentsOf: "}\n".utf8)
+    }
+
     /// The members of the JSON object, from `"outcome"` on, without braces.
     var jsonMembers: String {
         var line = "\"outcome\":\"\(kind)\""

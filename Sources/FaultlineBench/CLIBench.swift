@@ -37,7 +37,7 @@ enum CLIBench {
     private static func slope(_ executable: String, _ arguments: [String], counts: (Int, Int)) throws -> Double {
         var short: [Double] = []
         var long: [Double] = []
-        for _ in 0..<3 {
+        for _ in 0..<5 {
             short.append(try run(executable, arguments, count: counts.0))
             long.append(try run(executable, arguments, count: counts.1))
         }

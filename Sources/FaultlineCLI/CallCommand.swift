@@ -202,8 +202,9 @@ struct CallCommand: ParsableCommand {
                 StandardError.write("faultline: the run cannot go on: \(error)")
                 throw ExitCode(70)
             }
+            let replays = outcomes.replays
             for (index, (input, outcome)) in zip(inputs, outcomes).enumerated() {
-                output.write(outcome.jsonLine(inputJSON: inputJSON(input), replay: outcomes.replays[index], extra: extra))
+                output.write(outcome, inputJSON: inputJSON(input), replay: replays.isEmpty ? nil : replays[index], extra: extra)
             }
             output.flush()
             answered += inputs.count

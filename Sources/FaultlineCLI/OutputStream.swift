@@ -1,3 +1,4 @@
+import Faultline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,6 +34,12 @@ final class OutputStream {
         let ours = dup(STDOUT_FILENO)
         dup2(STDERR_FILENO, STDOUT_FILENO)
         return OutputStream(descriptor: ours >= 0 ? ours : STDOUT_FILENO)
+    }
+
+    /// Appends the JSON line of `outcome` (see `Outcome.jsonLine`) straight into the buffer.
+    func write(_ outcome: Outcome, inputJSON: String, replay: Outcome?, extra: String) {
+        outcome.appendJSONLine(to: &buffer, inputJSON: inputJSON, replay: replay, extra: extra)
+        if buffer.count >= 1 << 16 { flush() }
     }
 
     /// Appends a line (a newline is added).

@@ -42,7 +42,18 @@ final class LoadingTests: XCTestCase {
             let line = outcome.jsonLine(input: -9)
             XCTAssertTrue(line.hasPrefix("{\"input\":-9,\"outcome\":\"\(outcome.kind)\""), line)
             XCTAssertEqual(try JSONDecoder().decode(Outcome.self, from: Data(line.utf8)), outcome, line)
+            // What the CLI appends to its buffer is the same line.
+            var bytes: [UInt8] = []
+            outcome.appendJSONLine(to: &bytes, inputJSON: "-9", replay: .returned(1), extra: "\"memory_limit\":5")
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self),
+                           outcome.jsonLine(inputJSON: "-9", replay: .returned(1), extra: "\"memory_limit\":5") + "\n")
         }
+        // Faults are printed once per distinct fault: the same addresses with other names are another text.
+        let named = Outcome.signaled(Fault(signal: .segmentationFault, address: 0, backtrace: [Frame(address: 0x10, symbol: "one")]))
+        let renamed = Outcome.signaled(Fault(signal: .segmentationFault, address: 0, backtrace: [Frame(address: 0x10, symbol: "two")]))
+        XCTAssertTrue(named.jsonLine(input: 1).contains("\"one\""))
+        XCTAssertTrue(renamed.jsonLine(input: 1).contains("\"two\""))
+        XCTAssertTrue(named.jsonLine(input: 1).contains("\"one\""))
         let text = String(decoding: try JSONEncoder().encode(outcomes.first { $0.kind == "signaled" }!), as: UTF8.self)
         XCTAssertTrue(text.contains("\"signal\":\"SIGSEGV\""), text)
         XCTAssertTrue(text.contains("\"address\":\"0x0\""), text)

@@ -68,7 +68,7 @@ public struct GuardStrategy: Strategy {
     public func call(_ inputs: [Int32]) throws -> Outcomes {
         try initialize()
         var values = [Int32](repeating: 0, count: inputs.count)
-        var failures: [Int: Outcome] = [:]
+        var failed: [(Int, Outcome)] = []
         var report = fl_report()
         var start = 0
         try inputs.withUnsafeBufferPointer { inputs in
@@ -79,13 +79,14 @@ public struct GuardStrategy: Strategy {
                     if stopped < 0 { throw SystemError("guard", errno: Int32(-stopped)) }
                     start += stopped
                     if start < inputs.count {
-                        failures[start] = try Outcome(report: report)
+                        failed.append((start, try Outcome(report: report)))
                         start += 1
                     }
                 }
             }
         }
-        return Outcomes(values: values, failures: failures)
+        // Built once, at its final size (a crash loop fails every input).
+        return Outcomes(values: values, failures: Dictionary(uniqueKeysWithValues: failed))
     }
 
     /// Puts back the signal handlers that were installed before the guard.
