@@ -396,19 +396,24 @@ int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity) {
     return count;
 }
 
+/* The counters as they are now (lock held). */
+static fl_pool_stats snapshot(const fl_pool *pool) {
+    fl_pool_stats stats = pool->stats;
+    stats.standby_workers = pool->standby_count;
+    return stats;
+}
+
 fl_pool_stats fl_pool_statistics(fl_pool *pool) {
     pthread_mutex_lock(&pool->lock);
     await_capacity(pool, 1);
-    fl_pool_stats stats = pool->stats;
-    stats.standby_workers = pool->standby_count;
+    fl_pool_stats stats = snapshot(pool);
     pthread_mutex_unlock(&pool->lock);
     return stats;
 }
 
 fl_pool_stats fl_pool_current_statistics(fl_pool *pool) {
     pthread_mutex_lock(&pool->lock);
-    fl_pool_stats stats = pool->stats;
-    stats.standby_workers = pool->standby_count;
+    fl_pool_stats stats = snapshot(pool);
     pthread_mutex_unlock(&pool->lock);
     return stats;
 }

@@ -70,9 +70,16 @@ struct fl_pool {
     uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
     char *config_init;
     /* Named frames of recent crashes, by their stack (the helper names a stack
-       once; the same stack again is named here, without waiting for it).
+       once; the same stack again is named here, without waiting for it): the
+       key is a hash of the addresses, the addresses themselves are compared.
        Cleared when the helper is replaced: its addresses may differ. */
-    struct { uint64_t key; char *text; int length; } names[FL_POOL_NAME_CACHE];
+    struct {
+        uint64_t key;
+        uint32_t frame_count;
+        uint64_t frames[FL_MAX_FRAMES];
+        char *text;
+        int length;
+    } names[FL_POOL_NAME_CACHE];
     int names_next;
 };
 

@@ -26,29 +26,37 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The cache key of a crash's stack. */
+/* The cache key of a crash's stack (a hash; entries also keep the addresses). */
 static uint64_t stack_key(const fl_report *report) {
     uint64_t key = fl_mix64(0x6e616d6573ULL ^ report->frame_count);
     for (uint32_t i = 0; i < report->frame_count && i < FL_MAX_FRAMES; i++) key = fl_mix64(key ^ report->frames[i]);
     return key;
 }
 
-static int cached_names(const fl_pool *pool, uint64_t key) {
+/* The entry naming exactly this stack, or -1. */
+static int cached_names(const fl_pool *pool, const fl_report *report) {
+    uint64_t key = stack_key(report);
+    uint32_t count = report->frame_count > FL_MAX_FRAMES ? FL_MAX_FRAMES : report->frame_count;
     for (int i = 0; i < FL_POOL_NAME_CACHE; i++) {
-        if (pool->names[i].text != NULL && pool->names[i].key == key) return i;
+        if (pool->names[i].text != NULL && pool->names[i].key == key && pool->names[i].frame_count == count &&
+            memcmp(pool->names[i].frames, report->frames, sizeof(uint64_t) * count) == 0) {
+            return i;
+        }
     }
     return -1;
 }
 
-static void remember_names(fl_pool *pool, uint64_t key, const char *text, int length) {
-    if (length <= 0 || cached_names(pool, key) >= 0) return;
+static void remember_names(fl_pool *pool, const fl_report *report, const char *text, int length) {
+    if (length <= 0 || cached_names(pool, report) >= 0) return;
     char *copy = malloc((size_t)length);
     if (!copy) return;
     memcpy(copy, text, (size_t)length);
     int slot = pool->names_next;
     pool->names_next = (slot + 1) % FL_POOL_NAME_CACHE;
     free(pool->names[slot].text);
-    pool->names[slot].key = key;
+    pool->names[slot].key = stack_key(report);
+    pool->names[slot].frame_count = report->frame_count > FL_MAX_FRAMES ? FL_MAX_FRAMES : report->frame_count;
+    memcpy(pool->names[slot].frames, report->frames, sizeof(uint64_t) * pool->names[slot].frame_count);
     pool->names[slot].text = copy;
     pool->names[slot].length = length;
 }
@@ -325,7 +333,7 @@ static void settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int
                 pool->stats.last_outcome_ns = fl_now_ns();
                 if (text_length <= 0 && blame.report.frame_count > 0 && (pool->config.options & FL_POOL_SYMBOLIZE)) {
                     fl_pool_failure *failure = &run->failures[run->failure_count - 1];
-                    int cached = cached_names(pool, stack_key(&failure->report));
+                    int cached = cached_names(pool, &failure->report);
                     if (cached >= 0 && (failure->frames = malloc((size_t)pool->names[cached].length)) != NULL) {
                         memcpy(failure->frames, pool->names[cached].text, (size_t)pool->names[cached].length);
                         failure->frames_length = (size_t)pool->names[cached].length;
@@ -377,7 +385,7 @@ static void attach_names(fl_pool *pool, run_state *run, pool_worker *worker, con
     if (worker->failure_pending == 0) return;
     if (run != NULL) {
         fl_pool_failure *failure = &run->failures[worker->failure_pending - 1];
-        remember_names(pool, stack_key(&failure->report), text, text_length);
+        remember_names(pool, &failure->report, text, text_length);
         char *copy = text_length > 0 ? malloc((size_t)text_length) : NULL;
         if (copy) {
             memcpy(copy, text, (size_t)text_length);
@@ -417,9 +425,7 @@ void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, 
         return;
     }
     settle_batch(pool, run, worker, signo & 0x7f, 0, text, text_length); /* a waitpid status meaning "killed by signo" */
-    fl_pool_forget_socket(pool, worker);
-    worker->dying = 1;
-    lose_worker(pool, worker);
+    fl_pool_worker_retired(pool, worker);
 }
 
 static void free_worker(fl_pool *pool, run_state *run, pool_worker *worker) {

@@ -152,8 +152,8 @@ int fl_signature_prepare(fl_signature *signature, uint32_t result_type, const ui
     uint32_t scalars = 0;
     for (uint32_t i = 0; i < count; i++) scalars += (uint32_t)is_scalar(params[i]);
     signature->scalars_in_registers = signature->registers_only && scalars == count;
-    if (signature->scalars_in_registers) {
-        for (uint32_t i = 0; i < count; i++) signature->extend_shifts[i] = (uint8_t)(64 - 8 * scalar_width(params[i]));
+    for (uint32_t i = 0; i < count; i++) {
+        if (is_scalar(params[i])) signature->extend_shifts[i] = (uint8_t)(64 - 8 * scalar_width(params[i]));
     }
     ffi_status status = ffi_prep_cif((ffi_cif *)(void *)signature->cif, FFI_DEFAULT_ABI, arguments,
                                      (ffi_type *)signature->return_ffi_type,
@@ -185,20 +185,18 @@ static void store_return(uint32_t type, uint64_t raw, uint8_t *result) {
     memcpy(result, &stored, sizeof stored); /* little-endian: the type's bytes first */
 }
 
-/* One scalar field (8 bytes at `field`) as the 64-bit word of its C argument:
-   integers sign- or zero-extended, a bool as 0/1, a float's bits in the low half. */
-static uint64_t scalar_word(uint32_t type, const uint8_t *field) {
-    uint64_t raw = read_u64(field);
-    switch (type) {
-    case FL_TYPE_INT8: return (uint64_t)(int64_t)(int8_t)raw;
-    case FL_TYPE_INT16: return (uint64_t)(int64_t)(int16_t)raw;
-    case FL_TYPE_INT32: return (uint64_t)(int64_t)(int32_t)raw;
-    case FL_TYPE_UINT8: return (uint8_t)raw;
-    case FL_TYPE_UINT16: return (uint16_t)raw;
-    case FL_TYPE_UINT32: case FL_TYPE_FLOAT: return (uint32_t)raw;
-    case FL_TYPE_BOOL: return (uint8_t)raw != 0;
-    default: return raw; /* 64-bit integers, double */
+/* Parameter i's scalar field `raw` as the 64-bit word of its C argument:
+   integers sign- or zero-extended (by the shifts prepared for the parameter),
+   a bool as 0/1, a float's bits in the low half, 64-bit values as they are. */
+static inline uint64_t scalar_word(const fl_signature *signature, uint32_t i, uint64_t raw) {
+    uint32_t type = signature->types[i];
+    uint32_t shift = signature->extend_shifts[i];
+    if (type == FL_TYPE_BOOL) return (uint8_t)raw != 0;
+    if (shift == 0) return raw;
+    if (type == FL_TYPE_INT8 || type == FL_TYPE_INT16 || type == FL_TYPE_INT32) {
+        return (uint64_t)((int64_t)(raw << shift) >> shift);
     }
+    return (raw << shift) >> shift;
 }
 
 #if FL_REGISTER_CALLS
@@ -266,18 +264,10 @@ static int scalar_register_call(const fl_signature *signature, void *function, c
         uint32_t type = signature->types[i];
         uint64_t raw = read_u64(arguments + 8 * i);
         if (type == FL_TYPE_DOUBLE) {
-            floating[next_float++] = raw;
+            floating[next_float++] = raw; /* the common case, as it is */
             continue;
         }
-        uint32_t shift = signature->extend_shifts[i];
-        uint64_t word;
-        if (type == FL_TYPE_INT8 || type == FL_TYPE_INT16 || type == FL_TYPE_INT32) {
-            word = (uint64_t)((int64_t)(raw << shift) >> shift);
-        } else if (type == FL_TYPE_BOOL) {
-            word = (uint8_t)raw != 0;
-        } else {
-            word = shift ? (raw << shift) >> shift : raw;
-        }
+        uint64_t word = scalar_word(signature, i, raw);
         if (type == FL_TYPE_FLOAT) floating[next_float++] = word;
         else integer[next_integer++] = word;
     }
@@ -309,7 +299,7 @@ int fl_signature_invoke(const fl_signature *signature, void *function, const uin
         if (offset > arguments_size || arguments_size - offset < 8) return FL_SIGNATURE_MALFORMED;
         const uint8_t *field = arguments + offset;
         if (is_scalar(type)) {
-            words[argument++] = scalar_word(type, field);
+            words[argument++] = scalar_word(signature, i, read_u64(field));
             offset += 8;
         } else {
             uint64_t length = read_u64(field);

@@ -16,10 +16,9 @@ extension Outcome {
     /// replay alone in a fresh process (`"replay":{…}`, without `input`) and
     /// extra members (`extra`, e.g. `"memory_limit":1048576`, without braces).
     public func jsonLine(inputJSON: String, replay: Outcome? = nil, extra: String = "") -> String {
-        var line = "{\"input\":\(inputJSON)," + jsonMembers
-        if let replay { line += ",\"replay\":{" + replay.jsonMembers + "}" }
-        if !extra.isEmpty { line += "," + extra }
-        return line + "}"
+        var bytes: [UInt8] = []
+        appendJSONLine(to: &bytes, inputJSON: inputJSON, replay: replay, extra: extra)
+        return String(decoding: bytes.dropLast(), as: UTF8.self) // without the newline
     }
 
     /// Appends ``jsonLine(inputJSON:replay:extra:)`` and a newline to `bytes`,

@@ -35,11 +35,16 @@ enum CLIBench {
 
     /// Seconds per input: (time of the long run - time of the short one) / (difference of their lengths).
     private static func slope(_ executable: String, _ arguments: [String], counts: (Int, Int)) throws -> Double {
+        try perInput(counts: counts) { try run(executable, arguments, count: $0) }
+    }
+
+    /// `seconds(count)` of both lengths, 5 times each: the difference of the medians per input.
+    private static func perInput(counts: (Int, Int), _ seconds: (Int) throws -> Double) throws -> Double {
         var short: [Double] = []
         var long: [Double] = []
         for _ in 0..<5 {
-            short.append(try run(executable, arguments, count: counts.0))
-            long.append(try run(executable, arguments, count: counts.1))
+            short.append(try seconds(counts.0))
+            long.append(try seconds(counts.1))
         }
         let difference = benchMedian(long) - benchMedian(short)
         guard difference > 0 else { throw BenchFailure("the longer run was not slower (noise): \(long) vs \(short)") }
@@ -73,14 +78,6 @@ enum CLIBench {
             _ = pool.workerPIDs
             return Double(benchNow() - start) / 1e9
         }
-        var short: [Double] = []
-        var long: [Double] = []
-        for _ in 0..<3 {
-            short.append(try timed(counts.0))
-            long.append(try timed(counts.1))
-        }
-        let difference = benchMedian(long) - benchMedian(short)
-        guard difference > 0 else { throw BenchFailure("the longer pool run was not slower (noise)") }
-        return Double(counts.1 - counts.0) / difference
+        return 1 / (try perInput(counts: counts, timed))
     }
 }

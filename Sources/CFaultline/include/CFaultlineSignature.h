@@ -98,8 +98,8 @@ typedef struct fl_signature {
     /** Non-zero when, besides, every parameter is a scalar: the argument record
         is then 8 bytes per parameter and fl_signature_invoke takes a short path. */
     uint32_t scalars_in_registers;
-    /** For each parameter of a scalar signature: the left-then-right shift that
-        extends its field to 64 bits (64 minus its width in bits; 0 for 64-bit values). */
+    /** For each scalar parameter: the left-then-right shift that extends its
+        field to 64 bits (64 minus its width in bits; 0 for 64-bit values). */
     uint8_t extend_shifts[FL_SIGNATURE_MAX_PARAMETERS];
     void *return_ffi_type;     /**< ffi_type * of the return value */
     /** libffi's ffi_cif, opaque here so that this header does not need ffi.h. */

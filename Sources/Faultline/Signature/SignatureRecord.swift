@@ -136,26 +136,9 @@ final class ArgumentRecords {
     }
 
     /// Checks `values` against `prepared`'s signature and appends their
-    /// record; nothing is appended when it throws. Signatures whose inputs are
-    /// all scalars take a short path: fixed-size records, checked and written
-    /// in one pass.
+    /// record; nothing is appended when it throws.
     func append(_ values: [Value], prepared: PreparedSignature) throws(InputError) {
-        guard let scalars = prepared.scalarInputs else {
-            try append(values, inputs: prepared.inputs)
-            return
-        }
-        guard values.count == scalars.count else {
-            throw InputError(.wrongCount(expected: scalars.count, found: values.count), quote: Signature.inputJSON(values))
-        }
-        let recordSize = 8 * scalars.count
-        let start = size
-        if capacity - start < recordSize { grow(toHold: recordSize) }
-        let field = base + start
-        for index in 0..<scalars.count where !Self.store(values[index], as: scalars[index], at: field + 8 * index) {
-            throw InputError(.wrongType(expected: .scalar(scalars[index])), parameter: index, quote: values[index].description)
-        }
-        size = start + recordSize
-        offsets.append(UInt64(start + recordSize))
+        try append(contentsOf: [values], prepared: prepared)
     }
 
     /// Appends the record of every argument list of `batch` (see
