@@ -81,13 +81,16 @@ static char worker_altstack[128 * 1024] __attribute__((aligned(64)));
    thread's stack, which the contract leaves alone). */
 static FL_TLS int in_fault;
 
-/* The warm-up fault (see warm_up_fault_path): set while it runs. */
-static volatile sig_atomic_t warming;
+/* The warm-up fault (see warm_up_fault_path): WARMING_MARK while it runs, 0 otherwise.
+   A keyed value, not a flag: a callee that scribbles over it cannot make a real
+   fault look like the warm-up's (which jumps back into a frame long gone). */
+static volatile uint64_t warming;
+#define WARMING_MARK (fl_mix64(handler_secret ^ 0x7761726d2d7570ULL))
 static sigjmp_buf warm_return;
 
 static void worker_fault(int signo, siginfo_t *info, void *context) {
     fl_channel *channel = handler_channel;
-    if (warming && getpid() == handler_pid) {
+    if (warming == WARMING_MARK && getpid() == handler_pid) {
         /* The worker's own warm-up: the very walk of a report, into a scratch record. */
         static fl_report scratch;
         fl_report_capture(&scratch, signo, info, context, handler_options);
@@ -168,7 +171,7 @@ static void __attribute__((noinline)) warm_up_write(void) {
    libunwind's caches of this process when a callee faults. */
 static void warm_up_fault_path(void) {
     if (sigsetjmp(warm_return, 1) == 0) {
-        warming = 1;
+        warming = WARMING_MARK;
         warm_up_write();
     }
     warming = 0;
