@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "FaultlineVictims", type: .dynamic, targets: ["FaultlineVictims"]),
         .library(name: "FaultlineSimulator", type: .dynamic, targets: ["FaultlineSimulator"]),
         .executable(name: "faultline", targets: ["FaultlineCLI"]),
+        .executable(name: "faultline-helper", targets: ["faultline-helper"]),
     ] + experiments.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,6 +81,9 @@ let package = Package(
         // Shared plumbing of the numbered experiments and the report.
         .target(name: "ExperimentKit", dependencies: ["Faultline", "FaultlineHarness", "FaultlineBenchResult"],
                 path: "Experiments/ExperimentKit"),
+        // `faultline-helper`: the small image a pool's helper runs (found beside the executable).
+        .executableTarget(name: "faultline-helper", dependencies: ["CFaultline"], path: "Sources/FaultlineHelper",
+                          cSettings: [.define("_GNU_SOURCE")]),
         // `faultline-floors`: the floors at the limit of the machine, measured in a minimal C process.
         .executableTarget(name: "faultline-floors", path: "Sources/FaultlineFloors", cSettings: [.define("_GNU_SOURCE")]),
         // The `faultline` command.

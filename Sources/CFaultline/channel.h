@@ -36,6 +36,13 @@
 #define FL_SWIFT_BACKTRACE_VARIABLE "SWIFT_BACKTRACE"
 #define FL_SWIFT_BACKTRACE_SETTING "enable=no"
 
+/* The helper's image (pool_helper.c): FAULTLINE_HELPER names it; its value
+   "self" re-executes the supervisor's own executable; unset, the pool looks
+   for FL_HELPER_IMAGE_NAME beside that executable. */
+#define FL_HELPER_IMAGE_VARIABLE "FAULTLINE_HELPER"
+#define FL_HELPER_IMAGE_SELF "self"
+#define FL_HELPER_IMAGE_NAME "faultline-helper"
+
 #define FL_CHANNEL_CAPACITY 16384
 
 /* What the worker publishes for one call, after it: the value, RETURNED or

@@ -107,6 +107,8 @@ __attribute__((constructor)) static void helper_entry(void) {
     sigaddset(&watched, SIGUSR1);
     sigprocmask(SIG_BLOCK, &watched, NULL);
     pthread_t thread;
-    if (pthread_create(&thread, NULL, helper_thread, NULL) != 0) fl_helper_main(control, &helper_config);
+    pthread_attr_t attributes;
+    int own_stack = fl_worker_stack_attributes(&attributes) == 0;
+    if (pthread_create(&thread, own_stack ? &attributes : NULL, helper_thread, NULL) != 0) fl_helper_main(control, &helper_config);
     for (;;) pause();
 }

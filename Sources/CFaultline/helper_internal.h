@@ -8,6 +8,8 @@
 #include "channel.h"
 #include "internal.h"
 
+#include <pthread.h>
+
 /* helper_load.c: loads the library (or finds the function in the main
    executable); on failure sends ERROR on `control` and exits with status 3. */
 fl_function fl_helper_load(int control, const fl_helper_config *config);
@@ -16,6 +18,10 @@ fl_function fl_helper_load(int control, const fl_helper_config *config);
 const fl_signature *fl_helper_prepare(int control, const fl_helper_config *config);
 /* helper_load.c: walks the stack once, so that workers inherit a warm libunwind. */
 void fl_helper_warm_up_unwinder(int options);
+
+/* worker_stack.c: attributes for the helper's thread, whose stack every worker
+   runs on (huge pages below its top). 0, or -1: use the default attributes. */
+int fl_worker_stack_attributes(pthread_attr_t *attributes);
 
 /* helper_workers.c: the helper's workers. */
 typedef struct helper_workers {

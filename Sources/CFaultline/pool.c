@@ -109,7 +109,7 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     pool->config = *config;
     pool->config_library = config->library ? strdup(config->library) : NULL;
     pool->config_symbol = config->symbol ? strdup(config->symbol) : NULL;
-    pool->config_executable = strdup(config->executable);
+    pool->config_executable = fl_pool_helper_image(config);
     pool->config_init = config->init_symbol ? strdup(config->init_symbol) : NULL;
     pool->config.init_symbol = pool->config_init;
     pool->with_records = config->signature_count != FL_POOL_INT_FUNCTION;
@@ -409,6 +409,10 @@ fl_pool_stats fl_pool_statistics(fl_pool *pool) {
     fl_pool_stats stats = snapshot(pool);
     pthread_mutex_unlock(&pool->lock);
     return stats;
+}
+
+const char *fl_pool_helper_executable(fl_pool *pool) {
+    return pool->config_executable;
 }
 
 fl_pool_stats fl_pool_current_statistics(fl_pool *pool) {

@@ -2,7 +2,15 @@
  * pool_helper.c: the supervisor's side of the helper process: starting it,
  * configuring it, waiting until the function is loaded, and reaping it.
  *
- * The helper is this executable re-executed with posix_spawn (its own
+ * The helper's image (fl_pool_helper_image): for a function of a library,
+ * the program named by FAULTLINE_HELPER, else `faultline-helper` beside this
+ * executable when it is there (a C program: its forks copy and free far fewer
+ * pages than this executable's would), else this executable; a function of
+ * the main executable always needs this executable. FAULTLINE_HELPER=self
+ * chooses this executable. An image named by FAULTLINE_HELPER that cannot be
+ * run is an error of the spawn step (its errno), never a silent fallback.
+ *
+ * The helper is started with posix_spawn (its own
  * process group, every signal at its default action and unblocked, stdout on
  * stderr, the control socket as descriptor 3). Its environment is this
  * process's, minus and plus two variables spelled in channel.h:
@@ -24,6 +32,7 @@
 #include "pool_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <signal.h>
 #include <spawn.h>
@@ -85,6 +94,25 @@ static pid_t spawn_helper(const char *executable, int control_child) {
         return -1;
     }
     return pid;
+}
+
+char *fl_pool_helper_image(const fl_pool_config *config) {
+    if (!config->library) return strdup(config->executable);
+    const char *named = getenv(FL_HELPER_IMAGE_VARIABLE);
+    if (named && *named) return strdup(strcmp(named, FL_HELPER_IMAGE_SELF) == 0 ? config->executable : named);
+    char path[PATH_MAX];
+    ssize_t length = readlink(config->executable, path, sizeof path - 1);
+    if (length < 0) {
+        length = (ssize_t)strlen(config->executable);
+        if ((size_t)length >= sizeof path) return strdup(config->executable);
+        memcpy(path, config->executable, (size_t)length);
+    }
+    path[length] = '\0';
+    char *slash = strrchr(path, '/');
+    size_t directory = slash ? (size_t)(slash - path) + 1 : 0;
+    if (directory + sizeof FL_HELPER_IMAGE_NAME > sizeof path) return strdup(config->executable);
+    memcpy(path + directory, FL_HELPER_IMAGE_NAME, sizeof FL_HELPER_IMAGE_NAME);
+    return strdup(access(path, X_OK) == 0 ? path : config->executable);
 }
 
 /* The CONFIGURE message: every setting of the helper, lengths explicit. */
@@ -165,7 +193,7 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
         return -1;
     }
     pool->control = pair[0];
-    pool->helper = spawn_helper(config->executable, pair[1]);
+    pool->helper = spawn_helper(pool->config_executable, pair[1]);
     int spawn_error = errno;
     close(pair[1]);
     if (pool->helper < 0) {

@@ -60,7 +60,7 @@ struct fl_pool {
     fl_pool_config config;   /* kept (strings copied) to start a new helper when one dies */
     char *config_library;
     char *config_symbol;
-    char *config_executable;
+    char *config_executable; /* the helper's image (fl_pool_helper_image) */
     uint64_t helper_restarts;
     int with_records;        /* the function has a signature: argument and result records */
     uint64_t result_size;    /* bytes of one result record (with_records) */
@@ -108,6 +108,8 @@ typedef struct run_state {
 } run_state;
 
 /* pool_helper.c */
+/* The program the helper runs for `config` (malloc'd; NULL without memory). */
+char *fl_pool_helper_image(const fl_pool_config *config);
 /* Starts the helper, configures it, waits until the function is loaded. 0, or -1 with `error` filled. */
 int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_error *error);
 /* Receives one message from the helper into pool->incoming (fds: up to 3). recvmsg's result. */

@@ -15,8 +15,9 @@
  *   worker.c        a worker: calls the function on batches of inputs from shared memory
  *   channel.h       the shared-memory layout and the helper's messages (internal)
  *
- * Processes: supervisor (your program) --posix_spawn--> helper (this same
- * executable, re-executed; a C constructor takes over before Swift's main)
+ * Processes: supervisor (your program) --posix_spawn--> helper (the small
+ * `faultline-helper` program beside this executable, or this same executable
+ * re-executed; either way a C constructor takes over before any main)
  * --fork--> workers. The helper is small and single-threaded, so a fork is
  * cheap and safe, whatever the size and threads of the supervisor.
  */
@@ -31,7 +32,9 @@ extern "C" {
 
 /** How to build a pool. */
 typedef struct fl_pool_config {
-    /** Executable to re-execute as the helper (normally "/proc/self/exe"). */
+    /** This program's executable (normally "/proc/self/exe"): re-executed as the helper for
+        a function of the main executable, or when no `faultline-helper` is found beside it
+        (or `FAULTLINE_HELPER=self`). `FAULTLINE_HELPER=PATH` names the helper image. */
     const char *executable;
     /** Shared library to dlopen in the helper, or NULL for the main executable. Any bytes but NUL. */
     const char *library;
@@ -189,6 +192,9 @@ typedef void (*fl_record_writer)(void *context, size_t index, uint8_t *destinati
 int fl_pool_run_written(fl_pool *pool, const uint64_t *offsets, size_t count, fl_record_writer writer, void *context,
                         uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
                         size_t *failure_count);
+
+/** The program the helper runs (chosen once, when the pool was created; see fl_pool_config.executable). */
+const char *fl_pool_helper_executable(fl_pool *pool);
 
 /** The last crash timeline (the last_* fields of fl_pool_stats), read at once:
     without waiting for replacements or reaping, unlike fl_pool_statistics. */
