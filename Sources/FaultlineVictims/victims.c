@@ -88,6 +88,15 @@ static NOINLINE int recurse(volatile int depth) {
 
 int fl_stack_overflow(int r) { return recurse(r); }
 
+static NOINLINE int use_stack(volatile int kib) {
+    volatile char frame[1024];
+    frame[kib & 1023] = (char)kib;
+    if (kib <= 1) return 1;
+    return use_stack(kib - 1) + (frame[kib & 1023] == (char)kib ? 1 : 0);
+}
+
+int fl_stack_use(int kib) { return kib > 0 ? use_stack(kib) : 0; }
+
 static void *thread_that_faults(void *arg) {
     write_through_null((int)(long)arg);
     return NULL;

@@ -20,6 +20,25 @@ final class CallCommandTests: XCTestCase {
         }
     }
 
+    func testFaultlineHelperChoosesTheHelpersProgram() throws {
+        // "self": the re-executed faultline serves the pool as the small helper does.
+        let (ownRun, ownStatus) = try ChildProcess.run(Fixtures.faultline, ["call", Fixtures.victimsLibrary, "raise_a_fault", "2", "5"],
+                                                       environment: ["FAULTLINE_HELPER": "self"], timeout: 60)
+        XCTAssertEqual(ownStatus, .exitCode(0), ownRun.standardError)
+        let objects = try lines(ownRun.standardOutput)
+        XCTAssertEqual(objects.map { $0["outcome"] as? String }, ["returned", "signaled"])
+        XCTAssertTrue((objects.last?["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("raise_a_fault+0x") }, "\(objects)")
+        // A named program that cannot run is an error of its own, never a silent fallback.
+        for named in ["/nonexistent/faultline-helper", "/etc/passwd"] {
+            let (run, status) = try ChildProcess.run(Fixtures.faultline, ["call", Fixtures.victimsLibrary, "raise_a_fault", "2"],
+                                                     environment: ["FAULTLINE_HELPER": named], timeout: 60)
+            XCTAssertEqual(status, .exitCode(2), named)
+            XCTAssertEqual(run.standardOutput, "", named)
+            XCTAssertEqual(run.standardError.split(separator: "\n").count, 1, run.standardError)
+            XCTAssertTrue(run.standardError.contains("helper"), run.standardError)
+        }
+    }
+
     func testEveryStrategyAnswersTheBlogInputsInOrder() throws {
         let inputs = ["1", "2", "3", "4", "5", "4", "3", "2", "1", "10", "2"]
         for strategy in ["pool", "fork", "guard"] {

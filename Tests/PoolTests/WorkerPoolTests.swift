@@ -201,6 +201,39 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(Array(try pool.run([1, 2, 21])), [.returned(2), .returned(4), .returned(42)])
     }
 
+    func testTheHelperIsTheSmallProgramBesideThisExecutable() throws {
+        let pool = try pool("fl_mixed", workers: 1)
+        let beside = URL(fileURLWithPath: Victims.executablePath).deletingLastPathComponent()
+            .appendingPathComponent("faultline-helper").path
+        XCTAssertEqual(pool.helperExecutable, beside)
+        // The helper process really runs that program, and its workers call and crash as before.
+        let running = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pool.statistics.helperPID)/exe")
+        XCTAssertEqual(URL(fileURLWithPath: running).resolvingSymlinksInPath().path,
+                       URL(fileURLWithPath: beside).resolvingSymlinksInPath().path)
+        let outcomes = try pool.run([3, -1, 4])
+        XCTAssertEqual(outcomes[0], .returned(3))
+        XCTAssertEqual(outcomes[1].fault?.signal, .segmentationFault)
+        XCTAssertTrue(outcomes[1].fault?.backtrace.contains { $0.symbol == "fl_mixed" } == true, "\(outcomes[1])")
+        XCTAssertEqual(outcomes[2], .returned(4))
+        // A function of this executable lives only in this executable: the helper re-executes it.
+        let own = try WorkerPool(NativeFunction(testDoubler), configuration: .init(workers: 1))
+        XCTAssertEqual(own.helperExecutable, "/proc/self/exe")
+    }
+
+    func testWorkersKeepTheDefaultStackDepth() throws {
+        // The helper's thread stack (huge pages below its top) is at least the default
+        // thread stack: 6 MiB deep returns, a runaway recursion is still SIGSEGV.
+        var limit = rlimit()
+        getrlimit(RLIMIT_STACK, &limit)
+        try XCTSkipIf(limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur < 7 << 20, "threads get 2 MiB (unlimited RLIMIT_STACK) or less than 7 MiB")
+        let pool = try pool("fl_stack_use", workers: 1)
+        let outcomes = try pool.run([6 * 1024, 100, 64 * 1024, 10])
+        XCTAssertEqual(outcomes[0], .returned(6 * 1024))
+        XCTAssertEqual(outcomes[1], .returned(100))
+        XCTAssertEqual(outcomes[2].fault?.signal, .segmentationFault, "\(outcomes[2])")
+        XCTAssertEqual(outcomes[3], .returned(10))
+    }
+
     func testForkServerGivesAFreshProcessPerCall() throws {
         let strategy = try ForkServerStrategy(library: Fixtures.victimsLibrary, symbol: "fl_cleanup_skipped")
         // Each call sees a fresh library: the counter the previous fault left at 1 is gone.

@@ -11,8 +11,10 @@ import CFaultline
 /// timeout; the worker is replaced at once, so the pool never shrinks; and
 /// every other input still gets its outcome.
 ///
-/// How it works: a small helper process (this executable, re-executed; C
-/// only) loads the library and forks the workers. Inputs go to the workers
+/// How it works: a small helper process (the `faultline-helper` program
+/// beside this executable, or this executable re-executed; C only — see
+/// ``helperExecutable`` and `FAULTLINE_HELPER` in README.md) loads the
+/// library and forks the workers. Inputs go to the workers
 /// in batches through shared memory; each worker publishes which input it is
 /// calling before the call starts. See README.md, ARCHITECTURE.
 ///
@@ -330,6 +332,12 @@ public final class WorkerPool: @unchecked Sendable {
         let stats = fl_pool_statistics(pool)
         return Self.statistics(stats)
     }
+
+    /// The program the helper runs, chosen when the pool was created:
+    /// `faultline-helper` beside this executable when it is there (its forks
+    /// are cheaper), a program named by `FAULTLINE_HELPER`, or this
+    /// executable (`/proc/self/exe`), always for a function of this executable.
+    public var helperExecutable: String { String(cString: fl_pool_helper_executable(pool)) }
 
     /// The last crash a worker reported (``CrashTimeline``), read at once,
     /// without waiting for replacements as ``statistics`` does.

@@ -33,6 +33,9 @@ int fl_breakpoint(int r);
 int fl_abort(int r);
 /* Unbounded recursion until the stack overflows: SIGSEGV on the guard page. */
 int fl_stack_overflow(int r);
+/* Recursion `kib` frames deep, each over 1 KiB of stack (a deep but finite
+   stack, about kib KiB); returns kib. */
+int fl_stack_use(int kib);
 /* Starts a thread that writes through NULL, and joins it. */
 int fl_fault_in_thread(int r);
 /* exit(r): the process ends with status r (r may be 0). */
