@@ -57,9 +57,14 @@ let package = Package(
             dependencies: ["CFaultline"],
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        // Keeps a C-only product free of the Swift runtime the Swift driver links into
+        // everything (c_only.c). Never a dependency of a target with Swift code.
+        .target(name: "CFaultlineCOnly", linkerSettings: [.linkedLibrary("dl")]),
         // Native functions that misbehave on purpose: the zoo every test and experiment uses.
+        // Without the Swift runtime, like the C libraries it stands for.
         .target(
             name: "FaultlineVictims",
+            dependencies: ["CFaultlineCOnly"],
             cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-fno-omit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("pthread")]
         ),
@@ -82,7 +87,7 @@ let package = Package(
         .target(name: "ExperimentKit", dependencies: ["Faultline", "FaultlineHarness", "FaultlineBenchResult"],
                 path: "Experiments/ExperimentKit"),
         // `faultline-helper`: the small image a pool's helper runs (found beside the executable).
-        .executableTarget(name: "faultline-helper", dependencies: ["CFaultline"], path: "Sources/FaultlineHelper",
+        .executableTarget(name: "faultline-helper", dependencies: ["CFaultline", "CFaultlineCOnly"], path: "Sources/FaultlineHelper",
                           cSettings: [.define("_GNU_SOURCE")]),
         // `faultline-floors`: the floors at the limit of the machine, measured in a minimal C process.
         .executableTarget(name: "faultline-floors", path: "Sources/FaultlineFloors", cSettings: [.define("_GNU_SOURCE")]),
