@@ -224,8 +224,8 @@ final class WorkerPoolTests: XCTestCase {
         // The helper's thread stack (huge pages below its top) is at least the default
         // thread stack: 6 MiB deep returns, a runaway recursion is still SIGSEGV.
         var limit = rlimit()
-        getrlimit(RLIMIT_STACK, &limit)
-        try XCTSkipIf(limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur < 7 << 20, "threads get 2 MiB (unlimited RLIMIT_STACK) or less than 7 MiB")
+        getrlimit(__rlimit_resource_t(RLIMIT_STACK.rawValue), &limit)
+        try XCTSkipIf(limit.rlim_cur == rlim_t.max || limit.rlim_cur < 7 << 20, "threads get 2 MiB (unlimited RLIMIT_STACK) or less than 7 MiB")
         let pool = try pool("fl_stack_use", workers: 1)
         let outcomes = try pool.run([6 * 1024, 100, 64 * 1024, 10])
         XCTAssertEqual(outcomes[0], .returned(6 * 1024))
