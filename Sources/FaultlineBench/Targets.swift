@@ -175,12 +175,17 @@ extension Target {
             + "notice then wakes the supervisor in 30-50 us when the other core is busy forking the next standby. "
             + "Without a backtrace the outcome is held about 40 us after the fault.",
         "pool_capacity_restored": "Restoring is a standby's promotion, at the moment the outcome is held; it waits "
-            + "for a fork only when crashes come faster than the helper forks (about 1,000 per second here).",
-        "pool_vs_pebble_mixed_5": "Each crash costs a fresh process: the helper (the re-executed faultline image, with "
-            + "the Swift runtime mapped) forks at about 1,000 per second on this machine, and the mixes' throughput "
-            + "follows the crash rate (5% of 13k calls/s is ~650 crashes/s). 150x pebble needs ~45k calls/s here, "
-            + "i.e. ~2,300 fresh processes per second: a minimal C helper image, not done.",
-        "pool_vs_pebble_mixed_25": "As pool_vs_pebble_mixed_5: bounded by the fork rate of the helper.",
+            + "for a fork only when crashes come faster than the helper forks (about 1,800 per second here).",
+        "pool_vs_pebble_mixed_5": "pebble's rate is bounded by its own ~100 ms cycle per worker death (its p99), so "
+            + "150x asks for ~47k calls/s at 5% and ~10.6k/s at 25%: 2,300-2,650 fresh processes per second on 2 cores, "
+            + "at most ~0.8 ms of CPU per crash for everything. Measured per crash (perf, all-faulting input): fork "
+            + "~0.16 ms and exit ~0.2 ms of a worker mapping ~70 regions (libc, libffi, libunwind and liblzma, the "
+            + "library and its libstdc++), ~90 page faults in the worker ~0.23 ms, the supervisor ~0.1 ms, messages, "
+            + "signals and the backtrace walks ~0.25 ms: ~1 ms; a runaway recursion (1 in 7 of the mix's faults) "
+            + "1.35 ms, most of it zeroing the 8 MiB stack. Done: faultline-helper without the Swift runtime, the "
+            + "worker stack in huge pages (7 -> 1.35 ms per overflow). Left: the fresh process per crash itself; "
+            + "a minimal C process's fork+call+exit+waitpid alone is 0.23-0.33 ms here.",
+        "pool_vs_pebble_mixed_25": "As pool_vs_pebble_mixed_5: bounded by the cost of a fresh process per crash.",
         "fork_large_parent": "expected: fork copies the parent's page tables (262,144 PTEs for 1 GiB of 4 KiB pages), "
             + "about 30 ms per GiB here; this is why the fork server exists (see fork_server_large_parent).",
     ]

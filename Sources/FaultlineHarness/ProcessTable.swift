@@ -70,6 +70,18 @@ public enum ProcessTable {
     /// Peak resident set size (VmHWM) in bytes, or nil.
     public static func peakResidentBytes(_ pid: pid_t = getpid()) -> Int? { statusKiB("VmHWM:", pid).map { $0 * 1024 } }
 
+    /// The paths of the files a process maps (/proc/PID/maps), each once, in address order; nil if unreadable.
+    public static func mappedFiles(_ pid: pid_t) -> [String]? {
+        guard let text = try? HarnessFile.read("/proc/\(pid)/maps") else { return nil }
+        var seen = Set<String>()
+        return text.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, let slash = fields[5].firstIndex(of: "/") else { return nil }
+            let path = String(fields[5][slash...])
+            return seen.insert(path).inserted ? path : nil
+        }
+    }
+
     /// A "kB" line of /proc/PID/status, e.g. `VmRSS:`.
     private static func statusKiB(_ field: String, _ pid: pid_t) -> Int? {
         guard let text = try? HarnessFile.read("/proc/\(pid)/status") else { return nil }

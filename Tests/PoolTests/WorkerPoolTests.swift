@@ -210,6 +210,10 @@ final class WorkerPoolTests: XCTestCase {
         let running = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pool.statistics.helperPID)/exe")
         XCTAssertEqual(URL(fileURLWithPath: running).resolvingSymlinksInPath().path,
                        URL(fileURLWithPath: beside).resolvingSymlinksInPath().path)
+        // Neither it nor the victims library loads the Swift runtime (CFaultlineCOnly): fewer mappings per fork.
+        let mapped = try XCTUnwrap(ProcessTable.mappedFiles(pool.statistics.helperPID))
+        XCTAssertTrue(mapped.contains { $0.hasSuffix("/libFaultlineVictims.so") }, "\(mapped)")
+        XCTAssertFalse(mapped.contains { $0.contains("libswiftCore") }, "the helper maps the Swift runtime: \(mapped)")
         let outcomes = try pool.run([3, -1, 4])
         XCTAssertEqual(outcomes[0], .returned(3))
         XCTAssertEqual(outcomes[1].fault?.signal, .segmentationFault)
