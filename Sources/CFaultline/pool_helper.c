@@ -99,8 +99,14 @@ static pid_t spawn_helper(const char *executable, int control_child) {
 char *fl_pool_helper_image(const fl_pool_config *config) {
     if (!config->library) return strdup(config->executable);
     const char *named = getenv(FL_HELPER_IMAGE_VARIABLE);
-    if (named && *named) return strdup(strcmp(named, FL_HELPER_IMAGE_SELF) == 0 ? config->executable : named);
     char path[PATH_MAX];
+    if (named && *named) {
+        if (strcmp(named, FL_HELPER_IMAGE_SELF) == 0) return strdup(config->executable);
+        /* Absolute, so that a helper started again later (a callee killed it) is the same
+           program whatever the working directory is by then; as given if it cannot be resolved
+           (the spawn then fails and names it). */
+        return strdup(realpath(named, path) ? path : named);
+    }
     ssize_t length = readlink(config->executable, path, sizeof path - 1);
     if (length < 0) {
         length = (ssize_t)strlen(config->executable);
@@ -199,6 +205,10 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
     if (pool->helper < 0) {
         pool->helper = 0;
         system_error(error, FL_POOL_STEP_SPAWN, spawn_error);
+        size_t length = strlen(pool->config_executable);
+        if (length > sizeof error->detail) length = sizeof error->detail;
+        memcpy(error->detail, pool->config_executable, length);
+        error->detail_length = (uint32_t)length;
         return -1;
     }
     pool->stats.helper_pid = pool->helper;

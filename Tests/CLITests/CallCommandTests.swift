@@ -35,7 +35,7 @@ final class CallCommandTests: XCTestCase {
             XCTAssertEqual(status, .exitCode(2), named)
             XCTAssertEqual(run.standardOutput, "", named)
             XCTAssertEqual(run.standardError.split(separator: "\n").count, 1, run.standardError)
-            XCTAssertTrue(run.standardError.contains("helper"), run.standardError)
+            XCTAssertTrue(run.standardError.contains("cannot start the helper '\(named)'"), run.standardError)
         }
     }
 

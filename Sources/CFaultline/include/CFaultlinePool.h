@@ -101,7 +101,7 @@ typedef struct fl_pool_error {
     int32_t wait_status;   /**< HELPER: the helper's waitpid status, or -1 when unknown */
     int32_t limit;         /**< WORKERS: FL_POOL_MAX_WORKERS */
     uint32_t detail_length;/**< bytes of `detail` */
-    char detail[1024];     /**< LIBRARY: dlerror's raw text (cut to fit); otherwise empty */
+    char detail[1024];     /**< LIBRARY: dlerror's raw text; SYSTEM at the spawn step: the helper's path (cut to fit); otherwise empty */
     int32_t init_kind;     /**< INIT_FAILED: FL_KIND_RETURNED (init returned `init_value`) or FL_KIND_SIGNALED */
     int32_t init_value;    /**< INIT_FAILED, RETURNED: what init returned */
     int32_t init_signo;    /**< INIT_FAILED, SIGNALED: the signal */

@@ -33,6 +33,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// A system call failed.
     case system(Step, Errno)
+    /// The helper's program could not be started (see `FAULTLINE_HELPER`): its path and the errno.
+    case helperNotStarted(path: String, Errno)
     /// The helper process died while loading the library (for example a
     /// constructor that crashes), with how it ended when known.
     case helperDied(library: String, status: ExitStatus?)
@@ -55,6 +57,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .system(let step, let error):
             "\(step.rawValue): \(error) (errno \(error.rawValue))"
+        case .helperNotStarted(let path, let error):
+            "cannot start the helper '\(path)': \(error) (errno \(error.rawValue))"
         case .helperDied(let library, let status):
             switch status {
             case .signal(let signal)?:

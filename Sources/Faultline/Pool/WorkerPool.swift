@@ -225,10 +225,9 @@ public final class WorkerPool: @unchecked Sendable {
         let path = library ?? "the main executable"
         switch error.kind {
         case Int32(FL_POOL_ERROR_LIBRARY):
-            let detail = withUnsafeBytes(of: error.detail) { raw in
-                String(decoding: raw.prefix(Int(min(error.detail_length, UInt32(raw.count)))), as: UTF8.self)
-            }
-            return LoadError.libraryNotLoadable(path: library ?? "", reason: detail)
+            return LoadError.libraryNotLoadable(path: library ?? "", reason: detail(of: error))
+        case Int32(FL_POOL_ERROR_SYSTEM) where error.step == Int32(FL_POOL_STEP_SPAWN) && error.detail_length > 0:
+            return PoolError.helperNotStarted(path: detail(of: error), Errno(error.error_number))
         case Int32(FL_POOL_ERROR_SYMBOL):
             return LoadError.symbolNotFound(symbol: symbol ?? "", library: library ?? "")
         case Int32(FL_POOL_ERROR_HELPER):
@@ -249,6 +248,13 @@ public final class WorkerPool: @unchecked Sendable {
             return PoolError.system(.configureHelper, Errno(EINVAL))
         default:
             return PoolError.system(PoolError.Step(error.step), Errno(error.error_number))
+        }
+    }
+
+    /// The `detail` text of a C `fl_pool_error`, as many bytes as it says it holds.
+    private static func detail(of error: fl_pool_error) -> String {
+        withUnsafeBytes(of: error.detail) { raw in
+            String(decoding: raw.prefix(Int(min(error.detail_length, UInt32(raw.count)))), as: UTF8.self)
         }
     }
 
