@@ -29,7 +29,7 @@
 #include "include/CFaultlineSignature.h"
 
 /* The environment variables of the helper, spelled once:
-   FL_HELPER_FD_VARIABLE=3 marks a re-executed helper and names its control
+   FL_HELPER_FD_VARIABLE=3 marks a started helper and names its control
    socket; SWIFT_BACKTRACE=enable=no keeps Swift's crash handler out of it. */
 #define FL_HELPER_FD_VARIABLE "FAULTLINE_HELPER_FD"
 #define FL_HELPER_FD_NUMBER 3
@@ -132,6 +132,12 @@ enum fl_message_type {
                              text = named frames. The worker is dying of that signal; EXITED follows when reaped. */
 };
 
+/* The messages' version, first in CONFIGURE: a helper program built from other
+   sources (an older faultline-helper beside a newer program) refuses the
+   configuration (exit status 2), and the pool then re-executes its own
+   program. Change it whenever a message changes. */
+#define FL_HELPER_PROTOCOL 12u
+
 /* Room for a configuration (a path and a symbol) or the named frames of one crash. */
 #define FL_MESSAGE_TEXT 32768
 
@@ -140,6 +146,8 @@ typedef struct fl_message {
     int32_t pid;
     union {
         struct {
+            uint32_t protocol;       /* FL_HELPER_PROTOCOL */
+            uint32_t reserved;       /* 0 */
             uint64_t image_offset;   /* without a library: the function's offset in the main executable */
             int32_t worker_goal;     /* workers to keep alive */
             int32_t options;         /* FL_CAPTURE_BACKTRACE, FL_POOL_SYMBOLIZE */

@@ -1,8 +1,9 @@
 /*
  * helper.c: the pool's helper process: its event loop.
  *
- * The helper is the supervisor's own executable, re-executed and taken over
- * before Swift's main (helper_config.c). It loads the function once
+ * The helper is the small faultline-helper program, or the supervisor's own
+ * executable re-executed (pool_helper.c chooses), taken over before any main
+ * (helper_config.c). It loads the function once
  * (helper_load.c), says READY, and from then on keeps `worker_goal` workers
  * and one standby announced to the supervisor, plus one spare forked ahead
  * (helper_workers.c). It is single-threaded, so forking

@@ -1,10 +1,11 @@
 /*
- * helper_config.c: how a re-executed program becomes the pool's helper, and
+ * helper_config.c: how a started program becomes the pool's helper, and
  * the helper's configuration.
  *
- * The supervisor (pool_helper.c) re-executes its own executable with
- * FAULTLINE_HELPER_FD=3 in the environment (the only variable besides
- * SWIFT_BACKTRACE=enable=no). The constructor below runs before Swift's main:
+ * The supervisor (pool_helper.c) starts faultline-helper, or re-executes its
+ * own executable, with FAULTLINE_HELPER_FD=3 in the environment (the only
+ * variable besides SWIFT_BACKTRACE=enable=no). The constructor below runs
+ * before any main (Swift's, in a re-executed Swift program):
  * without the variable it returns and the program runs normally; with it, it
  * removes the variable (nothing the callee starts should believe it is a
  * helper), reads the CONFIGURE message from the control socket (library path,
@@ -16,8 +17,9 @@
  * Runs in a constructor of a freshly exec'd, single-threaded process, before
  * any Swift code: malloc and the rest of libc are safe here.
  *
- * Limits: a malformed or missing configuration (the supervisor died first)
- * ends the helper with status 2 and nothing else.
+ * Limits: a malformed or missing configuration (the supervisor died first),
+ * or one of another protocol (channel.h), ends the helper with status 2 and
+ * nothing else.
  */
 #include "helper_internal.h"
 
@@ -32,6 +34,7 @@ static int read_configuration(int control, fl_helper_config *config) {
     static fl_message message;
     ssize_t got = fl_receive_packet(control, &message, sizeof message, NULL, NULL, 0);
     if (got < (ssize_t)offsetof(fl_message, text) || message.type != FL_MSG_CONFIGURE) return -1;
+    if (message.configure.protocol != FL_HELPER_PROTOCOL) return -1;
     if (message.text_length < 0 || (size_t)got != FL_MESSAGE_SIZE(&message)) return -1;
     int32_t library_length = message.configure.library_length;
     int32_t symbol_length = message.configure.symbol_length;
@@ -80,7 +83,7 @@ static void *helper_thread(void *unused) {
     fl_helper_main(helper_control, &helper_config);
 }
 
-/* Takes over a re-executed copy of the program before Swift's main runs. */
+/* Takes over the started program (faultline-helper, or a re-executed copy of the supervisor's) before its main runs. */
 __attribute__((constructor)) static void helper_entry(void) {
     const char *descriptor = getenv(FL_HELPER_FD_VARIABLE);
     if (descriptor == NULL) return;

@@ -109,7 +109,8 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     pool->config = *config;
     pool->config_library = config->library ? strdup(config->library) : NULL;
     pool->config_symbol = config->symbol ? strdup(config->symbol) : NULL;
-    pool->config_executable = fl_pool_helper_image(config);
+    int found_beside = 0;
+    pool->config_executable = fl_pool_helper_image(config, &found_beside);
     pool->config_init = config->init_symbol ? strdup(config->init_symbol) : NULL;
     pool->config.init_symbol = pool->config_init;
     pool->with_records = config->signature_count != FL_POOL_INT_FUNCTION;
@@ -146,7 +147,21 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
         release(pool);
         return NULL;
     }
-    if (fl_pool_start_helper(pool, config, error) != 0) {
+    int started = fl_pool_start_helper(pool, config, error);
+    if (started != 0 && found_beside && fl_pool_helper_refused(error)) {
+        /* A faultline-helper of another version beside this executable: this executable serves instead. */
+        char *own = strdup(config->executable);
+        if (own) {
+            free(pool->config_executable);
+            pool->config_executable = own;
+            pool->config.executable = own;
+            if (pool->helper_pidfd >= 0) close(pool->helper_pidfd);
+            pool->helper_pidfd = -1;
+            memset(error, 0, sizeof *error);
+            started = fl_pool_start_helper(pool, config, error);
+        }
+    }
+    if (started != 0) {
         release(pool);
         return NULL;
     }

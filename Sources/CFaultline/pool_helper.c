@@ -8,7 +8,10 @@
  * pages than this executable's would), else this executable; a function of
  * the main executable always needs this executable. FAULTLINE_HELPER=self
  * chooses this executable. An image named by FAULTLINE_HELPER that cannot be
- * run is an error of the spawn step (its errno), never a silent fallback.
+ * run is an error of the spawn step (its errno), never a silent fallback. One
+ * found beside this executable that refuses the configuration (another
+ * version of Faultline: exit status 2 before any answer) is replaced by this
+ * executable, once, when the pool is created.
  *
  * The helper is started with posix_spawn (its own
  * process group, every signal at its default action and unblocked, stdout on
@@ -96,7 +99,8 @@ static pid_t spawn_helper(const char *executable, int control_child) {
     return pid;
 }
 
-char *fl_pool_helper_image(const fl_pool_config *config) {
+char *fl_pool_helper_image(const fl_pool_config *config, int *found_beside) {
+    *found_beside = 0;
     if (!config->library) return strdup(config->executable);
     const char *named = getenv(FL_HELPER_IMAGE_VARIABLE);
     char path[PATH_MAX];
@@ -118,7 +122,14 @@ char *fl_pool_helper_image(const fl_pool_config *config) {
     size_t directory = slash ? (size_t)(slash - path) + 1 : 0;
     if (directory + sizeof FL_HELPER_IMAGE_NAME > sizeof path) return strdup(config->executable);
     memcpy(path + directory, FL_HELPER_IMAGE_NAME, sizeof FL_HELPER_IMAGE_NAME);
-    return strdup(access(path, X_OK) == 0 ? path : config->executable);
+    if (access(path, X_OK) != 0) return strdup(config->executable);
+    *found_beside = 1;
+    return strdup(path);
+}
+
+int fl_pool_helper_refused(const fl_pool_error *error) {
+    return error->kind == FL_POOL_ERROR_HELPER && error->wait_status >= 0 && WIFEXITED(error->wait_status) &&
+           WEXITSTATUS(error->wait_status) == 2;
 }
 
 /* The CONFIGURE message: every setting of the helper, lengths explicit. */
@@ -130,6 +141,7 @@ static int send_configuration(fl_pool *pool, const fl_pool_config *config) {
     fl_message *message = &pool->incoming;
     memset(message, 0, offsetof(fl_message, text));
     message->type = FL_MSG_CONFIGURE;
+    message->configure.protocol = FL_HELPER_PROTOCOL;
     message->configure.image_offset = config->image_offset;
     message->configure.worker_goal = pool->worker_goal;
     message->configure.options = config->options;

@@ -108,8 +108,11 @@ typedef struct run_state {
 } run_state;
 
 /* pool_helper.c */
-/* The program the helper runs for `config` (malloc'd; NULL without memory). */
-char *fl_pool_helper_image(const fl_pool_config *config);
+/* The program the helper runs for `config` (malloc'd; NULL without memory);
+   *found_beside: 1 when it is faultline-helper found beside this executable. */
+char *fl_pool_helper_image(const fl_pool_config *config, int *found_beside);
+/* The helper exited with status 2 before answering: it refused the configuration (another protocol). */
+int fl_pool_helper_refused(const fl_pool_error *error);
 /* Starts the helper, configures it, waits until the function is loaded. 0, or -1 with `error` filled. */
 int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_error *error);
 /* Receives one message from the helper into pool->incoming (fds: up to 3). recvmsg's result. */

@@ -28,6 +28,24 @@ final class CallCommandTests: XCTestCase {
         let objects = try lines(ownRun.standardOutput)
         XCTAssertEqual(objects.map { $0["outcome"] as? String }, ["returned", "signaled"])
         XCTAssertTrue((objects.last?["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("raise_a_fault+0x") }, "\(objects)")
+        // A faultline-helper of another version beside the program (here: one that refuses every
+        // configuration, exit status 2) is replaced by the program itself; named, it is an error.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("faultline-stale-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let program = folder.appendingPathComponent("faultline").path
+        let stale = folder.appendingPathComponent("faultline-helper").path
+        try FileManager.default.copyItem(atPath: Fixtures.faultline, toPath: program)
+        try "#!/bin/sh\nexit 2\n".write(toFile: stale, atomically: true, encoding: .utf8)
+        chmod(stale, 0o755)
+        let (besideRun, besideStatus) = try ChildProcess.run(program, ["call", Fixtures.victimsLibrary, "raise_a_fault", "2", "5"], timeout: 60)
+        XCTAssertEqual(besideStatus, .exitCode(0), besideRun.standardError)
+        XCTAssertEqual(try lines(besideRun.standardOutput).map { $0["outcome"] as? String }, ["returned", "signaled"])
+        let (namedRun, namedStatus) = try ChildProcess.run(program, ["call", Fixtures.victimsLibrary, "raise_a_fault", "2"],
+                                                           environment: ["FAULTLINE_HELPER": stale], timeout: 60)
+        XCTAssertEqual(namedStatus, .exitCode(2))
+        XCTAssertEqual(namedRun.standardOutput, "")
+        XCTAssertTrue(namedRun.standardError.contains("exited with status 2"), namedRun.standardError)
         // A named program that cannot run is an error of its own, never a silent fallback.
         for named in ["/nonexistent/faultline-helper", "/etc/passwd"] {
             let (run, status) = try ChildProcess.run(Fixtures.faultline, ["call", Fixtures.victimsLibrary, "raise_a_fault", "2"],

@@ -3,11 +3,11 @@
  *
  *   supervisor side (your process):
  *   pool.c          creating, running (the event loop), deadlines, statistics
- *   pool_helper.c   starting the helper, its configuration message, loading, reaping it
+ *   pool_helper.c   the helper's program, starting it, its configuration message, loading, reaping it
  *   pool_workers.c  the table of workers the helper handed over
  *   pool_blame.c    blame: what a worker's death means for its batch (a pure function)
  *   helper side (the helper process, C only):
- *   helper_config.c takes over a re-executed program, reads its configuration
+ *   helper_config.c takes over the started program, reads its configuration
  *   helper_load.c   loads the library and finds the function
  *   helper_workers.c forks workers (and the spare), reaps them, reports their deaths
  *   helper.c        the helper's event loop
