@@ -90,7 +90,8 @@ let package = Package(
         .executableTarget(name: "faultline-helper", dependencies: ["CFaultline", "CFaultlineCOnly"], path: "Sources/FaultlineHelper",
                           cSettings: [.define("_GNU_SOURCE")]),
         // `faultline-floors`: the floors at the limit of the machine, measured in a minimal C process.
-        .executableTarget(name: "faultline-floors", path: "Sources/FaultlineFloors", cSettings: [.define("_GNU_SOURCE")]),
+        .executableTarget(name: "faultline-floors", dependencies: ["CFaultlineCOnly"], path: "Sources/FaultlineFloors",
+                         cSettings: [.define("_GNU_SOURCE")]),
         // The `faultline` command.
         .executableTarget(
             name: "FaultlineCLI",

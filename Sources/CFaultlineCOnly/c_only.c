@@ -7,8 +7,9 @@
  * then loads libswiftCore, libstdc++, libm and libgcc_s it never uses: about
  * twenty more mappings, which every fork copies and every exit tears down.
  * For the pool's helper (faultline-helper), whose forks are the cost of every
- * crash, that is ~12 % of the crash rate; for the victims library it is what
- * a real C library would not carry.
+ * crash, that is ~12 % of the crash rate; for faultline-floors it would raise
+ * the floors it exists to measure; for the victims library it is what a real
+ * C library would not carry.
  *
  * How. This file (1) resolves swiftrt.o's two references inside the image
  * (hidden: never exported, so no other image binds to them), forwarding to

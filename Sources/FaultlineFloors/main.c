@@ -45,14 +45,9 @@
  *                            recovery, without its bookkeeping.
  *
  * Limits. Built by SwiftPM, this executable is linked by the Swift driver,
- * which adds swiftrt.o and so libswiftCore (with libstdc++ and libm): no
- * Swift code runs, but the process has about twice the mappings of the
- * same file linked by cc (~45 instead of ~22), and its fork costs 25-50%
- * more (p50 ~280-310 µs against ~170-250 µs on the loaded 2-core development
- * machine). SwiftPM places a target's linker flags after -lswiftCore, so
- * --as-needed cannot drop it; MADV_DONTFORK on those libraries breaks the
- * children (the runtime's fork handlers touch them). The figures are still
- * those of a small single-threaded process, well below the bench's own.
+ * which adds swiftrt.o and libswiftCore; CFaultlineCOnly keeps the runtime
+ * out (c_only.c), so the process maps what the same file linked by cc would
+ * (~22 regions; with the runtime it had ~45 and its fork cost 25-50 % more).
  * Samples are CLOCK_MONOTONIC differences (a vDSO read, ~20 ns),
  * so the cheap figures carry that much noise. Nothing is pinned to a CPU:
  * on a loaded or shared machine the figures move (take several runs); the
