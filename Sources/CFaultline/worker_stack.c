@@ -4,11 +4,11 @@
  * Workers are forked from the helper's thread, so they run on that thread's
  * stack, and a callee that recurses without end touches every page of it
  * before it meets the guard page below. With 4 KiB pages that is about 2,000
- * page faults (and as many pages to free when the worker dies): about 7 ms
- * per runaway recursion here, ten times any other crash. So the helper's
- * thread gets a stack of its own: the default thread size, in a mapping
- * whose lower part is aligned to 2 MiB and advised MADV_HUGEPAGE (an
- * overflow then takes a few huge-page faults: ~1.5 ms), under a top part of
+ * page faults (and as many pages to free when the worker dies): about 5 ms
+ * per runaway recursion here, end to end, ten times any other crash. So the
+ * helper's thread gets a stack of its own: the default thread size, in a
+ * mapping whose lower part is aligned to 2 MiB and advised MADV_HUGEPAGE (an
+ * overflow then takes a few huge-page faults: ~1.4 ms), under a top part of
  * FL_STACK_SMALL_TOP bytes in ordinary pages, which is all that shallow
  * calls touch, so a worker whose calls stay shallow never zeroes a huge page.
  *
