@@ -93,8 +93,14 @@ package enum JSONText {
     static func faultMembers(_ fault: Fault) -> String {
         // Looked up by the numbers only (cheap to hash), then compared whole:
         // a fault with the same addresses and other names is not the same text.
+        // A crash loop repeats the last fault: compared whole first (its frames are
+        // usually the Symbolizer's very array, which compares by identity), no hashing.
+        if let last = faultCache.withLock({ $0.last }), last.fault == fault { return last.members }
         let key = FaultKey(fault)
-        if let known = faultCache.withLock({ $0[key] }), known.fault == fault { return known.members }
+        if let known = faultCache.withLock({ $0.entries[key] }), known.fault == fault {
+            faultCache.withLock { $0.last = known }
+            return known.members
+        }
         var line = ",\"signal\":\"\(fault.signal.name)\",\"signo\":\(fault.signal.rawValue)"
         line += ",\"code\":" + (fault.code.map(String.init) ?? "null")
         line += ",\"address\":" + (fault.address.map { "\"0x\(String($0, radix: 16))\"" } ?? "null")
@@ -102,8 +108,9 @@ package enum JSONText {
         line += ",\"frames\":[" + fault.backtrace.map(frame).joined(separator: ",") + "]"
         if fault.truncated { line += ",\"truncated\":true" }
         faultCache.withLock { cache in
-            if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
-            cache[key] = (fault, line)
+            if cache.entries.count >= 1024 { cache.entries.removeAll(keepingCapacity: true) }
+            cache.entries[key] = (fault, line)
+            cache.last = (fault, line)
         }
         return line
     }
@@ -117,7 +124,13 @@ package enum JSONText {
         }
     }
 
-    private static let faultCache = Mutex<[FaultKey: (fault: Fault, members: String)]>([:])
+    /// Made fault texts by their numbers, and the last one made or found.
+    private struct FaultCache {
+        var entries: [FaultKey: (fault: Fault, members: String)] = [:]
+        var last: (fault: Fault, members: String)?
+    }
+
+    private static let faultCache = Mutex(FaultCache())
 
     /// A frame in the same shape as `Frame`'s Codable form.
     static func frame(_ frame: Frame) -> String {

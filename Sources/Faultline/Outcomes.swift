@@ -43,6 +43,29 @@ public struct Outcomes: RandomAccessCollection, Sendable, Equatable {
         storage = .full(outcomes)
     }
 
+    /// The outcomes of int32 calls from the values they returned and their
+    /// failures in input order: a dictionary of failures while they are few,
+    /// one outcome per input once they are a quarter or more (a crash loop
+    /// then costs no hashing per outcome).
+    init(values: [Int32], failed: [(Int, Outcome)]) {
+        if failed.count * 4 < values.count {
+            storage = .compact(values: values, failures: Dictionary(uniqueKeysWithValues: failed))
+            return
+        }
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(values.count)
+        var next = failed.startIndex
+        for (index, value) in values.enumerated() {
+            if next < failed.endIndex && failed[next].0 == index {
+                outcomes.append(failed[next].1)
+                next += 1
+            } else {
+                outcomes.append(.returned(value))
+            }
+        }
+        storage = .full(outcomes)
+    }
+
     /// Wraps result records, decoded with `prepared` when read.
     init(results: [UInt8], resultSize: Int, prepared: PreparedSignature, failures: [Int: Outcome]) {
         storage = .records(results: results, resultSize: resultSize, prepared: prepared, failures: failures)

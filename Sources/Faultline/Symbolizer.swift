@@ -31,19 +31,32 @@ public enum Symbolizer {
     /// instruction; the others are return addresses, looked up one byte
     /// earlier so that a call at the very end of a function names that function.
     public static func frames(for addresses: [UInt64]) -> [Frame] {
-        // Crash loops repeat whole backtraces: those are kept too (up to 1024).
-        if let known = backtraces.withLock({ $0[addresses] }) { return known }
+        // Crash loops repeat whole backtraces: those are kept too (up to 1024),
+        // and the last one is compared before anything is hashed.
+        if let known = backtraces.withLock({ cache -> [Frame]? in
+            if let last = cache.last, last.addresses == addresses { return last.frames }
+            guard let frames = cache.entries[addresses] else { return nil }
+            cache.last = (addresses, frames)
+            return frames
+        }) { return known }
         let frames = addresses.enumerated().map { index, address in
             frame(for: address, isReturnAddress: index > 0)
         }
-        backtraces.withLock { backtraces in
-            if backtraces.count >= 1024 { backtraces.removeAll(keepingCapacity: true) }
-            backtraces[addresses] = frames
+        backtraces.withLock { cache in
+            if cache.entries.count >= 1024 { cache.entries.removeAll(keepingCapacity: true) }
+            cache.entries[addresses] = frames
+            cache.last = (addresses, frames)
         }
         return frames
     }
 
-    private static let backtraces = Mutex<[[UInt64]: [Frame]]>([:])
+    /// Named backtraces by their addresses, and the last one asked for.
+    private struct BacktraceCache {
+        var entries: [[UInt64]: [Frame]] = [:]
+        var last: (addresses: [UInt64], frames: [Frame])?
+    }
+
+    private static let backtraces = Mutex(BacktraceCache())
 
     /// Resolves one address (once per address: see the cache above).
     public static func frame(for address: UInt64, isReturnAddress: Bool = false) -> Frame {

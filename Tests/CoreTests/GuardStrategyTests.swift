@@ -57,6 +57,19 @@ final class GuardStrategyTests: XCTestCase {
         }
     }
 
+    func testFewAndManyFailuresReadTheSame() throws {
+        // Outcomes keeps a few failures in a dictionary and many as one outcome per input.
+        let strategy = GuardStrategy(try Fixtures.victim("fl_mixed"))
+        for inputs: [Int32] in [[1, 2, 3, 4, 5, 6, 7, -1, 8, 9, 10, 11], [-1, 2, -1, -1, 5, -1]] {
+            let outcomes = try strategy.call(inputs)
+            XCTAssertEqual(Set(outcomes.failures.keys), Set(inputs.indices.filter { inputs[$0] < 0 }), "\(inputs)")
+            for (input, outcome) in zip(inputs, outcomes) {
+                if input >= 0 { XCTAssertEqual(outcome, .returned(input)) } else { XCTAssertEqual(outcome.signal, .segmentationFault) }
+            }
+            XCTAssertEqual(outcomes, Outcomes(Array(outcomes)))
+        }
+    }
+
     func testBacktraceCanBeSwitchedOff() throws {
         let result = try GuardStrategy(Fixtures.victim("fl_null_write"), captureBacktrace: false).call(1)
         XCTAssertEqual(result.fault?.backtrace.count, 1)

@@ -85,8 +85,8 @@ public struct GuardStrategy: Strategy {
                 }
             }
         }
-        // Built once, at its final size (a crash loop fails every input).
-        return Outcomes(values: values, failures: Dictionary(uniqueKeysWithValues: failed))
+        // Built once, at its final size (a crash loop fails every input); `failed` is in input order.
+        return Outcomes(values: values, failed: failed)
     }
 
     /// Puts back the signal handlers that were installed before the guard.
