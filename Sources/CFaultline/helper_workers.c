@@ -13,7 +13,9 @@
  * to waitpid (EXITED, with the wait status). Both arrive on a signalfd.
  *
  * The child side of fork() runs only fl_worker_main (worker.c), after
- * closing descriptors and unmapping channels (close, munmap: async-signal-safe).
+ * closing descriptors (close: async-signal-safe). Other workers' channels are
+ * not in it: the helper marks each channel MADV_DONTFORK once its worker is
+ * forked (where that fails, the child unmaps it).
  *
  * Limits: at most 2 * FL_POOL_MAX_WORKERS + 1 processes at once (announced
  * workers, dying ones not yet reaped, the spare); the supervisor never asks
@@ -36,6 +38,7 @@ struct helper_slot {
     uint64_t secret;   /* the worker's (integrity.h): only a crash record with a matching check is relayed */
     fl_channel *channel;
     int announced; /* 0 for the spare: forked ahead of need, not yet given to the supervisor */
+    int inherited; /* its channel would be copied into the next fork (MADV_DONTFORK failed): unmapped there */
     int crashed;   /* its handler reported a fault: already counted as gone */
 };
 
@@ -90,7 +93,9 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         close(memory);
         close(workers->control);
         close(workers->signal_fd);
-        for (int i = 0; i < slots_used; i++) munmap(slots[i].channel, size);
+        for (int i = 0; i < slots_used; i++) {
+            if (slots[i].inherited) munmap(slots[i].channel, size);
+        }
         if (spare.pid > 0) {
             for (int i = 0; i < spare.fd_count; i++) close(spare.fds[i]);
         }
@@ -107,7 +112,10 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         munmap(channel, size);
         return -1;
     }
-    slots[slots_used] = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel};
+    /* Later workers must not see this channel: not copied into their forks at all (fewer
+       mappings to copy and tear down per fork), or else unmapped in them first thing. */
+    int inherited = madvise(channel, size, MADV_DONTFORK) != 0;
+    slots[slots_used] = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel, .inherited = inherited};
     slots_used++;
     int pidfd = fl_pidfd_open(pid);
     int fds[3] = {pair[0], memory, pidfd};

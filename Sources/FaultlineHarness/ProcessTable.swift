@@ -82,6 +82,17 @@ public enum ProcessTable {
         }
     }
 
+    /// The inodes of the mappings of a process whose path contains `name` (/proc/PID/maps); nil if unreadable.
+    public static func mappedInodes(_ pid: pid_t, containing name: String) -> Set<UInt64>? {
+        guard let text = try? HarnessFile.read("/proc/\(pid)/maps") else { return nil }
+        var inodes = Set<UInt64>()
+        for line in text.split(separator: "\n") where line.contains(name) {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            if fields.count == 6, let inode = UInt64(fields[4]) { inodes.insert(inode) }
+        }
+        return inodes
+    }
+
     /// A "kB" line of /proc/PID/status, e.g. `VmRSS:`.
     private static func statusKiB(_ field: String, _ pid: pid_t) -> Int? {
         guard let text = try? HarnessFile.read("/proc/\(pid)/status") else { return nil }

@@ -224,6 +224,21 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(own.helperExecutable, "/proc/self/exe")
     }
 
+    func testAWorkerMapsOnlyItsOwnChannel() throws {
+        // Crash a few times so that the helper has forked workers after others existed.
+        let pool = try pool("fl_mixed", workers: 2)
+        _ = try pool.run([-1, 1, -1, 2, -1, 3])
+        let pids = pool.workerPIDs
+        XCTAssertEqual(pids.count, 2)
+        var channels = Set<UInt64>()
+        for pid in pids {
+            let inodes = try XCTUnwrap(ProcessTable.mappedInodes(pid, containing: "faultline-channel"))
+            XCTAssertEqual(inodes.count, 1, "worker \(pid) maps channels \(inodes)")
+            channels.formUnion(inodes)
+        }
+        XCTAssertEqual(channels.count, 2, "two workers share a channel")
+    }
+
     func testWorkersKeepTheDefaultStackDepth() throws {
         // The helper's thread stack (huge pages below its top) is at least the default
         // thread stack: 6 MiB deep returns, a runaway recursion is still SIGSEGV.
