@@ -70,27 +70,22 @@ public enum ProcessTable {
     /// Peak resident set size (VmHWM) in bytes, or nil.
     public static func peakResidentBytes(_ pid: pid_t = getpid()) -> Int? { statusKiB("VmHWM:", pid).map { $0 * 1024 } }
 
-    /// The paths of the files a process maps (/proc/PID/maps), each once, in address order; nil if unreadable.
-    public static func mappedFiles(_ pid: pid_t) -> [String]? {
-        guard let text = try? HarnessFile.read("/proc/\(pid)/maps") else { return nil }
-        var seen = Set<String>()
-        return text.split(separator: "\n").compactMap { line -> String? in
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, let slash = fields[5].firstIndex(of: "/") else { return nil }
-            let path = String(fields[5][slash...])
-            return seen.insert(path).inserted ? path : nil
-        }
+    /// One file mapping of a process: a line of /proc/PID/maps with a path.
+    public struct Mapping: Hashable, Sendable {
+        /// The mapped file's path (memfds read `/memfd:NAME (deleted)`).
+        public var path: String
+        /// The file's inode.
+        public var inode: UInt64
     }
 
-    /// The inodes of the mappings of a process whose path contains `name` (/proc/PID/maps); nil if unreadable.
-    public static func mappedInodes(_ pid: pid_t, containing name: String) -> Set<UInt64>? {
+    /// The file mappings of a process, in address order (one per maps line); nil if unreadable.
+    public static func mappings(_ pid: pid_t) -> [Mapping]? {
         guard let text = try? HarnessFile.read("/proc/\(pid)/maps") else { return nil }
-        var inodes = Set<UInt64>()
-        for line in text.split(separator: "\n") where line.contains(name) {
+        return text.split(separator: "\n").compactMap { line -> Mapping? in
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            if fields.count == 6, let inode = UInt64(fields[4]) { inodes.insert(inode) }
+            guard fields.count == 6, let inode = UInt64(fields[4]), let slash = fields[5].firstIndex(of: "/") else { return nil }
+            return Mapping(path: String(fields[5][slash...]), inode: inode)
         }
-        return inodes
     }
 
     /// A "kB" line of /proc/PID/status, e.g. `VmRSS:`.

@@ -211,7 +211,7 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(URL(fileURLWithPath: running).resolvingSymlinksInPath().path,
                        URL(fileURLWithPath: beside).resolvingSymlinksInPath().path)
         // Neither it nor the victims library loads the Swift runtime (CFaultlineCOnly): fewer mappings per fork.
-        let mapped = try XCTUnwrap(ProcessTable.mappedFiles(pool.statistics.helperPID))
+        let mapped = try XCTUnwrap(ProcessTable.mappings(pool.statistics.helperPID)).map(\.path)
         XCTAssertTrue(mapped.contains { $0.hasSuffix("/libFaultlineVictims.so") }, "\(mapped)")
         XCTAssertFalse(mapped.contains { $0.contains("libswiftCore") }, "the helper maps the Swift runtime: \(mapped)")
         let outcomes = try pool.run([3, -1, 4])
@@ -232,7 +232,7 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(pids.count, 2)
         var channels = Set<UInt64>()
         for pid in pids {
-            let inodes = try XCTUnwrap(ProcessTable.mappedInodes(pid, containing: "faultline-channel"))
+            let inodes = Set(try XCTUnwrap(ProcessTable.mappings(pid)).filter { $0.path.contains("faultline-channel") }.map(\.inode))
             XCTAssertEqual(inodes.count, 1, "worker \(pid) maps channels \(inodes)")
             channels.formUnion(inodes)
         }
