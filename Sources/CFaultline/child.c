@@ -55,6 +55,9 @@
 #include <unistd.h>
 #if __has_include(<sys/rseq.h>)
 #include <sys/rseq.h>
+
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
 #endif
 
 static fl_call_page *child_page;

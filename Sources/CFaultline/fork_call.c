@@ -103,6 +103,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
+
 /* Held from just before fork() until the new page is MADV_DONTFORK: no other
    call forks while a page is inheritable. A child made by any fork() gets it
    unlocked (pthread_atfork), so a program that forks and then calls works. */

@@ -18,6 +18,21 @@
 void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info);
 /* Fills the report and its frames (a libunwind walk with FL_CAPTURE_BACKTRACE, else the faulting pc). */
 void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void *context, int options);
+/* fault_facts.c: looks up, outside handlers, what fl_fault_facts_capture reads (glibc's
+   abort message, libstdc++'s current exception, libffi's code). Call again after a
+   library was loaded: a C++ runtime loaded with it is found then. */
+void fl_fault_facts_load(void);
+/* fault_facts.c, async-signal-safe: sp, access and (SIGABRT) message of `report`
+   (its `code` already filled) from the signal's context. */
+void fl_fault_facts_capture(fl_report *report, int signo, const void *context);
+/* fault_facts.c, async-signal-safe: how many of `frames` to keep so that the
+   last is the callee's entry (sets *cut when the call machinery was found). */
+uint32_t fl_frames_cut_at_call(const uint64_t *frames, uint32_t count, int *cut);
+/* Compiles the rest of a file into the `fl_calls` section: every file with code
+   that calls a callee (directly, through libffi or a trampoline) uses it, so a
+   backtrace can be cut where the callee's frames end (fault_facts.c). */
+#define FL_CALLS_SECTION _Pragma("clang section text=\"fl_calls\"")
+
 /* Puts back SIG_DFL for signo. */
 void fl_set_default_action(int signo);
 /* Default action, unblocked, raised: the process dies of signo. */

@@ -62,6 +62,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
+
 /* For the fault handler only (a callee may overwrite them; the checks then fail). */
 static fl_channel *handler_channel;
 static int handler_options;

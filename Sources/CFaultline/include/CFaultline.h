@@ -36,6 +36,17 @@ typedef int (*fl_function)(int);
 /** How many return addresses a report holds at most. */
 #define FL_MAX_FRAMES 48
 
+/** Bytes of a report's `message`. */
+#define FL_MESSAGE_MAX 240
+
+/** What the faulting instruction did at the fault address (x86-64 page faults only). */
+typedef enum fl_access {
+    FL_ACCESS_UNKNOWN = 0,
+    FL_ACCESS_READ = 1,
+    FL_ACCESS_WRITE = 2,
+    FL_ACCESS_EXEC = 3,
+} fl_access;
+
 /** What happened to one call. */
 typedef enum fl_kind {
     FL_KIND_NONE = 0,      /**< nothing known (an internal error) */
@@ -80,6 +91,10 @@ enum {
     FL_REPORT_TRUNCATED = 1u << 1,
     /** CORRUPTED: `value` holds what the call returned before the corruption was found. */
     FL_REPORT_VALUE_KNOWN = 1u << 2,
+    /** SIGNALED: the walk reached Faultline's call machinery and `frames` were cut there:
+        the last frame is the callee's entry. Without it the stack did not lead back to
+        the call (another thread, a recursion deeper than FL_MAX_FRAMES, a torn stack). */
+    FL_REPORT_CUT_AT_CALL = 1u << 3,
 
     /* FL_KIND_CORRUPTED: what was seen (any combination). */
     /** The call returned (`value`, or the result record's return slot) before the damage was found. */
@@ -127,6 +142,13 @@ typedef struct fl_report {
     uint32_t flags;      /**< FL_REPORT_* bits */
     uint32_t frame_count;/**< valid entries of `frames` */
     int64_t elapsed_ns;  /**< TIMED_OUT: how long the call ran before it was killed */
+    uint64_t sp;         /**< the stack pointer at the fault, when DETAILED (0: unknown) */
+    uint32_t access;     /**< an fl_access: what the faulting instruction did at `address` */
+    uint32_t message_length; /**< bytes of `message` (0: none) */
+    /** SIGABRT: the text glibc left for abort() (malloc's checks, stack smashing, fortify,
+        assert), or the type of an uncaught C++ exception as `typeinfo:` and its mangled
+        name; not NUL-terminated, cut at FL_MESSAGE_MAX bytes. */
+    char message[FL_MESSAGE_MAX];
     uint64_t frames[FL_MAX_FRAMES]; /**< instruction addresses, faulting frame first */
 } fl_report;
 
