@@ -235,6 +235,20 @@ final class CallSignatureTests: XCTestCase {
         }
     }
 
+    /// `faultline --help` describes the tool as it is: any signature through
+    /// --signature, the three strategies, every outcome, both subcommands; no
+    /// longer a tool for `int f(int)` functions only.
+    func testRootHelpDescribesSignaturesStrategiesAndOutcomes() throws {
+        let (process, status) = try ChildProcess.run(Fixtures.faultline, ["--help"], timeout: 30)
+        XCTAssertEqual(status, .exitCode(0), process.standardError)
+        let help = process.standardOutput
+        XCTAssertFalse(help.contains("int f(int)"), "the help still describes int f(int) functions: \(help)")
+        for text in ["--signature", "signature", "--strategy", "pool", "fork", "guard", "returned", "signaled", "exited",
+                     "timed_out", "corrupted", "call", "bench", "int32(int32)"] {
+            XCTAssertTrue(help.contains(text), "faultline --help lacks \(text): \(help)")
+        }
+    }
+
     /// The Python program of README's section on calling `faultline` from
     /// Python (docs/python-subprocess-section.md), run as written.
     func testThePythonSubprocessProgramOfTheREADMERuns() throws {

@@ -2,9 +2,14 @@
  * CFaultlinePool.h: the supervised worker pool, C half.
  *
  *   supervisor side (your process):
- *   pool.c          creating, running (the event loop), deadlines, statistics
+ *   pool_create.c   creating, shutting down, destroying
+ *   pool.c          running (the event loop), deadlines, a killed helper replaced
+ *   pool_stats.c    statistics, worker pids
+ *   pool_dispatch.c batches out; suspects alone
  *   pool_helper.c   the helper's program, starting it, its configuration message, loading, reaping it
  *   pool_workers.c  the table of workers the helper handed over
+ *   pool_records.c  records verified; what a death does to a batch
+ *   pool_names.c    named frames cached per stack
  *   pool_blame.c    blame: what a worker's death means for its batch (a pure function)
  *   helper side (the helper process, C only):
  *   helper_config.c takes over the started program, reads its configuration
