@@ -125,8 +125,7 @@ void fl_pool_settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, in
     const fl_report *crash = &channel->crash;
     if (atomic_load_explicit(&channel->crash_ready, memory_order_acquire) && channel->crash_seq == worker->seq &&
         crash->frame_count <= FL_MAX_FRAMES &&
-        channel->crash_check == fl_crash_check(worker->secret, worker->seq, channel->crash_index, crash->signo, crash->code,
-                                               crash->address, crash->frame_count, crash->frames)) {
+        channel->crash_check == fl_crash_check(worker->secret, worker->seq, channel->crash_index, crash)) {
         crash_index = (int64_t)channel->crash_index;
     }
     uint32_t started = atomic_load_explicit(&channel->started, memory_order_acquire);
@@ -218,7 +217,6 @@ int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_do
         return 0;
     }
     uint64_t index = channel->crash_index;
-    return channel->crash_check == fl_crash_check(worker->secret, worker->seq, index, crash->signo, crash->code,
-                                                  crash->address, crash->frame_count, crash->frames) &&
+    return channel->crash_check == fl_crash_check(worker->secret, worker->seq, index, crash) &&
            notice->check == fl_event_check(worker->secret, FL_SALT_NOTICE, worker->seq, index, (uint64_t)(uint32_t)crash->signo);
 }

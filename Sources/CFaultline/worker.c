@@ -112,11 +112,9 @@ static void worker_fault(int signo, siginfo_t *info, void *context) {
         uint64_t index = handler_index;
         fl_report_capture(&channel->crash, signo, info, context, handler_options);
         const fl_report *crash = &channel->crash;
-        uint32_t frames = crash->frame_count > FL_MAX_FRAMES ? FL_MAX_FRAMES : crash->frame_count;
         channel->crash_seq = seq;
         channel->crash_index = index;
-        channel->crash_check = fl_crash_check(handler_secret, seq, index, crash->signo, crash->code, crash->address,
-                                              frames, crash->frames);
+        channel->crash_check = fl_crash_check(handler_secret, seq, index, crash);
         atomic_store_explicit(&channel->fault_ns, entered, memory_order_relaxed);
         atomic_store_explicit(&channel->reported_ns, fl_now_ns(), memory_order_relaxed);
         /* The report is complete, the rest is dying: tell the supervisor (the
