@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 "Faultline",
                 "FaultlineBench",
+                "FaultlineHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

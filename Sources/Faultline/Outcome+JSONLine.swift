@@ -141,7 +141,7 @@ package enum JSONText {
     private static let faultCache = Mutex(FaultCache())
 
     /// A frame in the same shape as `Frame`'s Codable form.
-    static func frame(_ frame: Frame) -> String {
+    package static func frame(_ frame: Frame) -> String {
         var parts = ["\"address\":\(frame.address)"]
         if let symbol = frame.symbol { parts.append("\"symbol\":" + quoted(symbol)) }
         if let offset = frame.offset { parts.append("\"offset\":\(offset)") }

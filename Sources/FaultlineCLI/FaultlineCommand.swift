@@ -27,7 +27,7 @@ struct FaultlineCommand: ParsableCommand {
         `faultline bench` measures every strategy against floors measured in the same run and \
         judges the targets. See 'faultline help call' for the whole contract.
         """,
-        subcommands: [CallCommand.self, BenchCommand.self]
+        subcommands: [CallCommand.self, TriageCommand.self, BenchCommand.self]
     )
 
     /// Runs the command. Every failure of the command line itself (bad flag,
