@@ -12,6 +12,7 @@
  *   child.c      what a forked child does before the callee runs, and its fault reporter
  *   fork_call.c  one fork per call, result in a shared page, classified by waitpid
  *   symbol.c     the one symbolizer: dladdr + demangling, for the helper and for Swift
+ *   image.c      the loaded object of an address: path, load bias, build-id (dl_iterate_phdr)
  *   process.c    pidfd_open, subreaper, parent-death signal, the set-up of every child
  *   io.c         EINTR-safe send/recv/sendmsg/recvmsg/waitpid/poll (internal)
  *   clock.c      the monotonic clock
@@ -341,6 +342,28 @@ size_t fl_symbolize(uint64_t address, int is_return_address, fl_named_frame *fra
 
 /** Demangles a C++ or Swift name into `buffer` (as fl_symbolize); an unknown name is copied unchanged. */
 size_t fl_demangle(const char *name, char *buffer, size_t capacity);
+
+/* ---- image.c: the loaded object of an address ---------------------------- */
+
+/** Where an instruction address lies: the object's file, load bias and build-id. */
+typedef struct fl_image_location {
+    /** The object's path (dlpi_name; the program's real path for the main program; "[vdso]"),
+        owned by the loader or by image.c: valid while the object stays loaded. */
+    const char *path;
+    /** dlpi_addr, the load bias: `pc - bias` is the image offset (the ELF virtual address). */
+    uint64_t bias;
+    /** The NT_GNU_BUILD_ID note read from memory (the first `build_id_length` bytes). */
+    uint8_t build_id[40];
+    /** Bytes of `build_id`; 0 when the object has no build-id note. */
+    uint32_t build_id_length;
+} fl_image_location;
+
+/**
+ * Finds the loaded object with a PT_LOAD segment containing `pc` (dl_iterate_phdr)
+ * and fills `out`. Returns 1 when found, 0 otherwise (`out` zeroed).
+ * Not for signal handlers: dl_iterate_phdr takes the loader's lock.
+ */
+int fl_image_locate(uint64_t pc, fl_image_location *out);
 
 /* ---- process.c --------------------------------------------------------- */
 
