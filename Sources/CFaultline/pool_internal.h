@@ -69,7 +69,7 @@ struct fl_pool {
     uint32_t signature_types[FL_SIGNATURE_MAX_PARAMETERS];
     uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
     char *config_init;
-    /* Named frames of recent crashes, by their stack (the helper names a stack
+    /* Named frames of recent crashes, by their stack (the helper locates a stack
        once; the same stack again is named here, without waiting for it): the
        key is a hash of the addresses, the addresses themselves are compared.
        Cleared when the helper is replaced: its addresses may differ. */
@@ -126,7 +126,7 @@ int fl_pool_drain_control(fl_pool *pool, run_state *run, int blocking);
 /* pool_dispatch.c: hands queued inputs (suspects first, alone) to idle workers. */
 void fl_pool_dispatch(fl_pool *pool, run_state *run);
 
-/* pool_names.c: the cache of named frames. */
+/* pool_names.c: the cache of located frames. */
 /* Empties the cache (the helper was replaced: its addresses may differ). */
 void fl_pool_forget_names(fl_pool *pool);
 /* The cache entry naming exactly this report's stack, or -1. */
@@ -144,7 +144,7 @@ int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_do
    its check (the genuine records are kept, the rest become suspects; kill the worker). */
 int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const fl_batch_done *done);
 /* Settles the worker's batch after its death (wait_status), or after the
-   helper's (helper_lost); `text` holds the crash's named frames when known. */
+   helper's (helper_lost); `text` holds the crash's located frames when known. */
 void fl_pool_settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, int helper_lost,
                           const char *text, int text_length);
 
@@ -159,7 +159,7 @@ int fl_pool_workers_accepting_batches(fl_pool *pool);
 /* Workers whose crash was reported and that have not been reaped yet. */
 int fl_pool_dying_workers(fl_pool *pool);
 /* The worker's handler reported `signo` (its own notice, text NULL, or the
-   helper's CRASHED with the named frames): settle its batch now. A second
+   helper's CRASHED with the located frames): settle its batch now. A second
    report of the same crash only brings the names. */
 void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo, const char *text, int text_length);
 /* The worker answered its last call (recycling) and is exiting: a standby takes its place now. */

@@ -1,8 +1,8 @@
 /*
- * pool_names.c: the supervisor's cache of named frames, by stack, and the
+ * pool_names.c: the supervisor's cache of located frames, by stack, and the
  * names the helper sends for a crash recorded from a worker's own notice.
  *
- * The helper names a stack once; the same stack again is named here without
+ * The helper locates a stack once; the same stack again is located here without
  * waiting for it. The key is a hash of the addresses; the addresses
  * themselves are compared. The cache is cleared when the helper is replaced
  * (its addresses may differ).

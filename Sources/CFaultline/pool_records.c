@@ -14,7 +14,7 @@
  * Runs in the supervisor with the pool's lock held; never in a handler.
  *
  * Limits: an allocation failure for a failure record aborts (the run's
- * results could not be kept honestly otherwise); a failure's named frames
+ * results could not be kept honestly otherwise); a failure's located frames
  * that cannot be copied keep their addresses only.
  */
 #include "pool_internal.h"
@@ -110,7 +110,7 @@ static void add_suspect(run_state *run, size_t index) {
 }
 
 /* Settles the worker's batch after its death (wait_status), or after the
-   helper's (helper_lost); `text` holds the crash's named frames when known. */
+   helper's (helper_lost); `text` holds the crash's located frames when known. */
 void fl_pool_settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, int helper_lost,
                           const char *text, int text_length) {
     if (!worker->busy || run == NULL) return;

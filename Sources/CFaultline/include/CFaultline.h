@@ -303,7 +303,7 @@ int fl_fork_invoke(const struct fl_signature *signature, void *function, const u
                    size_t arguments_size, fl_init_function init, int64_t timeout_ns, int options,
                    fl_report *report, uint8_t *result, size_t result_size);
 
-/* ---- symbol.c: the one symbolizer (helper and Swift) ------------------ */
+/* ---- symbol.c: dladdr and demangling ------------------------------------ */
 
 /** What dladdr knows about an address (strings owned by the loader). */
 typedef struct fl_symbol {
@@ -316,31 +316,8 @@ typedef struct fl_symbol {
 /** Looks an address up with dladdr. Returns 1 when the address is in a loaded object. Not for handlers. */
 int fl_symbol_lookup(uint64_t address, fl_symbol *symbol);
 
-/** One backtrace entry with a name: the same for the pool's helper and for Swift's Symbolizer. */
-typedef struct fl_named_frame {
-    uint64_t address;       /**< the instruction address, as given */
-    uint64_t offset;        /**< from the symbol's start, or from the image's base when no symbol */
-    int32_t found;          /**< 1 when the address is in a loaded object (offset and image valid) */
-    int32_t has_symbol;     /**< 1 when `symbol` names the enclosing function */
-    const char *symbol;     /**< demangled name (not NUL-terminated in a decoded packet) */
-    uint32_t symbol_length; /**< bytes of `symbol` */
-    const char *image;      /**< path of the object */
-    uint32_t image_length;  /**< bytes of `image` */
-} fl_named_frame;
-
-/**
- * Names `address` (a return address, when `is_return_address`, is looked up
- * one byte earlier so that a call at the very end of a function names that
- * function): dladdr, then __cxa_demangle for `_Z` names and swift_demangle for
- * `$s`, `$S` and `_T` names. The demangled name is copied to `buffer` (NUL
- * terminated, truncated to `capacity`); frame->symbol points into it,
- * frame->image at the loader's string. Returns the full length of the name:
- * larger than `capacity` - 1 means it was cut. Not for handlers (dladdr and
- * the demanglers take locks and allocate).
- */
-size_t fl_symbolize(uint64_t address, int is_return_address, fl_named_frame *frame, char *buffer, size_t capacity);
-
-/** Demangles a C++ or Swift name into `buffer` (as fl_symbolize); an unknown name is copied unchanged. */
+/** Demangles a C++ (`_Z`) or Swift (`$s`, `$S`, `_T`) name into `buffer` (NUL-terminated, cut to
+    `capacity`); an unknown name is copied unchanged. Returns the full length. Not for handlers. */
 size_t fl_demangle(const char *name, char *buffer, size_t capacity);
 
 /* ---- image.c: the loaded object of an address ---------------------------- */

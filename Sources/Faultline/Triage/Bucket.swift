@@ -69,25 +69,11 @@ public enum Bucket {
 
     /// A frame's name in a key: its function, else where it is in its image.
     static func name(of frame: Frame) -> String {
-        if let symbol = frame.symbol, !symbol.isEmpty { return baseName(symbol) }
+        if let symbol = frame.symbol, !symbol.isEmpty { return SourceSymbolizer.baseName(symbol) }
         if let image = frame.imageName, let offset = frame.imageOffset ?? frame.offset {
             return "\(image)@\(frame.buildID ?? "")+0x\(String(offset, radix: 16))"
         }
         return "?"
-    }
-
-    /// A name without the suffixes compilers add to clones and split parts
-    /// (`.cold`, `.isra.0`, `.constprop.1`, `.part.0`, `.lto_priv.0`), which a
-    /// rebuild may add or drop.
-    public static func baseName(_ symbol: String) -> String {
-        var name = Substring(symbol)
-        let suffixes = [".cold", ".isra", ".constprop", ".part", ".lto_priv", ".localalias", ".llvm"]
-        while let dot = name.lastIndex(of: "."), dot != name.startIndex {
-            let tail = name[dot...]
-            let isNumber = tail.dropFirst().allSatisfy(\.isNumber) && tail.count > 1
-            if isNumber || suffixes.contains(where: { tail.hasPrefix($0) }) { name = name[..<dot] } else { break }
-        }
-        return String(name)
     }
 
     /// Frames of the C and C++ runtimes and the dynamic loader.
