@@ -49,8 +49,13 @@ public struct SourceFrame: Hashable, Sendable, Codable {
 /// image is its build-id when known, else its path. The cache holds at most
 /// 65,536 entries and starts over when full.
 public enum SourceSymbolizer {
+    private enum Image: Hashable {
+        case buildID([UInt8])
+        case path(String)
+    }
+
     private struct Key: Hashable {
-        var image: String
+        var image: Image
         var offset: UInt64
         var isReturnAddress: Bool
     }
@@ -65,8 +70,7 @@ public enum SourceSymbolizer {
     /// A return address (`isReturnAddress`) is looked up at `offset - 1`.
     public static func resolve(image: String, buildID: [UInt8]?, offset: UInt64, isReturnAddress: Bool) -> [SourceFrame] {
         let id = buildID.flatMap { $0.isEmpty ? nil : $0 }
-        let key = Key(image: id.map { "build-id:" + buildIDHex($0) } ?? "path:" + image, offset: offset,
-                      isReturnAddress: isReturnAddress)
+        let key = Key(image: id.map(Image.buildID) ?? .path(image), offset: offset, isReturnAddress: isReturnAddress)
         if let known = cache.withLock({ $0[key] }) { return known }
         guard let frames = lookUp(image: image, buildID: id, offset: offset, isReturnAddress: isReturnAddress) else { return [] }
         cache.withLock { cache in
@@ -138,6 +142,12 @@ public enum SourceSymbolizer {
         fl_symbols_close_all()
     }
 
+    /// A C++ (`_Z`) or Swift (`$s`, `$S`, `_T`) name demangled; any other name as it is.
+    private static func demangled(_ name: String) -> String {
+        let mangled = name.hasPrefix("_Z") || name.hasPrefix("$s") || name.hasPrefix("$S") || name.hasPrefix("_T")
+        return mangled ? Symbolizer.demangle(name) : name
+    }
+
     /// C's answer as frames; nil when it could not answer for lack of memory (not kept).
     private static func lookUp(image: String, buildID: [UInt8]?, offset: UInt64, isReturnAddress: Bool) -> [SourceFrame]? {
         var result: UnsafeMutablePointer<fl_source_frames>?
@@ -150,7 +160,7 @@ public enum SourceSymbolizer {
         return (0..<Int(result.pointee.count)).map { index in
             let frame = result.pointee.frames[index]
             return SourceFrame(
-                symbol: frame.symbol.map { Symbolizer.demangle(String(cString: $0)) },
+                symbol: frame.symbol.map { demangled(String(cString: $0)) },
                 symbolOffset: frame.has_symbol_offset != 0 ? frame.symbol_offset : nil,
                 file: frame.file.map { String(cString: $0) },
                 line: frame.line > 0 ? Int(frame.line) : nil,
