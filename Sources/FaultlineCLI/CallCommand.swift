@@ -27,8 +27,9 @@ struct CallCommand: ParsableCommand {
         cannot change another input's outcome; a callee written to attack
         Faultline can forge its own. See README, "What is guaranteed".
 
-        Signatures (--signature; without it the function is int f(int) and
-        each input is a decimal integer):
+        Signatures (--signature; without it the signature is int32(int32)
+        and each input is a JSON integer, e.g. -7 (no '+', no leading zero),
+        or a one-element array, read as with --signature 'int32(int32)'):
           SIGNATURE := RETURN "(" [ PARAM { "," PARAM } ] ")"
           RETURN    := "void" | SCALAR
           PARAM     := SCALAR | "string" | "bytes"
@@ -126,7 +127,7 @@ struct CallCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: ArgumentHelp("An exported int SYMBOL(void), called once before the first call in every process that calls; it must return 0.", valueName: "symbol"))
     var initializer: String?
 
-    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed), or with --signature JSON arrays. Without any, one per line from standard input, answered as the lines arrive.")
+    @Argument(parsing: .allUnrecognized, help: "JSON integers (e.g. -7; no '+', no leading zero), or with --signature JSON arrays. Without any, one per line from standard input, answered as the lines arrive.")
     var inputs: [String] = []
 
     func validate() throws {

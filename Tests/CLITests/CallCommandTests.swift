@@ -144,12 +144,12 @@ final class CallCommandTests: XCTestCase {
     }
 
     func testArgumentsAndLinesFollowTheSameRules() throws {
-        let words = ["  5 ", "[6]", "-7", "+8"]
+        let words = ["  5 ", "[6]", "-7", "-0"]
         let fromArguments = try call([Fixtures.victimsLibrary, "fl_identity", "--"] + words)
         let fromLines = try call([Fixtures.victimsLibrary, "fl_identity"], stdin: words.joined(separator: "\n"))
         XCTAssertEqual(fromArguments.status, .exitCode(0), fromArguments.stderr)
         XCTAssertEqual(fromArguments.stdout, fromLines.stdout)
-        XCTAssertEqual(try lines(fromLines.stdout).map { $0["value"] as? Int }, [5, 6, -7, 8])
+        XCTAssertEqual(try lines(fromLines.stdout).map { $0["value"] as? Int }, [5, 6, -7, 0])
     }
 
     func testClosedOrUnwritableStdoutExits74WithoutResultsOnStderr() throws {
