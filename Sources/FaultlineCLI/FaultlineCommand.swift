@@ -14,6 +14,7 @@ struct FaultlineCommand: ParsableCommand {
         whether the call returned, was killed by a signal (with fault address and backtrace), \
         ended its process with exit(), or passed a deadline — without dying or hanging itself.
         """,
+        version: faultlineVersion,
         subcommands: [CallCommand.self, BenchCommand.self]
     )
 
