@@ -27,6 +27,7 @@ struct FaultlineCommand: ParsableCommand {
         `faultline bench` measures every strategy against floors measured in the same run and \
         judges the targets. See 'faultline help call' for the whole contract.
         """,
+        version: faultlineVersion,
         subcommands: [CallCommand.self, TriageCommand.self, BenchCommand.self]
     )
 

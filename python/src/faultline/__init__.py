@@ -13,10 +13,10 @@ from ._run import (FaultlineError, FaultlineNotFoundError, FaultlineUsageError, 
                    find_executable, stream)
 from ._executor import FaultlineExecutor
 from ._triage import Group, Triage, triage
+from ._version import __version__
 
 __all__ = [
     "call", "stream", "triage", "find_executable", "FaultlineExecutor", "Triage", "Group",
     "Outcome", "Returned", "Signaled", "Exited", "TimedOut", "Corrupted", "Frame",
     "FaultlineError", "FaultlineUsageError", "FaultlineNotFoundError",
 ]
-__version__ = "0.1.0"
