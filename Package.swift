@@ -65,13 +65,13 @@ let package = Package(
         .target(
             name: "FaultlineVictims",
             dependencies: ["CFaultlineCOnly"],
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-fno-omit-frame-pointer"])],
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("pthread")]
         ),
         // A small C++ library behind extern "C" functions, with real-looking bugs (experiment 11).
         .target(
             name: "FaultlineSimulator",
-            cxxSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer"])]
+            cxxSettings: [.unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])]
         ),
         // Source-level names of code addresses through elfutils' libdwfl, for crash reports.
         // Links libdw: a dependency of the Swift `Faultline` only (never of the helper or the victims).
