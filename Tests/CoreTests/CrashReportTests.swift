@@ -164,6 +164,19 @@ final class CrashReportTests: XCTestCase {
                       "\(Bucket.significantFrames(of: nullRead))")
     }
 
+    func testKeysDoNotDependOnDebugInformation() throws {
+        let built = try CompiledCode.library("bugs_dwarf", Self.source, flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
+        let bare = try CompiledCode.copy(built, to: "libbugs_nodwarf.so")
+        try CompiledCode.run("/usr/bin/strip", ["--strip-debug", bare])
+        func keys(_ library: String) throws -> [String?] {
+            let pool = try WorkerPool(library: library, symbol: "bug", configuration: .init(workers: 1))
+            return try pool.run(Self.inputs).map { Triage.key(of: $0) }
+        }
+        let withDWARF = try keys(built)
+        XCTAssertEqual(withDWARF, try keys(bare))
+        XCTAssertEqual(Set(withDWARF.compactMap { $0 }).count, 5)
+    }
+
     func testCxxNamesAndAnUncaughtException() throws {
         let library = try CompiledCode.library("bugs_cxx", Self.cxxSource, cxx: true, flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
         let inputs: [Int32] = [1, 11, 6, 16, 0]
