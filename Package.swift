@@ -80,8 +80,17 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("pthread")]
         ),
+        // The sandbox's seccomp program, built with libseccomp, and system call names.
+        // Links libseccomp: a dependency of the Swift `Faultline` only (the helper and the
+        // workers receive the program as raw BPF).
+        .target(
+            name: "CFaultlineSeccomp",
+            dependencies: ["CFaultline"],
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
         // The public Swift API: outcomes, strategies, the worker pool.
-        .target(name: "Faultline", dependencies: ["CFaultline", "CFaultlineSymbols"]),
+        .target(name: "Faultline", dependencies: ["CFaultline", "CFaultlineSymbols", "CFaultlineSeccomp"]),
         // The lab's process harness: children under a deadline, /proc views. Used by the
         // tests, the experiments and the bench; not part of the library's API.
         .target(name: "FaultlineHarness", dependencies: ["Faultline", "CFaultline"]),

@@ -52,6 +52,7 @@ func matches(_ outcome: Outcome, _ expected: String) -> Bool {
     case .exited(let status): expected == "exited \(status)"
     case .timedOut: expected == "timed_out"
     case .corrupted: expected == "corrupted"
+    case .violation: expected == "violation"
     case .signaled(let fault): expected == fault.signal.name
     }
 }

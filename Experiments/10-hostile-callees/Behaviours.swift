@@ -126,6 +126,7 @@ func shortText(_ record: CallRecord) -> String {
     case .exited(let status): return "exited \(status)"
     case .timedOut: return "timed out"
     case .corrupted: return "corrupted"
+    case .violation: return "violation"
     }
 }
 

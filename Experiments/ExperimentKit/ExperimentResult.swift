@@ -147,6 +147,9 @@ public struct CallRecord: Codable, Sendable, Equatable {
         case .corrupted(let detail):
             status = .failed
             text = "corrupted: \(detail)"
+        case .violation(let violation):
+            status = .failed
+            text = "violation: \(violation)"
         }
     }
 }

@@ -130,13 +130,16 @@ enum fl_message_type {
     FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = located frames (frames.c) */
     FL_MSG_CRASHED,       /* helper -> supervisor: pid's handler reported a fault (channel.crash), `crashed`;
                              text = located frames. The worker is dying of that signal; EXITED follows when reaped. */
+    FL_MSG_SANDBOX,       /* supervisor -> helper, right after CONFIGURE when configure.sandbox is 1: `sandbox`;
+                             text = the seccomp program (filter_length * 8 bytes), then each read path and
+                             each write path as a u32 length (host order) and its bytes */
 };
 
 /* The messages' version, first in CONFIGURE: a helper program built from other
    sources (an older faultline-helper beside a newer program) refuses the
    configuration (exit status 2), and the pool then re-executes its own
    program. Change it whenever a message changes. */
-#define FL_HELPER_PROTOCOL 13u
+#define FL_HELPER_PROTOCOL 14u
 
 /* Room for a configuration (a path and a symbol) or the located frames of one crash. */
 #define FL_MESSAGE_TEXT 32768
@@ -147,7 +150,7 @@ typedef struct fl_message {
     union {
         struct {
             uint32_t protocol;       /* FL_HELPER_PROTOCOL */
-            uint32_t reserved;       /* 0 */
+            uint32_t sandbox;        /* 1: a SANDBOX message follows */
             uint64_t image_offset;   /* without a library: the function's offset in the main executable */
             int32_t worker_goal;     /* workers to keep alive */
             int32_t options;         /* FL_CAPTURE_BACKTRACE, FL_POOL_SYMBOLIZE */
@@ -163,13 +166,26 @@ typedef struct fl_message {
             uint64_t memory_limit;   /* RLIMIT_AS of the workers; 0: none */
         } configure;
         struct {
-            int32_t kind;            /* FL_POOL_ERROR_LIBRARY, _SYMBOL, _INIT_SYMBOL, _INIT_FAILED, _SIGNATURE */
+            uint32_t flags;          /* FL_SANDBOX_* */
+            uint32_t filter_length;  /* BPF instructions */
+            uint32_t read_count;
+            uint32_t write_count;
+            uint64_t cpu_seconds;
+            uint64_t file_size;
+            uint64_t open_files;
+        } sandbox;
+        struct {
+            int32_t kind;            /* FL_POOL_ERROR_LIBRARY, _SYMBOL, _INIT_SYMBOL, _INIT_FAILED, _SIGNATURE, _SANDBOX */
             int32_t error_number;    /* errno, when there is one */
             int32_t init_kind;       /* INIT_FAILED: FL_KIND_RETURNED or FL_KIND_SIGNALED */
             int32_t init_value;
             int32_t init_signo;
             uint64_t init_address;
+            fl_sandbox_status sandbox; /* SANDBOX: what was enforced, or the path that failed */
         } error;
+        struct {
+            fl_sandbox_status sandbox; /* with a sandbox: what its probe enforced */
+        } ready;
         struct {
             uint64_t secret;         /* the worker's secret (integrity.h) */
         } spawned;
@@ -201,6 +217,8 @@ typedef struct fl_helper_config {
     int options;
     int recycle_after;
     pid_t parent;
+    int sandboxed;              /* 1: `sandbox` holds the SANDBOX message (paths and program malloc'd) */
+    fl_sandbox_config sandbox;
 } fl_helper_config;
 
 /* frames.c: writes the located frames of `crash` into `out` (at most `capacity`
@@ -222,6 +240,7 @@ typedef struct fl_worker_config {
     int recycle_after;             /* calls, then exit; 0: never */
     uint64_t secret;               /* integrity.h */
     uint64_t memory_limit;         /* RLIMIT_AS; 0: none */
+    struct fl_sandbox *sandbox;    /* applied before the first batch (the worker's own copy); NULL: none */
 } fl_worker_config;
 void fl_worker_main(const fl_worker_config *config) __attribute__((noreturn));
 /* In the helper, before it forks any worker: makes once, harmlessly, every

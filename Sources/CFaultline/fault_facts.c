@@ -17,6 +17,11 @@
  * unmapped), so that a later abort in the same process never shows an
  * earlier message.
  *
+ * A violation (SIGSYS with si_code SYS_SECCOMP, raised by a seccomp program's
+ * SECCOMP_RET_TRAP): the system call's number and arch from the siginfo, its
+ * six arguments from the context's registers (x86-64: rdi, rsi, rdx, r10,
+ * r8, r9; aarch64: x0-x5), the address of the instruction after it.
+ *
  * The cut: the frames of Faultline's call machinery (every file that calls a
  * callee is compiled into the `fl_calls` section, see FL_CALLS_SECTION) and
  * the libffi frames just above them end a backtrace: what remains starts at
@@ -157,10 +162,31 @@ static void capture_message(fl_report *report) {
     }
 }
 
-void fl_fault_facts_capture(fl_report *report, int signo, const void *context) {
+/* si_code of a SIGSYS raised by seccomp. */
+#define FL_SYS_SECCOMP 1
+
+static void capture_syscall(fl_report *report, const siginfo_t *info, const ucontext_t *uc) {
+    report->kind = FL_KIND_VIOLATION;
+    report->syscall_nr = info->si_syscall;
+    report->syscall_arch = info->si_arch;
+    report->address = (uint64_t)(uintptr_t)info->si_call_addr;
+    if (uc == NULL) return;
+#if defined(__x86_64__)
+    static const int registers[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
+    for (int i = 0; i < 6; i++) report->syscall_args[i] = (uint64_t)uc->uc_mcontext.gregs[registers[i]];
+#elif defined(__aarch64__)
+    for (int i = 0; i < 6; i++) report->syscall_args[i] = (uint64_t)uc->uc_mcontext.regs[i];
+#endif
+}
+
+void fl_fault_facts_capture(fl_report *report, int signo, const siginfo_t *info, const void *context) {
     report->sp = 0;
     report->access = FL_ACCESS_UNKNOWN;
     report->message_length = 0;
+    report->syscall_nr = -1;
+    report->syscall_arch = 0;
+    for (int i = 0; i < 6; i++) report->syscall_args[i] = 0;
+    if (signo == SIGSYS && info != NULL && info->si_code == FL_SYS_SECCOMP) capture_syscall(report, info, context);
     if (context != NULL) {
         const ucontext_t *uc = context;
 #if defined(__x86_64__)

@@ -8,6 +8,12 @@
  * sigprocmask, sigaltstack, getpid, raise, _exit, libunwind's local walk, and
  * fault_facts.c (access, stack pointer, abort message, the cut at the call).
  *
+ * In a sandboxed process the reporter also takes SIGSYS (a system call the
+ * seccomp program denies: fault_facts.c reads which), installed with
+ * SA_RESETHAND: entering the handler puts the default action back, so the
+ * handler dies of SIGSYS without calling rt_sigaction(SIGSYS), which the
+ * program denies, and a second denied call inside it kills at once.
+ *
  * A reporter acts only in the process it was installed for. Handlers and the
  * alternate stack are inherited by fork() and clone(): a child the callee
  * forks would otherwise run the reporter and write into Faultline's records
@@ -42,7 +48,7 @@ void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info) 
 
 void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void *context, int options) {
     fl_report_fill_signal(report, signo, info);
-    fl_fault_facts_capture(report, signo, context);
+    fl_fault_facts_capture(report, signo, info, context);
     if (options & FL_CAPTURE_BACKTRACE) {
         uint32_t count = fl_backtrace_from_context(context, report->frames, FL_MAX_FRAMES);
         int cut = 0;
@@ -63,7 +69,8 @@ void fl_set_default_action(int signo) {
 }
 
 void fl_die_of_signal(int signo) {
-    fl_set_default_action(signo);
+    /* SIGSYS is only ever ours with SA_RESETHAND: its action is the default already. */
+    if (signo != SIGSYS) fl_set_default_action(signo);
     sigset_t unblock;
     sigemptyset(&unblock);
     sigaddset(&unblock, signo);
@@ -96,4 +103,13 @@ void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void fl_install_sigsys_reporter(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = reporter_entry;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGSYS, &action, NULL);
 }

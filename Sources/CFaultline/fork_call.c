@@ -75,6 +75,15 @@
  * fl_signature_invoke, which allocates nothing), inline stores and checks, and
  * exit_group. No malloc, no lock.
  *
+ * SANDBOX (opt-in, sandbox_*.c). The child applies it after the
+ * initializer, right before the call: rlimits, the network namespace,
+ * Landlock, seccomp last, with SIGSYS reported like a fault (a VIOLATION
+ * record, sealed with the signal key). A sandboxed child cannot start
+ * processes, so it skips the sweep after sealing (the sweep opens /proc,
+ * which its program denies). A child that cannot apply what the sandbox's
+ * probe enforced makes no call: its record says so and the parent returns
+ * -EPERM.
+ *
  * LIMITS. When the host program ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT) the
  * kernel reaps the child itself and discards its status: the call then fails
  * with -ECHILD rather than report an outcome nobody observed. fork() copies
@@ -111,6 +120,7 @@ FL_CALLS_SECTION
    unlocked (pthread_atfork), so a program that forks and then calls works. */
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_lock_once = PTHREAD_ONCE_INIT;
+static pthread_once_t warm_once = PTHREAD_ONCE_INIT;
 
 static void fork_lock_reset_in_child(void) {
     static const pthread_mutex_t unlocked = PTHREAD_MUTEX_INITIALIZER;
@@ -131,7 +141,8 @@ static uint64_t call_secret(void) {
 /* Writes `record` into the page with its check (written last), then ends
    the child with status 0. Inline: no libc call (see the top of the file). */
 FL_ALWAYS_INLINE __attribute__((noreturn)) void seal_and_exit(fl_call_page *page, const fl_report *record,
-                                                             const uint8_t *result, uint64_t result_size, uint64_t key) {
+                                                             const uint8_t *result, uint64_t result_size, uint64_t key,
+                                                             int sweep) {
     uint64_t check = fl_record_check(key, record, result, result_size);
     /* volatile: a plain loop could be turned into a call to memcpy. */
     volatile uint64_t *to = (volatile uint64_t *)(void *)&page->record;
@@ -141,7 +152,7 @@ FL_ALWAYS_INLINE __attribute__((noreturn)) void seal_and_exit(fl_call_page *page
     *(volatile uint64_t *)&page->check = check;
     /* The record is sealed: whatever the callee left running (daemons included,
        re-parented to this subreaper) dies with the call. */
-    fl_child_sweep();
+    if (sweep) fl_child_sweep();
     fl_exit_now(0);
 }
 
@@ -155,6 +166,7 @@ static __attribute__((noreturn, noinline)) void run_child(const fork_job *job, f
     const fl_signature *signature = job->signature;
     const uint64_t result_size = signature ? job->result_size : 0;
     uint8_t *const result = (uint8_t *)page + FL_CALL_PAGE_RESULT;
+    const int sweep = job->sandbox == NULL; /* a sandboxed child starts no process */
     fl_report record;
     memset(&record, 0, sizeof record);
 
@@ -167,9 +179,20 @@ static __attribute__((noreturn, noinline)) void run_child(const fork_job *job, f
             record.kind = FL_KIND_INIT_FAILED;
             record.flags = FL_INIT_RETURNED;
             record.value = status;
-            seal_and_exit(page, &record, NULL, 0, return_key);
+            seal_and_exit(page, &record, NULL, 0, return_key, sweep);
         }
         *(volatile uint64_t *)&page->init_done = fl_derive(secret, FL_TAG_INIT);
+    }
+    if (job->sandbox != NULL) {
+        /* This child's own copy of the parent's sandbox: its placeholders are written in place. */
+        struct fl_sandbox *box = (struct fl_sandbox *)(uintptr_t)job->sandbox;
+        uint32_t required = box->enforced;
+        fl_install_sigsys_reporter();
+        if ((fl_sandbox_apply(box) & required) != required) {
+            record.kind = FL_KIND_NONE; /* no call was made */
+            record.value = -EPERM;
+            seal_and_exit(page, &record, NULL, 0, return_key, sweep);
+        }
     }
 
     if (signature != NULL) {
@@ -177,7 +200,7 @@ static __attribute__((noreturn, noinline)) void run_child(const fork_job *job, f
         if (status != 0) {
             record.kind = FL_KIND_NONE; /* malformed argument record: nothing was called */
             record.value = status;
-            seal_and_exit(page, &record, NULL, 0, return_key);
+            seal_and_exit(page, &record, NULL, 0, return_key, sweep);
         }
     } else {
         record.value = job->int_function(job->input);
@@ -193,7 +216,7 @@ static __attribute__((noreturn, noinline)) void run_child(const fork_job *job, f
     } else {
         record.kind = FL_KIND_RETURNED;
     }
-    seal_and_exit(page, &record, result, result_size, return_key);
+    seal_and_exit(page, &record, result, result_size, return_key, sweep);
 }
 
 static size_t page_size(void) {
@@ -268,6 +291,8 @@ static fl_call_page *call_page(size_t size, size_t used, size_t *mapping, int *o
 static int fork_run(const fork_job *job, int64_t timeout_ns, int options, fl_report *report, uint8_t *result) {
     memset(report, 0, sizeof *report);
     if (options & FL_CAPTURE_BACKTRACE) fl_backtrace_load(); /* dlopen in the parent, never in the child */
+    /* libunwind's first walk sets itself up with calls a sandbox denies: walk once here. */
+    if (job->sandbox != NULL && (options & FL_CAPTURE_BACKTRACE)) pthread_once(&warm_once, fl_backtrace_warm_up);
     fl_child_exit_hook();
     int altstack_error = fl_child_map_altstack();
     if (altstack_error != 0) return -altstack_error;
@@ -335,13 +360,25 @@ static int fork_run(const fork_job *job, int64_t timeout_ns, int options, fl_rep
 }
 
 int fl_fork_call(fl_function function, int input, int64_t timeout_ns, int options, fl_report *report) {
-    fork_job job = {.int_function = function, .input = input};
+    return fl_fork_call_sandboxed(function, input, timeout_ns, options, NULL, report);
+}
+
+int fl_fork_call_sandboxed(fl_function function, int input, int64_t timeout_ns, int options,
+                           const struct fl_sandbox *sandbox, fl_report *report) {
+    fork_job job = {.int_function = function, .input = input, .sandbox = sandbox};
     return fork_run(&job, timeout_ns, options, report, NULL);
 }
 
 int fl_fork_invoke(const fl_signature *signature, void *function, const uint8_t *arguments, size_t arguments_size,
                    fl_init_function init, int64_t timeout_ns, int options, fl_report *report, uint8_t *result,
                    size_t result_size) {
+    return fl_fork_invoke_sandboxed(signature, function, arguments, arguments_size, init, timeout_ns, options, NULL,
+                                    report, result, result_size);
+}
+
+int fl_fork_invoke_sandboxed(const fl_signature *signature, void *function, const uint8_t *arguments,
+                             size_t arguments_size, fl_init_function init, int64_t timeout_ns, int options,
+                             const struct fl_sandbox *sandbox, fl_report *report, uint8_t *result, size_t result_size) {
     if (signature == NULL || result == NULL || result_size < signature->result_size) {
         memset(report, 0, sizeof *report);
         return FL_SIGNATURE_MALFORMED;
@@ -353,6 +390,7 @@ int fl_fork_invoke(const fl_signature *signature, void *function, const uint8_t 
         .arguments_size = arguments_size,
         .init = init,
         .result_size = signature->result_size,
+        .sandbox = sandbox,
     };
     return fork_run(&job, timeout_ns, options, report, result);
 }

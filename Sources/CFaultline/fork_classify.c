@@ -7,6 +7,7 @@
 #include "fork_internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -26,6 +27,7 @@ static enum record_state read_record(const fl_call_page *page, const fork_job *j
     uint64_t expected;
     switch (record->kind) {
     case FL_KIND_SIGNALED:
+    case FL_KIND_VIOLATION:
         expected = fl_record_check(fl_derive(secret, FL_TAG_SIGNAL), record, NULL, 0);
         break;
     case FL_KIND_RETURNED:
@@ -65,9 +67,10 @@ int fl_fork_classify(const fl_call_page *page, const fork_job *job, uint64_t sec
     int canary_ok = found.canary == fl_derive(secret, FL_TAG_PAGE);
     int valid = state == RECORD_VALID;
     int returned = valid && (record->kind == FL_KIND_RETURNED || record->kind == FL_KIND_CORRUPTED);
+    int fault_record = valid && (record->kind == FL_KIND_SIGNALED || record->kind == FL_KIND_VIOLATION);
     /* With an initializer: did the process die inside it? Unknowable when the page was overwritten. */
     enum { IN_CALL, IN_INIT, UNKNOWN } phase = IN_CALL;
-    if (job->init != NULL && !(valid && record->kind != FL_KIND_SIGNALED)) {
+    if (job->init != NULL && !(valid && !fault_record)) {
         if (!canary_ok) {
             phase = UNKNOWN;
         } else if (found.init_done != fl_derive(secret, FL_TAG_INIT)) {
@@ -97,7 +100,7 @@ int fl_fork_classify(const fl_call_page *page, const fork_job *job, uint64_t sec
         if (phase == UNKNOWN) {
             corrupted(report, NULL, FL_CORRUPT_PAGE | FL_CORRUPT_SIGNALED);
             report->signo = signo;
-        } else if (valid && record->kind == FL_KIND_SIGNALED && record->signo == signo) {
+        } else if (fault_record && record->signo == signo) {
             memcpy(report, record, FL_REPORT_SIZE(record->frame_count <= FL_MAX_FRAMES ? record->frame_count : 0));
             if (record->frame_count > FL_MAX_FRAMES) report->frame_count = 0;
             if (phase == IN_INIT) {
@@ -111,6 +114,11 @@ int fl_fork_classify(const fl_call_page *page, const fork_job *job, uint64_t sec
             report->kind = phase == IN_INIT ? FL_KIND_INIT_FAILED : FL_KIND_SIGNALED;
             report->flags = phase == IN_INIT ? FL_INIT_SIGNALED : 0;
             report->signo = signo;
+            /* Sandboxed, SIGSYS without a report: the kernel killed a denied call made with SIGSYS blocked. */
+            if (job->sandbox != NULL && signo == SIGSYS && phase == IN_CALL) {
+                report->kind = FL_KIND_VIOLATION;
+                report->syscall_nr = -1;
+            }
         }
         return 0;
     }
@@ -124,7 +132,7 @@ int fl_fork_classify(const fl_call_page *page, const fork_job *job, uint64_t sec
             corrupted(report, record, code == 0 ? 0 : FL_CORRUPT_EXITED);
             report->code = code;
         }
-    } else if (valid && record->kind == FL_KIND_SIGNALED) {
+    } else if (fault_record) {
         corrupted(report, NULL, FL_CORRUPT_FAULT_REPORT | FL_CORRUPT_EXITED);
         report->signo = record->signo;
         report->code = code;

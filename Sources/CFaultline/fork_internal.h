@@ -6,6 +6,7 @@
 #define CFAULTLINE_FORK_INTERNAL_H
 
 #include "internal.h"
+#include "sandbox.h"
 
 /* What the child is to do: an `int f(int)` or a signature call, and an initializer. */
 typedef struct fork_job {
@@ -17,6 +18,7 @@ typedef struct fork_job {
     size_t arguments_size;
     fl_init_function init;
     uint64_t result_size; /* bytes of the result record; 0 for int_function */
+    const struct fl_sandbox *sandbox; /* applied in the child before the call; NULL: none */
 } fork_job;
 
 /* fork_classify.c: the report of the call that `job` was, from its page

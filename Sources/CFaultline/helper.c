@@ -20,12 +20,20 @@
  * starts (even daemonized ones, unless they leave the group with setsid) are
  * reaped by it and killed with it.
  *
+ * With a sandbox, once the library is loaded, init has run and libunwind is
+ * warm, the helper prepares it (sandbox_prepare.c: the Landlock ruleset, the
+ * pool's network namespace, a probe of what is enforced) for every worker to
+ * apply to itself, and READY says what the probe enforced. A strict sandbox
+ * that cannot be enforced in full, or an allowed path that cannot be opened,
+ * is an ERROR (FL_POOL_ERROR_SANDBOX) instead.
+ *
  * Limits: while loading, the helper has PR_SET_PDEATHSIG toward the thread
  * waiting for it (a constructor that hangs cannot keep it alive); afterwards
  * it relies on the control socket, because that thread may end while the
  * supervisor lives.
  */
 #include "helper_internal.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -39,11 +47,31 @@
 /* Standby workers at most (announced beyond the goal), while deaths come faster than forks. */
 #define FL_HELPER_MAX_STANDBY 4
 
-static void send_ready(int control) {
+static void send_ready(int control, const fl_sandbox_status *sandbox) {
     static fl_message message;
     memset(&message, 0, offsetof(fl_message, text));
     message.type = FL_MSG_READY;
+    if (sandbox != NULL) message.ready.sandbox = *sandbox;
     fl_send_packet(control, &message, FL_MESSAGE_SIZE(&message), NULL, 0);
+}
+
+/* The sandbox every worker applies to itself (its own copy, after fork). */
+static struct fl_sandbox helper_sandbox;
+
+/* Prepares the configured sandbox: its status, or ERROR and exit 3. */
+static fl_sandbox_status prepare_sandbox(int control, const fl_helper_config *config) {
+    fl_sandbox_status status;
+    if (fl_sandbox_prepare(&helper_sandbox, &config->sandbox, getpid(), &status) != 0) {
+        static fl_message message;
+        memset(&message, 0, offsetof(fl_message, text));
+        message.type = FL_MSG_ERROR;
+        message.error.kind = FL_POOL_ERROR_SANDBOX;
+        message.error.error_number = status.error_number;
+        message.error.sandbox = status;
+        fl_send_packet(control, &message, FL_MESSAGE_SIZE(&message), NULL, 0);
+        _exit(3);
+    }
+    return status;
 }
 
 void fl_helper_main(int control, const fl_helper_config *config) {
@@ -77,7 +105,12 @@ void fl_helper_main(int control, const fl_helper_config *config) {
     fl_helper_warm_up_unwinder(config->options);
     fl_worker_bind_handler_calls();
     if (fl_worker_map_altstack() != 0) _exit(4);
-    send_ready(control);
+    fl_sandbox_status sandbox;
+    if (config->sandboxed) {
+        sandbox = prepare_sandbox(control, config);
+        workers.sandbox = &helper_sandbox;
+    }
+    send_ready(control, config->sandboxed ? &sandbox : NULL);
     /* From here on the control socket's end-of-file tells us the supervisor is
        gone; the parent-death signal, tied to the thread that spawned us, would
        also fire when that thread ends while its process goes on. */

@@ -17,6 +17,9 @@
  * Runs in a constructor of a freshly exec'd, single-threaded process, before
  * any Swift code: malloc and the rest of libc are safe here.
  *
+ * With a sandbox, a SANDBOX message follows CONFIGURE (channel.h): the
+ * seccomp program and the allowed paths, copied here; helper.c prepares them.
+ *
  * Limits: a malformed or missing configuration (the supervisor died first),
  * or one of another protocol (channel.h), ends the helper with status 2 and
  * nothing else.
@@ -28,6 +31,52 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Copies `count` paths (u32 length, bytes) from text[*at ..< end] into a NULL-free array: 0 or -1. */
+static int read_paths(const fl_message *message, size_t *at, uint32_t count, const char *const **paths) {
+    char **copies = calloc(count + 1, sizeof(char *));
+    if (copies == NULL) return -1;
+    *paths = (const char *const *)copies;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t length;
+        if (*at + sizeof length > (size_t)message->text_length) return -1;
+        memcpy(&length, message->text + *at, sizeof length);
+        *at += sizeof length;
+        if (length > (size_t)message->text_length - *at || (copies[i] = malloc((size_t)length + 1)) == NULL) return -1;
+        memcpy(copies[i], message->text + *at, length);
+        copies[i][length] = '\0';
+        if (strlen(copies[i]) != length) return -1; /* a NUL inside a path */
+        *at += length;
+    }
+    return 0;
+}
+
+/* Reads the SANDBOX message into config->sandbox: 0, or -1. */
+static int read_sandbox(int control, fl_helper_config *config, fl_message *message) {
+    ssize_t got = fl_receive_packet(control, message, sizeof *message, NULL, NULL, 0);
+    if (got < (ssize_t)offsetof(fl_message, text) || message->type != FL_MSG_SANDBOX) return -1;
+    if (message->text_length < 0 || (size_t)got != FL_MESSAGE_SIZE(message)) return -1;
+    fl_sandbox_config *sandbox = &config->sandbox;
+    sandbox->flags = message->sandbox.flags;
+    sandbox->filter_length = message->sandbox.filter_length;
+    sandbox->read_count = message->sandbox.read_count;
+    sandbox->write_count = message->sandbox.write_count;
+    sandbox->cpu_seconds = message->sandbox.cpu_seconds;
+    sandbox->file_size = message->sandbox.file_size;
+    sandbox->open_files = message->sandbox.open_files;
+    size_t program = (size_t)sandbox->filter_length * 8;
+    if (sandbox->filter_length > FL_SANDBOX_MAX_FILTER || program > (size_t)message->text_length) return -1;
+    void *filter = malloc(program ? program : 1);
+    if (filter == NULL) return -1;
+    memcpy(filter, message->text, program);
+    sandbox->filter = filter;
+    size_t at = program;
+    if (sandbox->read_count > FL_MESSAGE_TEXT || sandbox->write_count > FL_MESSAGE_TEXT) return -1;
+    if (read_paths(message, &at, sandbox->read_count, &sandbox->read_paths) != 0) return -1;
+    if (read_paths(message, &at, sandbox->write_count, &sandbox->write_paths) != 0) return -1;
+    config->sandboxed = 1;
+    return at == (size_t)message->text_length ? 0 : -1;
+}
 
 /* Reads and checks the configuration; 0, or -1 when there is none. */
 static int read_configuration(int control, fl_helper_config *config) {
@@ -71,6 +120,7 @@ static int read_configuration(int control, fl_helper_config *config) {
     config->options = message.configure.options;
     config->recycle_after = message.configure.recycle_after;
     config->parent = message.configure.parent;
+    if (message.configure.sandbox && read_sandbox(control, config, &message) != 0) return -1;
     return 0;
 }
 

@@ -30,6 +30,7 @@ typedef struct helper_workers {
     fl_function function;
     const fl_signature *signature; /* NULL: int32(int32) */
     uint64_t memory_limit;         /* RLIMIT_AS of each worker; 0: none */
+    struct fl_sandbox *sandbox;    /* prepared by helper.c, applied by each worker; NULL: none */
     int options;
     int recycle_after;
     int announced;        /* workers handed to the supervisor and not yet gone */

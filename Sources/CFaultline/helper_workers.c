@@ -102,7 +102,7 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         fl_worker_config config = {.socket_fd = pair[1], .channel = channel, .function = workers->function,
                                    .signature = workers->signature, .options = workers->options, .helper = helper,
                                    .recycle_after = workers->recycle_after, .secret = secret,
-                                   .memory_limit = workers->memory_limit};
+                                   .memory_limit = workers->memory_limit, .sandbox = workers->sandbox};
         fl_worker_main(&config);
     }
     close(pair[1]);
@@ -157,7 +157,7 @@ static void name_frames(const helper_workers *workers, const fl_report *crash) {
 static int crash_is_genuine(const struct helper_slot *slot) {
     const fl_channel *channel = slot->channel;
     const fl_report *crash = &channel->crash;
-    if (crash->kind != FL_KIND_SIGNALED || crash->frame_count > FL_MAX_FRAMES) return 0;
+    if ((crash->kind != FL_KIND_SIGNALED && crash->kind != FL_KIND_VIOLATION) || crash->frame_count > FL_MAX_FRAMES) return 0;
     return channel->crash_check == fl_crash_check(slot->secret, channel->crash_seq, channel->crash_index, crash);
 }
 

@@ -23,8 +23,10 @@ void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void
    library was loaded: a C++ runtime loaded with it is found then. */
 void fl_fault_facts_load(void);
 /* fault_facts.c, async-signal-safe: sp, access and (SIGABRT) message of `report`
-   (its `code` already filled) from the signal's context. */
-void fl_fault_facts_capture(fl_report *report, int signo, const void *context);
+   (its `code` already filled) from the signal's context; for SIGSYS from
+   seccomp (SYS_SECCOMP), kind VIOLATION with the system call's number, arch,
+   arguments and address. */
+void fl_fault_facts_capture(fl_report *report, int signo, const siginfo_t *info, const void *context);
 /* fault_facts.c, async-signal-safe: how many of `frames` to keep so that the
    last is the callee's entry (sets *cut when the call machinery was found). */
 uint32_t fl_frames_cut_at_call(const uint64_t *frames, uint32_t count, int *cut);
@@ -43,6 +45,9 @@ void fl_die_of_signal(int signo) __attribute__((noreturn));
    callee forked, even by a raw clone) a fault restores the default action and
    re-raises, touching nothing (see fault_report.c). */
 void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size);
+/* For a sandboxed process, after fl_install_fault_reporter: SIGSYS to the same
+   handler, with SA_RESETHAND (see fault_report.c). Async-signal-safe. */
+void fl_install_sigsys_reporter(void);
 
 /* altstack.c: an alternate signal stack, `size` usable bytes from `base`, with a
    PROT_NONE guard page just below `base`. */

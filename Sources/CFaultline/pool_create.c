@@ -7,6 +7,9 @@
  * A faultline-helper found beside this executable that refuses the
  * configuration (another version) is replaced by this executable, once.
  *
+ * A sandbox's configuration (its program and paths) is copied too: every
+ * helper gets it.
+ *
  * Never in a signal handler: ordinary threads of the host program.
  *
  * Limits: fl_pool_shutdown may be called from any thread, even during a run
@@ -21,7 +24,47 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+static void free_paths(const char *const *paths, uint32_t count) {
+    for (uint32_t i = 0; paths && i < count; i++) free((void *)paths[i]);
+    free((void *)paths);
+}
+
+static void free_sandbox(fl_pool *pool) {
+    free((void *)pool->sandbox.filter);
+    free_paths(pool->sandbox.read_paths, pool->sandbox.read_count);
+    free_paths(pool->sandbox.write_paths, pool->sandbox.write_count);
+    memset(&pool->sandbox, 0, sizeof pool->sandbox);
+}
+
+/* A copy of `count` paths, or NULL without memory. */
+static const char *const *copy_paths(const char *const *paths, uint32_t count) {
+    char **copies = calloc(count + 1, sizeof(char *));
+    for (uint32_t i = 0; copies && i < count; i++) {
+        if ((copies[i] = strdup(paths[i])) == NULL) {
+            free_paths((const char *const *)copies, i);
+            return NULL;
+        }
+    }
+    return (const char *const *)copies;
+}
+
+/* Copies the sandbox into the pool (pool->config.sandbox points at it): 0, or -1 without memory. */
+static int copy_sandbox(fl_pool *pool, const fl_sandbox_config *sandbox) {
+    pool->sandbox = *sandbox;
+    pool->sandbox.filter = NULL;
+    pool->sandbox.read_paths = pool->sandbox.write_paths = NULL;
+    pool->config.sandbox = &pool->sandbox;
+    size_t program = (size_t)sandbox->filter_length * 8;
+    void *filter = malloc(program ? program : 1);
+    if (filter) memcpy(filter, sandbox->filter, program);
+    pool->sandbox.filter = filter;
+    pool->sandbox.read_paths = copy_paths(sandbox->read_paths, sandbox->read_count);
+    pool->sandbox.write_paths = copy_paths(sandbox->write_paths, sandbox->write_count);
+    return filter && pool->sandbox.read_paths && pool->sandbox.write_paths ? 0 : -1;
+}
+
 static void release(fl_pool *pool) {
+    free_sandbox(pool);
     free(pool->config_library);
     free(pool->config_symbol);
     free(pool->config_executable);
@@ -67,6 +110,7 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     pool->config_executable = fl_pool_helper_image(config, &found_beside);
     pool->config_init = config->init_symbol ? strdup(config->init_symbol) : NULL;
     pool->config.init_symbol = pool->config_init;
+    int sandbox_copied = config->sandbox == NULL || copy_sandbox(pool, config->sandbox) == 0;
     pool->with_records = config->signature_count != FL_POOL_INT_FUNCTION;
     pool->channel_size = FL_CHANNEL_SIZE(pool->with_records);
     if (pool->with_records) {
@@ -79,6 +123,7 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
             fl_signature_prepare(&pool->signature, config->signature_result, pool->signature_types,
                                  pool->signature_capacities, count) != 0) {
             error->kind = FL_POOL_ERROR_SIGNATURE;
+            free_sandbox(pool);
             free(pool->config_library);
             free(pool->config_symbol);
             free(pool->config_executable);
@@ -94,7 +139,7 @@ fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
     pool->config.executable = pool->config_executable;
     pool->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (pool->epoll_fd < 0 || (config->library && !pool->config_library) || (config->symbol && !pool->config_symbol) ||
-        !pool->config_executable || (config->init_symbol && !pool->config_init)) {
+        !pool->config_executable || (config->init_symbol && !pool->config_init) || !sandbox_copied) {
         error->kind = FL_POOL_ERROR_SYSTEM;
         error->step = FL_POOL_STEP_SOCKETS;
         error->error_number = errno;
@@ -140,6 +185,14 @@ void fl_pool_shutdown(fl_pool *pool) {
 
 void fl_pool_destroy(fl_pool *pool) {
     if (pool) release(pool);
+}
+
+int fl_pool_sandbox_status(fl_pool *pool, fl_sandbox_status *status) {
+    if (pool->config.sandbox == NULL) return 0;
+    pthread_mutex_lock(&pool->lock);
+    *status = pool->sandbox_status;
+    pthread_mutex_unlock(&pool->lock);
+    return 1;
 }
 
 /* The helper's image, chosen when the pool was created. */

@@ -29,8 +29,13 @@
  *
  * Never in a signal handler; runs in the thread that creates (or destroys) the pool.
  *
+ * A sandbox travels in a second message, SANDBOX (its program and paths);
+ * READY then carries what the helper's probe enforced, and a sandbox that
+ * could not be prepared is an ERROR (FL_POOL_ERROR_SANDBOX).
+ *
  * Limits: the library path and the symbol together must fit in one message
- * (FL_MESSAGE_TEXT bytes), else ENAMETOOLONG.
+ * (FL_MESSAGE_TEXT bytes), else ENAMETOOLONG; so must the sandbox's program
+ * and paths (E2BIG).
  */
 #include "pool_internal.h"
 
@@ -159,10 +164,49 @@ static int send_configuration(fl_pool *pool, const fl_pool_config *config) {
         }
     }
     message->configure.memory_limit = config->memory_limit;
+    message->configure.sandbox = config->sandbox != NULL;
     if (library_length) memcpy(message->text, config->library, library_length);
     if (symbol_length) memcpy(message->text + library_length, config->symbol, symbol_length);
     if (init_length) memcpy(message->text + library_length + symbol_length, config->init_symbol, init_length);
     message->text_length = (int32_t)(library_length + symbol_length + init_length);
+    return fl_send_packet(pool->control, message, FL_MESSAGE_SIZE(message), NULL, 0);
+}
+
+/* The bytes of the SANDBOX message's text: the program, then each path as u32 length and bytes. */
+static size_t sandbox_text_size(const fl_sandbox_config *sandbox) {
+    size_t size = (size_t)sandbox->filter_length * 8;
+    for (uint32_t i = 0; i < sandbox->read_count; i++) size += 4 + strlen(sandbox->read_paths[i]);
+    for (uint32_t i = 0; i < sandbox->write_count; i++) size += 4 + strlen(sandbox->write_paths[i]);
+    return size;
+}
+
+static size_t put_paths(char *text, size_t at, const char *const *paths, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t length = (uint32_t)strlen(paths[i]);
+        memcpy(text + at, &length, sizeof length);
+        memcpy(text + at + sizeof length, paths[i], length);
+        at += sizeof length + length;
+    }
+    return at;
+}
+
+/* The SANDBOX message, after CONFIGURE (its size was checked before the helper started). */
+static int send_sandbox(fl_pool *pool, const fl_sandbox_config *sandbox) {
+    fl_message *message = &pool->incoming;
+    memset(message, 0, offsetof(fl_message, text));
+    message->type = FL_MSG_SANDBOX;
+    message->sandbox.flags = sandbox->flags;
+    message->sandbox.filter_length = sandbox->filter_length;
+    message->sandbox.read_count = sandbox->read_count;
+    message->sandbox.write_count = sandbox->write_count;
+    message->sandbox.cpu_seconds = sandbox->cpu_seconds;
+    message->sandbox.file_size = sandbox->file_size;
+    message->sandbox.open_files = sandbox->open_files;
+    size_t at = (size_t)sandbox->filter_length * 8;
+    if (at) memcpy(message->text, sandbox->filter, at);
+    at = put_paths(message->text, at, sandbox->read_paths, sandbox->read_count);
+    at = put_paths(message->text, at, sandbox->write_paths, sandbox->write_count);
+    message->text_length = (int32_t)at;
     return fl_send_packet(pool->control, message, FL_MESSAGE_SIZE(message), NULL, 0);
 }
 
@@ -205,6 +249,11 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
         system_error(error, FL_POOL_STEP_CONFIGURE, ENAMETOOLONG);
         return -1;
     }
+    if (config->sandbox != NULL && (config->sandbox->filter_length > FL_SANDBOX_MAX_FILTER ||
+                                    sandbox_text_size(config->sandbox) > FL_MESSAGE_TEXT)) {
+        system_error(error, FL_POOL_STEP_CONFIGURE, E2BIG);
+        return -1;
+    }
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
         system_error(error, FL_POOL_STEP_SOCKETS, errno);
@@ -225,7 +274,7 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
     }
     pool->stats.helper_pid = pool->helper;
     pool->helper_pidfd = fl_pidfd_open(pool->helper);
-    if (send_configuration(pool, config) != 0) {
+    if (send_configuration(pool, config) != 0 || (config->sandbox != NULL && send_sandbox(pool, config->sandbox) != 0)) {
         /* A helper that exited before reading its configuration (one of another
            version refuses with status 2 at once): judged by how it ended. */
         if (errno == EPIPE || errno == ECONNRESET) {
@@ -247,7 +296,10 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
     int fd_count = 0;
     ssize_t got = fl_pool_receive(pool, fds, &fd_count, 0);
     for (int i = 0; i < fd_count; i++) close(fds[i]);
-    if (got > 0 && pool->incoming.type == FL_MSG_READY) return 0;
+    if (got > 0 && pool->incoming.type == FL_MSG_READY) {
+        pool->sandbox_status = pool->incoming.ready.sandbox;
+        return 0;
+    }
     if (got > 0 && pool->incoming.type == FL_MSG_ERROR) {
         error->kind = pool->incoming.error.kind;
         error->error_number = pool->incoming.error.error_number;
@@ -259,6 +311,7 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
         error->init_value = pool->incoming.error.init_value;
         error->init_signo = pool->incoming.error.init_signo;
         error->init_address = pool->incoming.error.init_address;
+        error->sandbox = pool->incoming.error.sandbox;
         return -1;
     }
     /* The helper died while loading (a constructor crashed, or exited). */

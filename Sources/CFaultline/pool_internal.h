@@ -69,6 +69,8 @@ struct fl_pool {
     uint32_t signature_types[FL_SIGNATURE_MAX_PARAMETERS];
     uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
     char *config_init;
+    fl_sandbox_config sandbox; /* the copy config.sandbox points at (its program and paths malloc'd) */
+    fl_sandbox_status sandbox_status; /* what the latest helper's probe enforced */
     /* Named frames of recent crashes, by their stack (the helper locates a stack
        once; the same stack again is named here, without waiting for it): the
        key is a hash of the addresses, the addresses themselves are compared.

@@ -11,6 +11,10 @@
  * records were destroyed become suspects, the rest go back to the front of
  * the queue.
  *
+ * In a sandboxed pool, a worker that died of SIGSYS without its handler's
+ * report (the callee blocked SIGSYS: the kernel kills at a denied call) is
+ * blamed with a VIOLATION whose system call is unknown, never SIGNALED.
+ *
  * Runs in the supervisor with the pool's lock held; never in a handler.
  *
  * Limits: an allocation failure for a failure record aborts (the run's
@@ -19,6 +23,7 @@
  */
 #include "pool_internal.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +156,13 @@ void fl_pool_settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, in
     };
     fl_blame blame;
     fl_blame_death(&input, verdicts, &blame);
+    /* Sandboxed, a death by SIGSYS without the handler's report is the kernel's
+       answer to a denied call made with SIGSYS blocked: a violation, its call unknown. */
+    if (pool->config.sandbox != NULL && blame.report.kind == FL_KIND_SIGNALED && blame.report.signo == SIGSYS &&
+        !(blame.report.flags & FL_REPORT_DETAILED)) {
+        blame.report.kind = FL_KIND_VIOLATION;
+        blame.report.syscall_nr = -1;
+    }
     for (uint32_t j = count; j > 0; j--) {
         uint32_t i = j - 1;
         size_t index = worker->batch[i];
@@ -213,7 +225,7 @@ int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_do
     const fl_report *crash = &channel->crash;
     if (!worker->busy || notice->seq != worker->seq || notice->count != FL_CRASH_NOTICE) return 0;
     if (!atomic_load_explicit(&channel->crash_ready, memory_order_acquire) || channel->crash_seq != worker->seq ||
-        crash->kind != FL_KIND_SIGNALED || crash->frame_count > FL_MAX_FRAMES) {
+        (crash->kind != FL_KIND_SIGNALED && crash->kind != FL_KIND_VIOLATION) || crash->frame_count > FL_MAX_FRAMES) {
         return 0;
     }
     uint64_t index = channel->crash_index;

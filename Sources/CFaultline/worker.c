@@ -43,6 +43,16 @@
  * real fault then walks in ~40-50 µs instead of 100-200 µs. A standby worker
  * does this while the others work. One-call workers (the fork server) skip it.
  *
+ * Sandbox (opt-in): after the warm-up, with its fault handlers installed
+ * (SIGSYS too, sandboxed), the worker applies the sandbox the helper prepared
+ * (sandbox_apply.c: rlimits, network namespace, Landlock, seccomp last) and
+ * only then takes its first batch. A step the helper's probe applied that
+ * fails here ends the worker with status 125 before any call. After the
+ * seccomp program, the loop and the handler make only calls it allows:
+ * recvfrom and sendto on the worker's socket, kill(helper, SIGUSR1),
+ * getpid, gettid, tgkill on itself, rt_sigaction (never for SIGSYS),
+ * rt_sigprocmask, process_vm_readv on itself, munmap, exit_group.
+ *
  * Limits: a callee thread other than the calling one that overflows its own
  * stack dies without a report (the signal is still exact). The worker dies
  * with the helper (PR_SET_PDEATHSIG) and when its socket closes. The warm-up
@@ -52,6 +62,7 @@
  */
 #include "channel.h"
 #include "internal.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -191,6 +202,11 @@ static void call_loop(const fl_worker_config *argument) {
     const uint64_t secret = loop.secret;
     fl_install_fault_reporter(worker_fault, worker_altstack.base, worker_altstack.size);
     if ((handler_options & FL_CAPTURE_BACKTRACE) && loop.recycle_after != 1) warm_up_fault_path();
+    if (loop.sandbox != NULL) {
+        fl_install_sigsys_reporter();
+        uint32_t required = loop.sandbox->enforced;
+        if ((fl_sandbox_apply(loop.sandbox) & required) != required) _exit(125);
+    }
     uint64_t calls = 0;
     for (;;) {
         fl_batch_order order;

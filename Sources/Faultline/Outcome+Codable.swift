@@ -1,6 +1,6 @@
 /// The JSON form of an outcome is part of the `faultline call` contract:
 /// the keys `outcome`, `value`, `out`, `signal`, `signo`, `address`, `backtrace`,
-/// `status`, `seconds` and `detail` and their values do not change. `code`, `frames`,
+/// `status`, `seconds`, `detail` and `syscall` and their values do not change. `code`, `frames`,
 /// `truncated`, `access`, `message`, `stack_pointer` and `cut_at_call` are extra
 /// keys that make the form round-trip; `severity` and `bucket` are computed from
 /// the rest (written, never read).
@@ -11,7 +11,7 @@
 extension Outcome: Codable {
     enum CodingKeys: String, CodingKey {
         case outcome, value, out, signal, signo, code, address, backtrace, frames, truncated, status, seconds, detail
-        case access, message, severity, bucket
+        case access, message, severity, bucket, syscall, pc
         case stackPointer = "stack_pointer"
         case cutAtCall = "cut_at_call"
     }
@@ -44,6 +44,13 @@ extension Outcome: Codable {
             try container.encode(after.seconds, forKey: .seconds)
         case .corrupted(let detail):
             try container.encode(detail, forKey: .detail)
+        case .violation(let violation):
+            try container.encode(violation.syscall.map(SyscallJSON.init), forKey: .syscall)
+            try container.encodeIfPresent(violation.pc.map { "0x" + String($0, radix: 16) }, forKey: .pc)
+            try container.encode(violation.backtrace.map(\.description), forKey: .backtrace)
+            try container.encode(violation.backtrace, forKey: .frames)
+            try container.encode(violation.bucket, forKey: .bucket)
+            if violation.cutAtCall { try container.encode(true, forKey: .cutAtCall) }
         }
     }
 
@@ -73,10 +80,42 @@ extension Outcome: Codable {
             self = .timedOut(.nanoseconds(Int64((try container.decode(Double.self, forKey: .seconds) * 1e9).rounded())))
         case "corrupted":
             self = .corrupted(detail: try container.decode(String.self, forKey: .detail))
+        case "violation":
+            self = .violation(Violation(
+                syscall: try container.decodeIfPresent(SyscallJSON.self, forKey: .syscall)?.syscall,
+                pc: try container.decodeIfPresent(String.self, forKey: .pc)
+                    .flatMap { UInt64($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) },
+                backtrace: try container.decodeIfPresent([Frame].self, forKey: .frames) ?? [],
+                cutAtCall: try container.decodeIfPresent(Bool.self, forKey: .cutAtCall) ?? false))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .outcome, in: container,
                                                    debugDescription: "unknown outcome \(other)")
         }
+    }
+}
+
+/// A violation's `syscall` object: `{"name":"socket","number":41,"arch":"x86_64","args":[2,1,0,0,0,0]}`.
+struct SyscallJSON: Codable {
+    var syscall: Violation.Syscall
+
+    init(_ syscall: Violation.Syscall) { self.syscall = syscall }
+
+    private enum CodingKeys: String, CodingKey { case name, number, arch, args }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(syscall.name, forKey: .name)
+        try container.encode(syscall.number, forKey: .number)
+        try container.encode(syscall.arch, forKey: .arch)
+        try container.encode(syscall.args, forKey: .args)
+    }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        syscall = Violation.Syscall(name: try container.decodeIfPresent(String.self, forKey: .name),
+                                    number: try container.decode(Int32.self, forKey: .number),
+                                    arch: try container.decode(String.self, forKey: .arch),
+                                    args: try container.decode([UInt64].self, forKey: .args))
     }
 }
 

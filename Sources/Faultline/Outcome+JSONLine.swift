@@ -56,6 +56,8 @@ extension Outcome {
             line += ",\"seconds\":\(after.seconds)"
         case .corrupted(let detail):
             line += ",\"detail\":" + JSONText.quoted(detail)
+        case .violation(let violation):
+            line += JSONText.violationMembers(violation)
         }
         return line
     }
@@ -119,6 +121,24 @@ package enum JSONText {
             cache.entries[key] = (fault, line)
             cache.last = (fault, line)
         }
+        return line
+    }
+
+    /// The members of a `violation` outcome after `"outcome"`: `syscall` (or
+    /// null), `pc`, `backtrace`, `frames`, `bucket`, `cut_at_call`.
+    static func violationMembers(_ violation: Violation) -> String {
+        var line = ",\"syscall\":"
+        if let call = violation.syscall {
+            line += "{\"name\":" + (call.name.map(quoted) ?? "null") + ",\"number\":\(call.number),\"arch\":" + quoted(call.arch)
+            line += ",\"args\":[" + call.args.map { String($0) }.joined(separator: ",") + "]}"
+        } else {
+            line += "null"
+        }
+        if let pc = violation.pc { line += ",\"pc\":\"0x\(String(pc, radix: 16))\"" }
+        line += ",\"backtrace\":[" + violation.backtrace.map { quoted($0.description) }.joined(separator: ",") + "]"
+        line += ",\"frames\":[" + violation.backtrace.map(frame).joined(separator: ",") + "]"
+        line += ",\"bucket\":" + quoted(violation.bucket)
+        if violation.cutAtCall { line += ",\"cut_at_call\":true" }
         return line
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFaultline
+import CFaultlineSeccomp
 
 extension Outcome {
     /// Translates the C report into a typed outcome, resolving backtrace
@@ -43,9 +44,34 @@ extension Outcome {
                 cutAtCall: report.flags & UInt32(FL_REPORT_CUT_AT_CALL) != 0))
         case FL_KIND_CORRUPTED:
             self = .corrupted(detail: Self.corruptionDetail(report, returned: String(report.value)))
+        case FL_KIND_VIOLATION:
+            self = .violation(Violation(report: report, namedFrames: namedFrames, symbolize: symbolize))
         default:
             throw InconsistentReport(kind: report.kind)
         }
+    }
+}
+
+extension Violation {
+    /// The violation an FL_KIND_VIOLATION report describes (syscall_nr -1: died of SIGSYS without a report).
+    init(report: fl_report, namedFrames: [Frame]?, symbolize: Bool) {
+        guard report.syscall_nr >= 0 else {
+            self.init(syscall: nil)
+            return
+        }
+        let addresses = withUnsafeBytes(of: report.frames) { raw in
+            Array(raw.bindMemory(to: UInt64.self).prefix(Int(min(report.frame_count, UInt32(FL_MAX_FRAMES)))))
+        }
+        let args = withUnsafeBytes(of: report.syscall_args) { Array($0.bindMemory(to: UInt64.self)) }
+        let name = fl_seccomp_name(report.syscall_arch, report.syscall_nr).map { pointer in
+            defer { free(pointer) }
+            return String(cString: pointer)
+        }
+        self.init(syscall: Syscall(name: name, number: report.syscall_nr,
+                                   arch: Self.archName(report.syscall_arch, number: report.syscall_nr), args: args),
+                  pc: report.address,
+                  backtrace: namedFrames ?? (symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) }),
+                  cutAtCall: report.flags & UInt32(FL_REPORT_CUT_AT_CALL) != 0)
     }
 }
 

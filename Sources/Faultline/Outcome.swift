@@ -5,7 +5,8 @@
 /// `{"outcome":"returned","value":4}`,
 /// `{"outcome":"signaled","signal":"SIGSEGV","signo":11,"address":"0x0","backtrace":[…]}`,
 /// `{"outcome":"exited","status":100}`, `{"outcome":"timed_out","seconds":1.0}`,
-/// `{"outcome":"corrupted","detail":"…"}`.
+/// `{"outcome":"corrupted","detail":"…"}`, and in a sandbox
+/// `{"outcome":"violation","syscall":{"name":"socket","number":41,"arch":"x86_64","args":[2,1,0,0,0,0]},…}`.
 ///
 /// ```swift
 /// switch outcome {
@@ -14,6 +15,7 @@
 /// case .exited(let status): print("exit(\(status))")
 /// case .timedOut(let after): print("killed after \(after)")
 /// case .corrupted(let detail): print("no trustworthy record:", detail)
+/// case .violation(let violation): print("denied:", violation)  // socket(2, 1, 0) [41, x86_64] at …
 /// }
 /// ```
 public enum Outcome: Hashable, Sendable, CustomStringConvertible {
@@ -32,6 +34,9 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
     /// callee wrote over the memory that carries results), so no outcome can
     /// be vouched for; `detail` says what was found. Never a guess.
     case corrupted(detail: String)
+    /// The call made a system call its ``Sandbox`` denies, which ended it
+    /// (only with a sandbox: pool, fork server, fork).
+    case violation(Violation)
 
     /// `.returned(.int32(value), out: [])`: the outcome of an `int f(int)` that returned.
     public static func returned(_ value: Int32) -> Outcome { .returned(.int32(value), out: []) }
@@ -57,7 +62,13 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
     /// The signal, if one ended the call.
     public var signal: Signal? { fault?.signal }
 
-    /// `"returned"`, `"signaled"`, `"exited"`, `"timed_out"` or `"corrupted"`: the `outcome` key of the JSON form.
+    /// The violation, if the sandbox ended the call.
+    public var violation: Violation? {
+        if case .violation(let violation) = self { return violation }
+        return nil
+    }
+
+    /// `"returned"`, `"signaled"`, `"exited"`, `"timed_out"`, `"corrupted"` or `"violation"`: the `outcome` key of the JSON form.
     public var kind: String {
         switch self {
         case .returned: "returned"
@@ -65,6 +76,7 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
         case .exited: "exited"
         case .timedOut: "timed_out"
         case .corrupted: "corrupted"
+        case .violation: "violation"
         }
     }
 
@@ -77,6 +89,7 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
         case .exited(let status): "exited with status \(status)"
         case .timedOut(let after): "timed out after \(after.seconds) s"
         case .corrupted(let detail): "corrupted: \(detail)"
+        case .violation(let violation): "violation: \(violation)"
         }
     }
 }

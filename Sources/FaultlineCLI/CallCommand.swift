@@ -99,7 +99,10 @@ struct CallCommand: ParsableCommand {
             let replays = chunk.outcomes.replays
             let extra = options.memoryLimit.map { "\"memory_limit\":\($0)" } ?? ""
             for (index, outcome) in chunk.outcomes.enumerated() {
-                output.write(outcome, inputJSON: chunk.inputJSON(index), replay: replays.isEmpty ? nil : replays[index], extra: extra)
+                // The first line of a sandboxed run says what the sandbox enforces.
+                let first = index == 0 ? chunk.sandboxMember : nil
+                let members = [extra, first ?? ""].filter { !$0.isEmpty }.joined(separator: ",")
+                output.write(outcome, inputJSON: chunk.inputJSON(index), replay: replays.isEmpty ? nil : replays[index], extra: members)
             }
         }
     }

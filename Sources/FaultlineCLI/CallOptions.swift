@@ -39,6 +39,8 @@ struct CallOptions: ParsableArguments {
     @Option(name: .customLong("init"), help: ArgumentHelp("An exported int SYMBOL(void), called once before the first call in every process that calls; it must return 0.", valueName: "symbol"))
     var initializer: String?
 
+    @OptionGroup var sandboxOptions: SandboxOptions
+
     @Argument(parsing: .allUnrecognized, help: "JSON integers (e.g. -7; no '+', no leading zero), or with --signature JSON arrays. Without any, one per line from standard input, answered as the lines arrive.")
     var inputs: [String] = []
 
@@ -61,5 +63,6 @@ struct CallOptions: ParsableArguments {
         }
         if let memoryLimit, memoryLimit < 1 << 20 { throw ValidationError("--memory-limit must be at least 1048576 bytes, got \(memoryLimit)") }
         if let maxCallsPerWorker, maxCallsPerWorker < 1 { throw ValidationError("--max-calls-per-worker must be at least 1, got \(maxCallsPerWorker)") }
+        try sandboxOptions.validate(strategy: strategy)
     }
 }

@@ -12,6 +12,13 @@ struct AnsweredChunk {
     var inputJSON: (Int) -> String
     /// The index of the chunk's first input in the whole run.
     var firstIndex: Int
+    /// With a sandbox, on the run's first chunk: the `"sandbox":{…}` member of its first line.
+    var sandboxMember: String?
+}
+
+/// What the strategy made for a run reports about its sandbox.
+final class SandboxAnnouncement {
+    var status: SandboxStatus?
 }
 
 extension CallOptions {
@@ -21,9 +28,12 @@ extension CallOptions {
         // Before anything else: with descriptor 1 closed, the next descriptor
         // opened would become "stdout" and results would land in it.
         OutputStream.requireStandardOutput()
+        let sandbox = try sandboxOptions.sandbox()
+        let announcement = SandboxAnnouncement()
         guard let signatureText = signature else {
-            return try serve(format: .int32, chunk: Self.chunk, inputJSON: { String($0) }, consume: consume) {
-                let strategy = try makeStrategy()
+            return try serve(format: .int32, chunk: Self.chunk, inputJSON: { String($0) }, sandbox: sandbox,
+                             announcement: announcement, consume: consume) {
+                let strategy = try makeStrategy(sandbox, announcement)
                 if let pool = (strategy as? PoolStrategy)?.pool ?? (strategy as? PoolRecordStrategy)?.pool {
                     SignalWatcher.onStop { pool.shutdown() }
                 }
@@ -33,8 +43,8 @@ extension CallOptions {
         let parsed: Signature
         do { parsed = try Signature(parsing: signatureText) } catch { throw ValidationError(error.description) }
         try serve(format: .signature(parsed), chunk: Self.signatureChunk,
-                  inputJSON: Signature.inputJSON, consume: consume) {
-            let caller = try makeSignatureCaller(parsed)
+                  inputJSON: Signature.inputJSON, sandbox: sandbox, announcement: announcement, consume: consume) {
+            let caller = try makeSignatureCaller(parsed, sandbox, announcement)
             return { try caller.call($0) }
         }
     }
@@ -43,6 +53,7 @@ extension CallOptions {
     /// input streamed), starts the strategy with `start` (which returns the
     /// call of one chunk), and prints one line per outcome (the input in its JSON form by `inputJSON`).
     private func serve<Input>(format: InputFormat<Input>, chunk: Int, inputJSON: @escaping (Input) -> String,
+                              sandbox: Sandbox?, announcement: SandboxAnnouncement,
                               consume: (OutputStream, AnsweredChunk) throws -> Void,
                               start: () throws -> ([Input]) throws -> Outcomes) throws {
         let words = inputs.first == "--" ? Array(inputs.dropFirst()) : inputs
@@ -58,6 +69,11 @@ extension CallOptions {
         // Before any library is loaded here: its constructors may print too.
         let output = OutputStream.claimStandardOutput()
         let call = try start()
+        var sandboxMember: String?
+        if let sandbox, let status = announcement.status {
+            StandardError.write("faultline: " + SandboxReport.summary(sandbox, status))
+            sandboxMember = SandboxReport.jsonMember(sandbox, status)
+        }
         let progress = Progress(total: given?.count)
         var answered = 0
         func answer(_ inputs: [Input]) throws {
@@ -69,7 +85,8 @@ extension CallOptions {
                 StandardError.write("faultline: the run cannot go on: \(error)")
                 throw ExitCode(70)
             }
-            try consume(output, AnsweredChunk(outcomes: outcomes, inputJSON: { inputJSON(inputs[$0]) }, firstIndex: answered))
+            try consume(output, AnsweredChunk(outcomes: outcomes, inputJSON: { inputJSON(inputs[$0]) }, firstIndex: answered,
+                                              sandboxMember: answered == 0 ? sandboxMember : nil))
             output.flush()
             answered += inputs.count
             progress.update(done: answered)
@@ -96,29 +113,40 @@ extension CallOptions {
     /// The same for calls with a signature (an input may hold a megabyte of bytes).
     private static let signatureChunk = 1024
 
-    private func makeStrategy() throws -> any Strategy {
+    private func makeStrategy(_ sandbox: Sandbox?, _ announcement: SandboxAnnouncement) throws -> any Strategy {
         switch strategy {
         case .guard:
             let function = try NativeFunction.loadChecked(library: library, symbol: symbol)
             return GuardStrategy(function, initializer: try loadInitializer())
         case .fork:
             let function = try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline)
-            return ForkStrategy(function, timeout: deadline, initializer: try loadInitializer())
+            return try forkStrategy(function, sandbox, announcement)
         case .pool:
             guard let initializer else {
-                return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: poolConfiguration))
+                let pool = try WorkerPool(library: library, symbol: symbol, configuration: poolConfiguration(sandbox))
+                announcement.status = pool.sandboxStatus
+                return PoolStrategy(pool)
             }
             // A pool with an initializer carries argument records, even for int32(int32).
             let pool = try WorkerPool(library: library, symbol: symbol, signature: .default, initializer: initializer,
-                                      configuration: poolConfiguration)
+                                      configuration: poolConfiguration(sandbox))
+            announcement.status = pool.sandboxStatus
             return PoolRecordStrategy(pool: pool)
         }
     }
 
+    /// Fork per call of `function`, sandboxed when asked.
+    private func forkStrategy(_ function: NativeFunction, _ sandbox: Sandbox?, _ announcement: SandboxAnnouncement) throws -> ForkStrategy {
+        guard let sandbox else { return ForkStrategy(function, timeout: deadline, initializer: try loadInitializer()) }
+        let strategy = try ForkStrategy(function, timeout: deadline, initializer: try loadInitializer(), sandbox: sandbox)
+        announcement.status = strategy.sandboxStatus
+        return strategy
+    }
+
     /// The pool's configuration from the options.
-    private var poolConfiguration: WorkerPool.Configuration {
+    private func poolConfiguration(_ sandbox: Sandbox?) -> WorkerPool.Configuration {
         var configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline,
-                                                     recycleAfter: maxCallsPerWorker, memoryLimit: memoryLimit)
+                                                     recycleAfter: maxCallsPerWorker, memoryLimit: memoryLimit, sandbox: sandbox)
         configuration.verifyCrashes = verifyCrashes
         return configuration
     }
@@ -136,7 +164,8 @@ extension CallOptions {
     /// The adapter of the chosen strategy for calls with `signature` (the
     /// library is first loaded in a helper process: the pool's, or a probe
     /// before the guard and fork load it here).
-    private func makeSignatureCaller(_ signature: Signature) throws -> any SignatureCaller {
+    private func makeSignatureCaller(_ signature: Signature, _ sandbox: Sandbox?,
+                                     _ announcement: SandboxAnnouncement) throws -> any SignatureCaller {
         switch strategy {
         case .guard, .fork:
             _ = try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline)
@@ -144,10 +173,11 @@ extension CallOptions {
             if strategy == .guard {
                 return GuardSignatureCaller(strategy: GuardStrategy(function, initializer: try loadInitializer()))
             }
-            return ForkSignatureCaller(strategy: ForkStrategy(function, timeout: deadline, initializer: try loadInitializer()))
+            return ForkSignatureCaller(strategy: try forkStrategy(function, sandbox, announcement))
         case .pool:
             let pool = try WorkerPool(library: library, symbol: symbol, signature: signature, initializer: initializer,
-                                      configuration: poolConfiguration)
+                                      configuration: poolConfiguration(sandbox))
+            announcement.status = pool.sandboxStatus
             SignalWatcher.onStop { pool.shutdown() }
             return PoolSignatureCaller(pool: pool)
         }

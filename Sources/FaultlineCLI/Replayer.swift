@@ -32,6 +32,7 @@ struct Replayer {
         if let signature = options.signature { argv += ["--signature", signature] }
         if let initializer = options.initializer { argv += ["--init", initializer] }
         if let timeout = options.timeout { argv += ["--timeout", String(timeout)] }
+        argv += options.sandboxOptions.arguments
         argv += ["--strategy", "fork", "--", inputJSON]
         return argv
     }
@@ -50,14 +51,15 @@ struct Replayer {
         return same
     }
 
-    /// The group key of one `faultline call` line: its bucket, `timeout`,
-    /// `exit:<status>` or `corrupted`; nil for a return or an unreadable line.
+    /// The group key of one `faultline call` line: its bucket (a crash's or a
+    /// violation's), `timeout`, `exit:<status>` or `corrupted`; nil for a return or an unreadable line.
     static func groupKey(ofLine line: String) -> String? {
         switch member("outcome", in: line) {
         case "\"signaled\"": member("bucket", in: line).map { String($0.dropFirst().dropLast()) }
         case "\"exited\"": member("status", in: line).map { "exit:\($0)" }
         case "\"timed_out\"": "timeout"
         case "\"corrupted\"": "corrupted"
+        case "\"violation\"": member("bucket", in: line).map { String($0.dropFirst().dropLast()) }
         default: nil
         }
     }

@@ -44,6 +44,13 @@ struct TriageReport {
                             "\"frames\":[" + fault.backtrace.prefix(Self.shownFrames).map(JSONText.frame).joined(separator: ",") + "]"]
             }
             if case .exited(let status) = group.outcome { members.append("\"status\":\(status)") }
+            if let violation = group.outcome.violation {
+                let call = violation.syscall.map { call in
+                    "{\"name\":" + (call.name.map(JSONText.quoted) ?? "null") + ",\"number\":\(call.number),\"arch\":\"\(call.arch)\"}"
+                }
+                members += ["\"syscall\":" + (call ?? "null"),
+                            "\"frames\":[" + violation.backtrace.prefix(Self.shownFrames).map(JSONText.frame).joined(separator: ",") + "]"]
+            }
             members += ["\"inputs\":[" + entry.inputs.joined(separator: ",") + "]",
                         "\"reproduce\":[" + entry.reproduce.map(JSONText.quoted).joined(separator: ",") + "]",
                         "\"reproduced\":\(entry.reproduced)", "\"replays\":\(replayer.times)"]
@@ -59,12 +66,12 @@ struct TriageReport {
             let share = triage.total > 0 ? Double(group.count) * 100 / Double(triage.total) : 0
             lines.append("#\(number + 1)  \(group.count) input\(group.count == 1 ? "" : "s") (\(Self.percent(share)))  \(group.key)")
             lines.append("    " + Self.headline(group.outcome))
-            if let fault = group.outcome.fault {
-                if let message = fault.message { lines.append("    message: \(message)") }
-                for (index, frame) in fault.backtrace.prefix(Self.shownFrames).enumerated() {
+            if let message = group.outcome.fault?.message { lines.append("    message: \(message)") }
+            if let backtrace = group.outcome.fault?.backtrace ?? group.outcome.violation?.backtrace {
+                for (index, frame) in backtrace.prefix(Self.shownFrames).enumerated() {
                     lines.append((index == 0 ? "    at " : "       ") + frame.description + (frame.inlined ? " [inlined]" : ""))
                 }
-                if fault.backtrace.count > Self.shownFrames { lines.append("       … \(fault.backtrace.count - Self.shownFrames) more") }
+                if backtrace.count > Self.shownFrames { lines.append("       … \(backtrace.count - Self.shownFrames) more") }
             }
             let more = group.count > entry.inputs.count ? " … (\(group.count - entry.inputs.count) more)" : ""
             lines.append("    inputs: " + entry.inputs.joined(separator: ", ") + more)

@@ -17,6 +17,7 @@
  *   io.c         EINTR-safe send/recv/sendmsg/recvmsg/waitpid/poll (internal)
  *   clock.c      the monotonic clock
  *   wait_status.c the WIFEXITED family, which Swift cannot see
+ *   sandbox_*.c  the opt-in sandbox of workers and forked children (CFaultlineSandbox.h)
  *
  * The Swift module `Faultline` is the public, typed API on top of these.
  */
@@ -70,6 +71,13 @@ typedef enum fl_kind {
         `address`, `frames` when FL_REPORT_DETAILED), exited with status `value`,
         or had not finished when the deadline passed (`elapsed_ns`). */
     FL_KIND_INIT_FAILED = 6,
+    /** A sandboxed process made a system call its sandbox denies (seccomp
+        SIGSYS, SYS_SECCOMP): `syscall_nr`, `syscall_arch`, `syscall_args`,
+        `address` (the instruction after the system call), `frames` as for
+        SIGNALED, signo SIGSYS. `syscall_nr` is -1 (and nothing but `signo` is
+        known) when the process died of SIGSYS without a report: the callee
+        had blocked SIGSYS, so the kernel killed it at its denied call. */
+    FL_KIND_VIOLATION = 7,
 } fl_kind;
 
 /** Why a call's outcome is FL_KIND_CORRUPTED (the report's `code`). */
@@ -150,6 +158,9 @@ typedef struct fl_report {
         assert), or the type of an uncaught C++ exception as `typeinfo:` and its mangled
         name; not NUL-terminated, cut at FL_MESSAGE_MAX bytes. */
     char message[FL_MESSAGE_MAX];
+    int32_t syscall_nr;       /**< VIOLATION: the denied system call's number (-1: unknown) */
+    uint32_t syscall_arch;    /**< VIOLATION: its AUDIT_ARCH_* (si_arch) */
+    uint64_t syscall_args[6]; /**< VIOLATION: its six argument registers */
     uint64_t frames[FL_MAX_FRAMES]; /**< instruction addresses, faulting frame first */
 } fl_report;
 
@@ -376,3 +387,4 @@ int64_t fl_now_ns(void);
 /* The worker pool has its own header; the umbrella pulls it in. */
 #include "CFaultlinePool.h"
 #include "CFaultlineSignature.h"
+#include "CFaultlineSandbox.h"

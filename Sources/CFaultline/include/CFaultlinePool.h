@@ -65,6 +65,8 @@ typedef struct fl_pool_config {
     const char *init_symbol;
     /** RLIMIT_AS of every worker, in bytes (0: none). */
     uint64_t memory_limit;
+    /** The workers' sandbox (CFaultlineSandbox.h), copied by fl_pool_create; NULL: none. */
+    const fl_sandbox_config *sandbox;
 } fl_pool_config;
 
 /** `signature_count` of a pool of `int f(int)`. */
@@ -87,6 +89,8 @@ enum {
     FL_POOL_ERROR_INIT_SYMBOL = 7,  /**< dlsym found no init symbol */
     FL_POOL_ERROR_INIT_FAILED = 8,  /**< init returned non-zero (`init_report` RETURNED) or crashed (SIGNALED) */
     FL_POOL_ERROR_SIGNATURE = 9,    /**< the signature could not be prepared (libffi refused it) */
+    FL_POOL_ERROR_SANDBOX = 10,     /**< the sandbox could not be prepared: `sandbox` (a path that cannot be
+                                         opened, or, strict, less enforced than asked) */
 };
 
 /** Which step a FL_POOL_ERROR_SYSTEM failed in (`fl_pool_error.step`). */
@@ -111,6 +115,7 @@ typedef struct fl_pool_error {
     int32_t init_value;    /**< INIT_FAILED, RETURNED: what init returned */
     int32_t init_signo;    /**< INIT_FAILED, SIGNALED: the signal */
     uint64_t init_address; /**< INIT_FAILED, SIGNALED: the fault address (0 when none) */
+    fl_sandbox_status sandbox; /**< SANDBOX: what was enforced, the path that failed and its errno */
 } fl_pool_error;
 
 /** A call that did not simply return. */
@@ -208,6 +213,10 @@ typedef void (*fl_record_writer)(void *context, size_t index, uint8_t *destinati
 int fl_pool_run_written(fl_pool *pool, const uint64_t *offsets, size_t count, fl_record_writer writer, void *context,
                         uint8_t *results, size_t result_size, int32_t *kinds, fl_pool_failure **failures,
                         size_t *failure_count);
+
+/** With a sandbox: 1 and what the helper's probe enforced in `status` (the
+    latest helper's); 0 without a sandbox. */
+int fl_pool_sandbox_status(fl_pool *pool, fl_sandbox_status *status);
 
 /** The program the helper runs (chosen once, when the pool was created; see fl_pool_config.executable). */
 const char *fl_pool_helper_executable(fl_pool *pool);

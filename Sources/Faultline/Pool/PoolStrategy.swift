@@ -32,18 +32,19 @@ public struct ForkServerStrategy: Strategy {
     /// `"fork-server"`.
     public var name: String { "fork-server" }
 
-    /// Starts the helper for `symbol` in `library`; `timeout` as in ``ForkStrategy``.
-    public init(library: String, symbol: String, timeout: Duration? = nil, workers: Int = 1) throws {
+    /// Starts the helper for `symbol` in `library`; `timeout` as in ``ForkStrategy``;
+    /// with a `sandbox`, every fresh process applies it before its call.
+    public init(library: String, symbol: String, timeout: Duration? = nil, workers: Int = 1, sandbox: Sandbox? = nil) throws {
         pool = try WorkerPool(library: library, symbol: symbol,
-                              configuration: .init(workers: workers, timeout: timeout, recycleAfter: 1))
+                              configuration: .init(workers: workers, timeout: timeout, recycleAfter: 1, sandbox: sandbox))
     }
 
     /// The same for a function with `signature`; `initializer` runs once in the
     /// helper, so every fresh process starts with the state it set up.
     public init(library: String, symbol: String, signature: Signature, initializer: String? = nil,
-                timeout: Duration? = nil, workers: Int = 1) throws {
+                timeout: Duration? = nil, workers: Int = 1, sandbox: Sandbox? = nil) throws {
         pool = try WorkerPool(library: library, symbol: symbol, signature: signature, initializer: initializer,
-                              configuration: .init(workers: workers, timeout: timeout, recycleAfter: 1))
+                              configuration: .init(workers: workers, timeout: timeout, recycleAfter: 1, sandbox: sandbox))
     }
 
     /// One call with a signature's arguments, in a fresh process.

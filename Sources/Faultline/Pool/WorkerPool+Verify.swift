@@ -2,7 +2,7 @@ extension WorkerPool {
     /// Whether an outcome from a long-lived worker is worth running again alone.
     private static func needsReplay(_ outcome: Outcome) -> Bool {
         switch outcome {
-        case .signaled, .exited, .corrupted: true
+        case .signaled, .exited, .corrupted, .violation: true
         case .returned, .timedOut: false
         }
     }

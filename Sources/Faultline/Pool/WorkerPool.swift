@@ -48,15 +48,19 @@ public final class WorkerPool: @unchecked Sendable {
         /// The address-space limit (`RLIMIT_AS`) of every worker, in bytes. `nil`: none.
         /// A call that hits it gets its true outcome (often a failed allocation, then a fault).
         public var memoryLimit: Int?
-        /// Run every input whose outcome was `signaled`, `exited` or `corrupted`
+        /// Run every input whose outcome was `signaled`, `exited`, `corrupted` or `violation`
         /// again, alone, in a fresh process, and keep that outcome in
         /// ``Outcomes/replays``: it tells a crash of the input's own from one
         /// caused by state an earlier call left in the worker.
         public var verifyCrashes: Bool = false
+        /// The workers' sandbox (``Sandbox``): nil, none. Every worker applies it to
+        /// itself before its first call; a denied system call is ``Outcome/violation(_:)``.
+        public var sandbox: Sandbox?
 
         /// Creates a configuration.
         public init(workers: Int = WorkerPool.onlineCores, timeout: Duration? = nil, captureBacktrace: Bool = true,
-                    symbolize: Bool = true, recycleAfter: Int? = nil, memoryLimit: Int? = nil) {
+                    symbolize: Bool = true, recycleAfter: Int? = nil, memoryLimit: Int? = nil, sandbox: Sandbox? = nil) {
+            self.sandbox = sandbox
             self.workers = workers
             self.timeout = timeout
             self.captureBacktrace = captureBacktrace
@@ -79,6 +83,8 @@ public final class WorkerPool: @unchecked Sendable {
     let origin: (library: String?, symbol: String?, imageOffset: UInt64, initializer: String?)
     /// One fresh process per call, for ``Configuration/verifyCrashes``; made on first use.
     var replayPool: WorkerPool?
+    /// The sandbox's program (rule count, paths), when there is one.
+    let sandboxProgram: SandboxProgram?
 
     /// Starts a pool for `symbol` in `library`, called with `signature`;
     /// `initializer` names an `int init(void)` in the same library, called
@@ -151,7 +157,9 @@ public final class WorkerPool: @unchecked Sendable {
         let timeout = configuration.timeout.map { $0.nanoseconds } ?? -1
         var error = fl_pool_error()
         let requested = configuration.workers
-        let created: OpaquePointer? = "/proc/self/exe".withCString { executable in
+        let program = try configuration.sandbox.map { sandbox throws(SandboxError) in try SandboxProgram(sandbox, forPool: true) }
+        sandboxProgram = program
+        let created: OpaquePointer? = withOptionalSandbox(program) { sandbox in "/proc/self/exe".withCString { executable in
             withOptionalCString(library) { library in
                 withOptionalCString(symbol) { symbol in
                     withOptionalCString(initializer) { initializer in
@@ -163,15 +171,17 @@ public final class WorkerPool: @unchecked Sendable {
                                     recycle_after: Int32(clamping: configuration.recycleAfter ?? 0),
                                     signature_result: result, signature_count: count,
                                     signature_types: types.baseAddress, signature_capacities: capacities.baseAddress,
-                                    init_symbol: initializer, memory_limit: UInt64(max(0, configuration.memoryLimit ?? 0)))
+                                    init_symbol: initializer, memory_limit: UInt64(max(0, configuration.memoryLimit ?? 0)),
+                                    sandbox: sandbox)
                                 return fl_pool_create(&config, &error)
                             }
                         }
                     }
                 }
             }
-        }
+        } }
         guard let created else {
+            if error.kind == Int32(FL_POOL_ERROR_SANDBOX), let program { throw program.error(of: error.sandbox) }
             throw Self.error(from: error, library: library, symbol: symbol, initializer: initializer, requested: requested,
                              timeout: timeout)
         }
@@ -265,6 +275,13 @@ public final class WorkerPool: @unchecked Sendable {
     public func call(_ input: Int32) throws(PoolError) -> Outcome {
         try run([input])[0]
     }
+
+    /// What the sandbox enforces in this pool's workers (measured by its helper), nil without one.
+    public var sandboxStatus: SandboxStatus? {
+        var status = fl_sandbox_status()
+        guard let sandboxProgram, fl_pool_sandbox_status(pool, &status) != 0 else { return nil }
+        return SandboxStatus(status, rules: sandboxProgram.ruleCount)
+    }
 }
 
 extension Duration {
@@ -272,6 +289,11 @@ extension Duration {
     var nanoseconds: Int64 {
         components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
+}
+
+private func withOptionalSandbox<R>(_ program: SandboxProgram?, _ body: (UnsafePointer<fl_sandbox_config>?) -> R) -> R {
+    guard let program else { return body(nil) }
+    return program.withConfig { body($0) }
 }
 
 private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {

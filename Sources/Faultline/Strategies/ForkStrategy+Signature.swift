@@ -24,8 +24,8 @@ extension ForkStrategy {
         let initFunction = initializer?.cFunction
         return try prepared.withRecords(arguments) { record, size, result in
             var report = fl_report()
-            let status = fl_fork_invoke(prepared.pointer, callee, record, size, initFunction, timeoutNanoseconds, options,
-                                        &report, result, prepared.resultSize)
+            let status = fl_fork_invoke_sandboxed(prepared.pointer, callee, record, size, initFunction, timeoutNanoseconds,
+                                                  options, cSandbox, &report, result, prepared.resultSize)
             if status == FL_SIGNATURE_MALFORMED { throw SystemError("signature call", errno: -status) }
             if status < 0 { throw Self.error(status) }
             if let failure = InitFailure(report: report, initializer: initializer?.name ?? "") { throw failure }

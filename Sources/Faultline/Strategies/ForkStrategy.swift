@@ -28,6 +28,8 @@ public struct ForkStrategy: Strategy {
     public let captureBacktrace: Bool
     /// Run in each forked process before the call, when set.
     public let initializer: Initializer?
+    /// Applied in each forked process after the initializer, before the call.
+    let prepared: PreparedSandbox?
 
     /// `"fork"`.
     public var name: String { "fork" }
@@ -39,7 +41,27 @@ public struct ForkStrategy: Strategy {
         self.timeout = timeout
         self.captureBacktrace = captureBacktrace
         self.initializer = initializer
+        self.prepared = nil
     }
+
+    /// Creates the strategy with a ``Sandbox`` that every forked process applies
+    /// to itself after the initializer: prepared here, once (its network
+    /// namespace, Landlock ruleset, and a probe of what is enforced).
+    /// - Throws: ``SandboxError``.
+    public init(_ function: NativeFunction, timeout: Duration? = nil, captureBacktrace: Bool = true,
+                initializer: Initializer? = nil, sandbox: Sandbox) throws(SandboxError) {
+        self.function = function
+        self.timeout = timeout
+        self.captureBacktrace = captureBacktrace
+        self.initializer = initializer
+        self.prepared = try PreparedSandbox(sandbox)
+    }
+
+    /// What the sandbox enforces in the forked processes, nil without one.
+    public var sandboxStatus: SandboxStatus? { prepared?.status }
+
+    /// The C sandbox, or nil.
+    var cSandbox: OpaquePointer? { prepared?.pointer }
 
     /// The deadline for C: nanoseconds, or -1 for none.
     var timeoutNanoseconds: Int64 {
@@ -56,13 +78,24 @@ public struct ForkStrategy: Strategy {
         if initializer != nil {
             // The initializer needs the general path; the value comes back as .returned(.int32(v), out: []).
             let direct = NativeFunction(function.address, signature: .default)
-            return try ForkStrategy(direct, timeout: timeout, captureBacktrace: captureBacktrace, initializer: initializer)
+            return try ForkStrategy(direct, timeout: timeout, captureBacktrace: captureBacktrace, initializer: initializer,
+                                    prepared: prepared)
                 .call(arguments: [.int32(input)])
         }
         var report = fl_report()
-        let result = fl_fork_call(function.pointer, input, timeoutNanoseconds, options, &report)
+        let result = fl_fork_call_sandboxed(function.pointer, input, timeoutNanoseconds, options, cSandbox, &report)
         if result < 0 { throw Self.error(result) }
         return try Outcome(report: report)
+    }
+
+    /// The same strategy for another function, sharing the prepared sandbox.
+    init(_ function: NativeFunction, timeout: Duration?, captureBacktrace: Bool, initializer: Initializer?,
+         prepared: PreparedSandbox?) {
+        self.function = function
+        self.timeout = timeout
+        self.captureBacktrace = captureBacktrace
+        self.initializer = initializer
+        self.prepared = prepared
     }
 
     /// The error of a negative status from `fl_fork_call` / `fl_fork_invoke`.

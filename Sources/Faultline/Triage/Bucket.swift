@@ -57,12 +57,17 @@ public enum Bucket {
 
     /// The names of the frames the key is made of, innermost first (at most ``keyFrames``).
     public static func significantFrames(of fault: Fault) -> [String] {
+        significantFrames(of: fault.backtrace, stackOverflow: fault.isStackOverflow)
+    }
+
+    /// The same for a backtrace (a crash's, or a ``Violation``'s, never an overflow).
+    public static func significantFrames(of backtrace: [Frame], stackOverflow: Bool) -> [String] {
         // Inlined frames exist only where DWARF was found: left out, so that installing
         // debug files does not change a key.
-        let all = fault.backtrace.filter { !$0.inlined }.map { (name: name(of: $0), runtime: isRuntime($0)) }
+        let all = backtrace.filter { !$0.inlined }.map { (name: name(of: $0), runtime: isRuntime($0)) }
         let kept = all.filter { !$0.runtime }.map(\.name)
         let names = kept.isEmpty ? all.map(\.name) : kept
-        if fault.isStackOverflow {
+        if stackOverflow {
             var seen: [String: Int] = [:]
             for name in names { seen[name, default: 0] += 1 }
             let cycle = seen.filter { $0.value > 1 }.keys.sorted()

@@ -1,5 +1,6 @@
 /// The failures of a run grouped by bug: one group per crash bucket, one for
-/// every call that timed out, one per exit status, one for corrupted records.
+/// every call that timed out, one per exit status, one for corrupted records,
+/// one per denied system call and top frames (a sandbox's violations).
 ///
 /// ```swift
 /// let triage = Triage(try pool.run(inputs))
@@ -10,8 +11,8 @@
 /// ```
 ///
 /// Returned calls are counted, never grouped. A signaled group's key is the
-/// fault's ``Fault/bucket``; the others are `timeout`, `exit:<status>` and
-/// `corrupted`.
+/// fault's ``Fault/bucket``; the others are `timeout`, `exit:<status>`,
+/// `corrupted` and a violation's ``Violation/bucket`` (`violation:socket:…`).
 public struct Triage: Sendable {
     /// The calls of one group.
     public struct Group: Sendable, Hashable {
@@ -87,6 +88,7 @@ public struct Triage: Sendable {
         case .exited(let status): "exit:\(status)"
         case .timedOut: "timeout"
         case .corrupted: "corrupted"
+        case .violation(let violation): violation.bucket
         }
     }
 }

@@ -263,3 +263,39 @@ double fl_cli_add_d(double a, double b);
 #endif
 #endif
 /* ==== end of init_cli.c ==== */
+
+/* ==== sandbox_victims.c: what a sandbox forbids (negative r tries it; other r returns r) ==== */
+#ifndef FAULTLINE_VICTIMS_SANDBOX_H
+#define FAULTLINE_VICTIMS_SANDBOX_H
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* malloc, printf to stdout and stderr, free: a deterministic value of r (any r). */
+int fl_sb_compute(int r);
+int fl_sb_open_etc(int r);       /* open("/etc/passwd") */
+int fl_sb_socket(int r);         /* socket(AF_INET, SOCK_STREAM) */
+int fl_sb_connect_tcp(int r);    /* connect to 127.0.0.1, port -r */
+int fl_sb_sendto_udp(int r);     /* a UDP datagram to 8.8.8.8:9 */
+int fl_sb_fork_exec(int r);      /* fork, exec /bin/sh -c 'exit 3' in the child, wait */
+int fl_sb_exec(int r);           /* exec /bin/sh */
+int fl_sb_thread(int r);         /* pthread_create, join: 2r */
+int fl_sb_kill_parent(int r);    /* kill(getppid(), SIGKILL) */
+int fl_sb_ptrace_parent(int r);  /* ptrace(PTRACE_ATTACH, getppid()) */
+int fl_sb_mmap_exec(int r);      /* an anonymous PROT_EXEC mapping */
+int fl_sb_sigsys_handler(int r); /* a SIGSYS handler, then socket() */
+int fl_sb_block_sigsys(int r);   /* SIGSYS blocked, then socket() */
+int fl_sb_burn_cpu(int r);       /* spins forever */
+int fl_sb_io_uring(int r);       /* io_uring_setup */
+int fl_sb_int80(int r);          /* i386's getpid through int 0x80 (x86-64) */
+/* int32(string): bytes read from the file (up to 4096), or -errno. */
+int fl_sb_read_file(const char *path);
+/* int32(string, int32): creates the file with `bytes` bytes; the count, or -errno. */
+int fl_sb_write_file(const char *path, int32_t bytes);
+/* int32(string, int32): opens the file `count` times (never closed); count, or -errno of the first failure. */
+int fl_sb_open_many(const char *path, int32_t count);
+#ifdef __cplusplus
+}
+#endif
+#endif
+/* ==== end of sandbox_victims.c ==== */

@@ -122,6 +122,43 @@ class Corrupted(Outcome):
     kind = "corrupted"
 
 
+@dataclass(frozen=True)
+class Syscall:
+    """A system call a sandbox denied: its ``name`` (None when libseccomp does not
+    know the number), ``number`` and ``arch`` (``"x86_64"``, ``"x86"``, ``"x32"``,
+    ``"aarch64"``), and its six argument registers ``args`` (not part of equality:
+    registers a call does not take hold leftovers)."""
+
+    name: Optional[str]
+    number: int
+    arch: str
+    args: Tuple[int, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Syscall":
+        return cls(obj.get("name"), int(obj["number"]), obj.get("arch", ""), tuple(obj.get("args", ())))
+
+
+@dataclass(frozen=True)
+class Violation(Outcome):
+    """The sandbox denied a system call, which ended the call (``sandbox=``).
+    ``syscall`` says which (None when the callee had blocked SIGSYS: the kernel
+    then kills without saying); ``pc`` is the address after the call as
+    ``"0x…"``; ``backtrace`` and ``frames`` are cut at the call as a crash's;
+    ``bucket`` is its group key (``violation:socket:…``).
+
+    Equality compares ``syscall`` and ``replay`` only."""
+
+    syscall: Optional[Syscall]
+    pc: Optional[str] = field(default=None, compare=False)
+    backtrace: Tuple[str, ...] = field(default=(), compare=False)
+    frames: Tuple[Frame, ...] = field(default=(), compare=False, repr=False)
+    bucket: Optional[str] = field(default=None, compare=False)
+    input: Any = field(default=None, compare=False)
+    replay: Optional[Outcome] = None
+    kind = "violation"
+
+
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
 
@@ -164,4 +201,11 @@ def parse_outcome(obj: dict, input: Any = None, floating: bool = False) -> Outco
         return TimedOut(float(obj["seconds"]), input=input, replay=replayed)
     if kind == "corrupted":
         return Corrupted(obj.get("detail", ""), input=input, replay=replayed)
+    if kind == "violation":
+        call = obj.get("syscall")
+        return Violation(
+            Syscall.from_json(call) if isinstance(call, dict) else None, obj.get("pc"),
+            tuple(obj.get("backtrace", ())), tuple(Frame.from_json(f) for f in obj.get("frames", ())),
+            obj.get("bucket"), input=input, replay=replayed,
+        )
     raise ValueError(f"unknown outcome kind {kind!r}")

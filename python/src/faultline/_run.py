@@ -15,6 +15,7 @@ import threading
 from typing import Any, Iterable, Iterator, List, Optional
 
 from ._outcomes import Outcome, parse_outcome, returns_float
+from ._sandbox import sandbox_arguments
 
 
 class FaultlineError(Exception):
@@ -96,7 +97,7 @@ def encode_input(value: Any) -> bytes:
 
 def command_line(executable: str, library: Any, symbol: str, signature=None, init=None,
                  strategy: str = "pool", workers=None, timeout=None, verify_crashes=False,
-                 memory_limit=None, max_calls_per_worker=None) -> List[str]:
+                 memory_limit=None, max_calls_per_worker=None, sandbox=None) -> List[str]:
     """The argument vector of one `faultline call` run that reads its inputs from stdin."""
     args = [executable, "call", os.fspath(library), symbol]
     if strategy is not None:
@@ -115,6 +116,7 @@ def command_line(executable: str, library: Any, symbol: str, signature=None, ini
         args += ["--memory-limit", str(int(memory_limit))]
     if max_calls_per_worker is not None:
         args += ["--max-calls-per-worker", str(int(max_calls_per_worker))]
+    args += sandbox_arguments(sandbox)
     return args
 
 
@@ -275,26 +277,27 @@ class _Run:
 
 def stream(library, symbol, inputs: Iterable[Any], signature=None, init=None, strategy="pool",
            workers=None, timeout=None, verify_crashes=False, executable=None, *,
-           memory_limit=None, max_calls_per_worker=None, stderr=None) -> Iterator[Outcome]:
+           memory_limit=None, max_calls_per_worker=None, sandbox=None, stderr=None) -> Iterator[Outcome]:
     """Yields one outcome per input, in input order, as `faultline call` prints them.
 
     Inputs go to the command's stdin from a writer thread while outcomes are
     read, so ``inputs`` may be an unbounded or slow iterator. Closing the
     generator (or dropping it, or an exception in the consumer) terminates
-    and reaps the command. The callee's output is forwarded to ``stderr``
+    and reaps the command. ``sandbox`` (a preset's name, or a ``faultline.Sandbox``)
+    runs every worker in a sandbox: a denied system call is a ``Violation``. The callee's output is forwarded to ``stderr``
     (default ``sys.stderr``; ``subprocess.DEVNULL`` drops it).
 
     Raises FaultlineUsageError (exit status 2) or FaultlineError (any other
     failure) after the outcomes that were printed before it."""
     args = command_line(find_executable(executable), library, symbol, signature, init, strategy,
-                        workers, timeout, verify_crashes, memory_limit, max_calls_per_worker)
+                        workers, timeout, verify_crashes, memory_limit, max_calls_per_worker, sandbox)
     return iter(_Run(args, inputs, returns_float(signature), stderr))
 
 
 def call(library, symbol, inputs: Iterable[Any], signature=None, init=None, strategy="pool",
          workers=None, timeout=None, verify_crashes=False, executable=None, *,
-         memory_limit=None, max_calls_per_worker=None, stderr=None) -> List[Outcome]:
+         memory_limit=None, max_calls_per_worker=None, sandbox=None, stderr=None) -> List[Outcome]:
     """One outcome per input, in input order (see ``stream``)."""
     return list(stream(library, symbol, inputs, signature, init, strategy, workers, timeout,
                        verify_crashes, executable, memory_limit=memory_limit,
-                       max_calls_per_worker=max_calls_per_worker, stderr=stderr))
+                       max_calls_per_worker=max_calls_per_worker, sandbox=sandbox, stderr=stderr))

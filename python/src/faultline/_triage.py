@@ -15,7 +15,9 @@ _PREFIX = "faultline: "
 @dataclass(frozen=True)
 class Group:
     """One group of failures: every input whose crash has the same ``bucket``
-    (``fl1-…``), or ``"timeout"``, ``"exit:<status>"`` or ``"corrupted"``.
+    (``fl1-…``), or ``"timeout"``, ``"exit:<status>"``, ``"corrupted"``, or a
+    sandbox's violations of one system call and top frames (``violation:socket:…``,
+    with ``syscall``: its name, number and arch).
 
     ``count`` inputs fell in it; ``inputs`` are the first five, in input
     order; ``outcome`` is the kind of their outcome (``"signaled"``, …);
@@ -35,6 +37,7 @@ class Group:
     severity: Optional[dict] = field(default=None, repr=False)
     frames: Tuple[Frame, ...] = field(default=(), repr=False)
     status: Optional[int] = None
+    syscall: Optional[dict] = None
     reproduce: Tuple[str, ...] = field(default=(), repr=False)
     reproduced: int = 0
     replays: int = 0
@@ -60,6 +63,7 @@ def _group(obj: dict) -> Group:
         inputs=tuple(obj.get("inputs", ())), signal=obj.get("signal"), access=obj.get("access"),
         message=obj.get("message"), severity=obj.get("severity"),
         frames=tuple(Frame.from_json(f) for f in obj.get("frames", ())), status=obj.get("status"),
+        syscall=obj.get("syscall"),
         reproduce=tuple(obj.get("reproduce", ())), reproduced=int(obj.get("reproduced", 0)),
         replays=int(obj.get("replays", 0)),
     )
@@ -67,7 +71,7 @@ def _group(obj: dict) -> Group:
 
 def triage(library, symbol, inputs: Iterable[Any], signature=None, init=None, strategy="pool",
            workers=None, timeout=None, executable=None, *, replays: int = 3,
-           memory_limit=None, max_calls_per_worker=None, stderr=None) -> Triage:
+           memory_limit=None, max_calls_per_worker=None, sandbox=None, stderr=None) -> Triage:
     """Runs every input as ``faultline.call`` does and groups the failures by bug.
 
     Each group's first input is run again alone in a fresh process ``replays``
@@ -75,7 +79,7 @@ def triage(library, symbol, inputs: Iterable[Any], signature=None, init=None, st
     process's stderr; ``subprocess.DEVNULL`` drops it). Raises
     FaultlineUsageError (exit status 2) or FaultlineError."""
     args = command_line(find_executable(executable), library, symbol, signature, init, strategy,
-                        workers, timeout, False, memory_limit, max_calls_per_worker)
+                        workers, timeout, False, memory_limit, max_calls_per_worker, sandbox)
     args[1] = "triage"
     args += ["--json", "--replays", str(int(replays))]
     payload = b"".join(encode_input(value) for value in inputs)
