@@ -19,6 +19,8 @@
  *
  * With a sandbox, a SANDBOX message follows CONFIGURE (channel.h): the
  * seccomp program and the allowed paths, copied here; helper.c prepares them.
+ * A sandboxed helper closes what it inherited (standard input becomes
+ * /dev/null) before it loads the library.
  *
  * Limits: a malformed or missing configuration (the supervisor died first),
  * or one of another protocol (channel.h), ends the helper with status 2 and
@@ -26,8 +28,10 @@
  */
 #include "helper_internal.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,6 +128,25 @@ static int read_configuration(int control, fl_helper_config *config) {
     return 0;
 }
 
+/* A sandboxed helper keeps none of the descriptors it inherited from the
+   supervisor but stderr (its stdout too) and its control socket: standard
+   input becomes /dev/null, the rest is closed, before the library is loaded.
+   A sandboxed callee can still use every descriptor its worker holds. */
+static void keep_only_own_descriptors(int control) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        close(null);
+    }
+    for (int range = 0; range < 2; range++) {
+        unsigned int first = range == 0 ? 3 : (unsigned int)control + 1, last = range == 0 ? (unsigned int)control - 1 : ~0u;
+        if (first > last) continue;
+        if (syscall(SYS_close_range, first, last, 0) != 0) {
+            for (unsigned int fd = first; fd <= last && fd < 4096; fd++) close((int)fd);
+        }
+    }
+}
+
 /* The configuration and control socket, for the helper's thread. */
 static fl_helper_config helper_config;
 static int helper_control;
@@ -141,6 +164,7 @@ __attribute__((constructor)) static void helper_entry(void) {
     unsetenv(FL_HELPER_FD_VARIABLE);
     fl_helper_config config;
     if (read_configuration(control, &config) != 0) _exit(2);
+    if (config.sandboxed) keep_only_own_descriptors(control);
     /* While loading (which may hang in a constructor) we are not in our event
        loop: die with the thread that is waiting for us. The spawn put us in a
        process group of our own already. */

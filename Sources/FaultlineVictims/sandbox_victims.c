@@ -74,7 +74,7 @@ NOINLINE int fl_sb_sendto_udp(int r) {
     if (r >= 0) return r;
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) return -errno;
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(0x08080808)};
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ssize_t sent = sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof to);
     int error = errno;
     close(fd);

@@ -99,8 +99,11 @@ public enum SandboxError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .malformedRule(let place, let reason): "\(place): \(reason)"
         case .unknownSyscall(let name, let place): "\(place): unknown system call '\(name)'"
-        case .guarded(let name, let place):
-            "\(place): '\(name)' is always denied by the sandbox (a guard; threads come with --sandbox threads)"
+        case .guarded(let name, let place) where ["clone", "clone3", "fork", "vfork"].contains(name):
+            "\(place): '\(name)' is decided by the sandbox: no new processes; threads come with the threads preset"
+        case .guarded(let name, let place) where name == "rt_sigaction":
+            "\(place): 'rt_sigaction' is decided by the sandbox: allowed for every signal but SIGSYS"
+        case .guarded(let name, let place): "\(place): '\(name)' is always denied by the sandbox (a guard)"
         case .socketWithoutNetwork(let name, let place): "\(place): '\(name)' is denied with --network none (use --network host)"
         case .rejectedRule(let place, let error): "\(place): libseccomp refused the rule: \(error)"
         case .unreadablePolicy(let path, let error): "cannot read the sandbox policy '\(path)': \(error)"

@@ -276,7 +276,7 @@ int fl_sb_compute(int r);
 int fl_sb_open_etc(int r);       /* open("/etc/passwd") */
 int fl_sb_socket(int r);         /* socket(AF_INET, SOCK_STREAM) */
 int fl_sb_connect_tcp(int r);    /* connect to 127.0.0.1, port -r */
-int fl_sb_sendto_udp(int r);     /* a UDP datagram to 8.8.8.8:9 */
+int fl_sb_sendto_udp(int r);     /* a UDP datagram to 127.0.0.1:9 */
 int fl_sb_fork_exec(int r);      /* fork, exec /bin/sh -c 'exit 3' in the child, wait */
 int fl_sb_exec(int r);           /* exec /bin/sh */
 int fl_sb_thread(int r);         /* pthread_create, join: 2r */
