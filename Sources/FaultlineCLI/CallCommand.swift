@@ -20,7 +20,13 @@ struct CallCommand: ParsableCommand {
           {"input":7,"outcome":"corrupted","detail":"the call returned 5, then
             Faultline found the memory it shares with the worker overwritten"}
         "corrupted": Faultline's own record of the call was destroyed (the
-        callee wrote over it); it is never a guess. With --verify-crashes a
+        callee wrote over it); it is never a guess. With --sandbox:
+          {"input":-1,"outcome":"violation","syscall":{"name":"socket",
+            "number":41,"arch":"x86_64","args":[2,1,0,0,0,0]},"pc":"0x…",
+            "backtrace":[…],"bucket":"violation:socket:…"}
+        a system call the sandbox denies ended the call ("syscall" is null
+        when the callee had blocked SIGSYS); the first line also carries
+        "sandbox":{…}, what is enforced, and stderr says it in one line. With --verify-crashes a
         line may end with "replay":{...}: the input run again alone in a fresh
         process. Accidents (wild writes, writes into descriptors, a callee
         that kills or stops its parent or group, forks, daemons, pthread_exit)
@@ -77,6 +83,18 @@ struct CallCommand: ParsableCommand {
         worker starts with the state init set up; fork calls it in each
         forked process before the call (with --timeout, init and call share
         the deadline); guard calls it once in this process.
+
+        Sandbox (pool, fork; see README, "The sandbox"): --sandbox pure
+        (computation only: memory without PROT_EXEC, I/O on descriptors
+        already open, time, futex, exit) or threads (and threads);
+        --allow-read/--allow-write PATH (Landlock; elsewhere EACCES);
+        --allow-syscall 'NAME [aN OP VALUE ...]' and --sandbox-policy FILE (one
+        rule per line, # comments); --network none (default: a namespace of
+        its own, no sockets) or host; --cpu-limit, --file-size-limit,
+        --open-files-limit (rlimits); --sandbox-strict refuses to run with
+        less than asked. Guards no rule lifts: ptrace, bpf, seccomp,
+        namespaces, mounts, exec, new processes, io_uring, userfaultfd,
+        perf_event_open, process_vm_*, keys, a SIGSYS handler.
 
         Exit status: 0 when every input got an outcome (crashes are
         outcomes); 2 for a usage error, a malformed or unknown signature, an

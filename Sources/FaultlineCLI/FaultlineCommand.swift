@@ -14,8 +14,9 @@ struct FaultlineCommand: ParsableCommand {
         `faultline call LIBRARY SYMBOL` calls a function from a shared library once per input and \
         prints one JSON line per input, in input order, with its outcome: returned (the typed \
         value, and the output buffers), signaled (signal, fault address, backtrace), exited (the \
-        status the callee passed to exit()), timed_out (with --timeout), or corrupted (Faultline's \
-        own record of the call was destroyed; never a guess). Faultline itself neither dies nor \
+        status the callee passed to exit()), timed_out (with --timeout), corrupted (Faultline's \
+        own record of the call was destroyed; never a guess), or with --sandbox violation (a \
+        system call the sandbox denies). Faultline itself neither dies nor \
         hangs with the callee.
 
         Any C signature, named with --signature, e.g. 'double(string, double, out_string[64])': \
