@@ -37,6 +37,7 @@ let package = Package(
         .library(name: "Faultline", targets: ["Faultline"]),
         .library(name: "FaultlineVictims", type: .dynamic, targets: ["FaultlineVictims"]),
         .library(name: "FaultlineSimulator", type: .dynamic, targets: ["FaultlineSimulator"]),
+        .library(name: "FaultlineBugs", type: .dynamic, targets: ["FaultlineBugs"]),
         .executable(name: "faultline", targets: ["FaultlineCLI"]),
         .executable(name: "faultline-helper", targets: ["faultline-helper"]),
     ] + experiments.map { .executable(name: $0, targets: [$0]) },
@@ -72,6 +73,13 @@ let package = Package(
         .target(
             name: "FaultlineSimulator",
             cxxSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer"])]
+        ),
+        // A C++ record parser behind extern "C" with six real-looking bugs, and a shim that hands
+        // zlib a bad destination (experiment 13: triage). With DWARF; without the Swift runtime.
+        .target(
+            name: "FaultlineBugs",
+            dependencies: ["CFaultlineCOnly"],
+            cxxSettings: [.unsafeFlags(["-g", "-gdwarf-aranges", "-O2", "-fno-omit-frame-pointer"])]
         ),
         // Source-level names of code addresses through elfutils' libdwfl, for crash reports.
         // Links libdw: a dependency of the Swift `Faultline` only (never of the helper or the victims).
