@@ -19,6 +19,7 @@ let experiments = [
     "10-hostile-callees",
     "11-real-library",
     "12-python-and-dask",
+    "13-triage",
 ]
 
 /// What an experiment needs beyond Faultline, FaultlineHarness and ExperimentKit.
@@ -125,6 +126,6 @@ let package = Package(
                     path: "Tests/\(room)", exclude: room == "CLITests" ? ["Fixtures/post_program.py"] : [])
     } + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
-                          exclude: ["09-python-peers": ["peers.py"], "11-real-library": ["peers11.py"], "12-python-and-dask": ["dask12.py"]][$0] ?? [])
+                          exclude: ["09-python-peers": ["peers.py"], "11-real-library": ["peers11.py"], "12-python-and-dask": ["dask12.py"], "13-triage": ["peers13.py"]][$0] ?? [])
     }
 )
