@@ -130,7 +130,7 @@ Experiment(
     if let perCall = lines.metric("cost_per_call"), let crash = lines.metric("cost_per_crash"), let bare = lines.metric("crash_no_backtrace") {
         summary.append("cost per call: \(Format.seconds(perCall)); per crash: \(Format.seconds(crash)) with a symbolized backtrace, \(Format.seconds(bare)) without")
     }
-    summary.append("caller after all that: RSS \(rss >= 0 ? "+" : "")\(Format.bytes(rss)), descriptors \(fds >= 0 ? "+" : "")\(Int(fds)), children left \(Int(lines.metric("children_left") ?? -1))")
+    summary.append("caller after all that: RSS \(rss >= 0 ? "+" : "")\(Format.bytes(rss)), descriptors \(fds.isFinite ? (fds >= 0 ? "+" : "") + String(Int(fds)) : "not reported"), children left \(Int(lines.metric("children_left") ?? -1))")
     summary.append(probe.line)
     if status == nil { summary.append("subject stopped by the watchdog after \(Format.seconds(max(options.budget, 3)))") }
     result.summary = summary
