@@ -67,13 +67,13 @@ let package = Package(
         .target(
             name: "FaultlineVictims",
             dependencies: ["CFaultlineCOnly"],
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-fno-omit-frame-pointer"])],
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("pthread")]
         ),
         // A small C++ library behind extern "C" functions, with real-looking bugs (experiment 11).
         .target(
             name: "FaultlineSimulator",
-            cxxSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer"])]
+            cxxSettings: [.unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])]
         ),
         // A C++ record parser behind extern "C" with six real-looking bugs, and a shim that hands
         // zlib a bad destination (experiment 13: triage). With DWARF; without the Swift runtime.

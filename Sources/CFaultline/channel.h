@@ -229,5 +229,9 @@ void fl_worker_main(const fl_worker_config *config) __attribute__((noreturn));
    so that the dynamic linker's lazy binding (a symbol search through every
    loaded library, page faults included) happens here and never in a handler. */
 void fl_worker_bind_handler_calls(void);
+/* In the helper, before it forks any worker: maps the alternate stack (with a
+   guard page below it, altstack.c) that every worker's fault handler runs on.
+   0 or an errno value. */
+int fl_worker_map_altstack(void);
 
 #endif

@@ -269,6 +269,8 @@ static int fork_run(const fork_job *job, int64_t timeout_ns, int options, fl_rep
     memset(report, 0, sizeof *report);
     if (options & FL_CAPTURE_BACKTRACE) fl_backtrace_load(); /* dlopen in the parent, never in the child */
     fl_child_exit_hook();
+    int altstack_error = fl_child_map_altstack();
+    if (altstack_error != 0) return -altstack_error;
     pthread_once(&fork_lock_once, fork_lock_setup);
     const uint64_t secret = call_secret();
     const size_t used = FL_CALL_PAGE_RESULT + (size_t)job->result_size;

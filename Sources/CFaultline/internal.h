@@ -44,6 +44,17 @@ void fl_die_of_signal(int signo) __attribute__((noreturn));
    re-raises, touching nothing (see fault_report.c). */
 void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size);
 
+/* altstack.c: an alternate signal stack, `size` usable bytes from `base`, with a
+   PROT_NONE guard page just below `base`. */
+typedef struct fl_altstack {
+    char *base;
+    size_t size;
+} fl_altstack;
+/* Maps a stack of at least `size` bytes (whole pages) with its guard page. Not
+   async-signal-safe (mmap, mprotect): call before the fork whose child installs it.
+   0 or an errno value. */
+int fl_altstack_map(size_t size, fl_altstack *stack);
+
 /* ---- forked calls (fork_call.c, child.c): the call page and its check ----
 
    Where a forked child leaves its record: a MAP_SHARED mapping made for one
@@ -126,6 +137,9 @@ FL_ALWAYS_INLINE __attribute__((noreturn)) void fl_exit_now(int status) {
    private canary. Returns the address of that canary, for the child to
    compare after the call. */
 volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, uint64_t signal_key, int options);
+/* child.c: in the parent, before fork(): maps, once per process, the alternate stack
+   (with its guard page) that every child's fault reporter runs on. 0 or an errno value. */
+int fl_child_map_altstack(void);
 /* child.c: in a forked call's child (a subreaper) once its record is sealed: kills and
    reaps every child it has, adopted orphans included (open, read, kill, waitpid:
    async-signal-safe). */

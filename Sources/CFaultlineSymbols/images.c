@@ -14,10 +14,13 @@
  * of names. A path that cannot be opened is remembered as such until the
  * file changes.
  *
+ * Each open image keeps the indexes built over it (symtab.c, units.c).
  * At most 64 images are open; the least recently used is ended to make room.
  * Everything here runs under fl_symbols_lock: libdwfl is not thread-safe.
  */
 #include "symbols_internal.h"
+
+#include <malloc.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +33,7 @@ pthread_mutex_t fl_symbols_lock = PTHREAD_MUTEX_INITIALIZER;
 typedef struct image {
     char *path;           /* malloc'd; NULL for a free slot */
     Dwfl *dwfl;           /* NULL when the file could not be reported */
-    Dwfl_Module *module;
+    fl_image opened;      /* module NULL when the file could not be reported */
     struct stat identity; /* of the file when it was opened (st_ino 0: no file) */
     uint64_t last_use;
 } image;
@@ -44,9 +47,11 @@ static int same_file(const struct stat *a, const struct stat *b) {
 }
 
 static void close_image(image *entry) {
+    fl_symbol_table_free(entry->opened.symbols);
+    fl_unit_table_free(entry->opened.units);
     if (entry->dwfl) dwfl_end(entry->dwfl);
     entry->dwfl = NULL;
-    entry->module = NULL;
+    entry->opened = (fl_image){ 0 };
 }
 
 /* Reports the file at entry->path in a new Dwfl (or leaves the entry without a module). */
@@ -67,14 +72,14 @@ static void open_image(image *entry) {
         return;
     }
     entry->dwfl = dwfl;
-    entry->module = module;
+    entry->opened.module = module;
 }
 
 /* 1 when the entry's module has exactly this build-id. */
 static int has_build_id(const image *entry, const uint8_t *build_id, size_t length) {
     const unsigned char *bits = NULL;
     GElf_Addr vaddr = 0;
-    int found = entry->module ? dwfl_module_build_id(entry->module, &bits, &vaddr) : -1;
+    int found = entry->opened.module ? dwfl_module_build_id(entry->opened.module, &bits, &vaddr) : -1;
     return found > 0 && (size_t)found == length && memcmp(bits, build_id, length) == 0;
 }
 
@@ -104,7 +109,7 @@ static image *entry_for(const char *path, int *fresh) {
     return oldest;
 }
 
-Dwfl_Module *fl_symbols_module(const char *path, const uint8_t *build_id, size_t build_id_length, int *status) {
+fl_image *fl_symbols_image(const char *path, const uint8_t *build_id, size_t build_id_length, int *status) {
     int fresh = 0;
     image *entry = entry_for(path, &fresh);
     if (!entry) {
@@ -117,7 +122,7 @@ Dwfl_Module *fl_symbols_module(const char *path, const uint8_t *build_id, size_t
     } else if (!(build_id_length > 0 && has_build_id(entry, build_id, build_id_length)) && changed(entry)) {
         open_image(entry);
     }
-    if (!entry->module) {
+    if (!entry->opened.module) {
         *status = FL_SYMBOLS_NO_IMAGE;
         return NULL;
     }
@@ -126,7 +131,7 @@ Dwfl_Module *fl_symbols_module(const char *path, const uint8_t *build_id, size_t
         return NULL;
     }
     *status = FL_SYMBOLS_OK;
-    return entry->module;
+    return &entry->opened;
 }
 
 void fl_symbols_close_all(void) {
@@ -137,12 +142,14 @@ void fl_symbols_close_all(void) {
         images[i].path = NULL;
     }
     pthread_mutex_unlock(&fl_symbols_lock);
+    /* The indexes were many small allocations: give the freed pages back. */
+    malloc_trim(0);
 }
 
 size_t fl_symbols_open_images(void) {
     pthread_mutex_lock(&fl_symbols_lock);
     size_t count = 0;
-    for (size_t i = 0; i < MAX_IMAGES; i++) count += images[i].module != NULL;
+    for (size_t i = 0; i < MAX_IMAGES; i++) count += images[i].opened.module != NULL;
     pthread_mutex_unlock(&fl_symbols_lock);
     return count;
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CFaultline
 import CFaultlineSymbols
 import Synchronization
@@ -49,8 +52,13 @@ public struct SourceFrame: Hashable, Sendable, Codable {
 /// image is its build-id when known, else its path. The cache holds at most
 /// 65,536 entries and starts over when full.
 public enum SourceSymbolizer {
+    private enum Image: Hashable {
+        case buildID([UInt8])
+        case path(String)
+    }
+
     private struct Key: Hashable {
-        var image: String
+        var image: Image
         var offset: UInt64
         var isReturnAddress: Bool
     }
@@ -65,8 +73,7 @@ public enum SourceSymbolizer {
     /// A return address (`isReturnAddress`) is looked up at `offset - 1`.
     public static func resolve(image: String, buildID: [UInt8]?, offset: UInt64, isReturnAddress: Bool) -> [SourceFrame] {
         let id = buildID.flatMap { $0.isEmpty ? nil : $0 }
-        let key = Key(image: id.map { "build-id:" + buildIDHex($0) } ?? "path:" + image, offset: offset,
-                      isReturnAddress: isReturnAddress)
+        let key = Key(image: id.map(Image.buildID) ?? .path(image), offset: offset, isReturnAddress: isReturnAddress)
         if let known = cache.withLock({ $0[key] }) { return known }
         guard let frames = lookUp(image: image, buildID: id, offset: offset, isReturnAddress: isReturnAddress) else { return [] }
         cache.withLock { cache in
@@ -124,8 +131,9 @@ public enum SourceSymbolizer {
     }
 
     /// Closes the image files the symbolizer keeps open (at most 64: one
-    /// descriptor per image, more for separate debug files), keeping the names
-    /// already resolved. An image needed again is opened again (~0.1 ms).
+    /// descriptor per image, more for separate debug files) and returns the
+    /// memory of their indexes, keeping the names already resolved. An image
+    /// needed again is opened again (~0.1 ms).
     public static func closeImages() {
         fl_symbols_close_all()
     }
@@ -136,6 +144,12 @@ public enum SourceSymbolizer {
     public static func clearCaches() {
         cache.withLock { $0.removeAll() }
         fl_symbols_close_all()
+    }
+
+    /// A C++ (`_Z`) or Swift (`$s`, `$S`, `_T`) name demangled; any other name as it is.
+    private static func demangled(_ name: String) -> String {
+        let mangled = name.hasPrefix("_Z") || name.hasPrefix("$s") || name.hasPrefix("$S") || name.hasPrefix("_T")
+        return mangled ? Symbolizer.demangle(name) : name
     }
 
     /// C's answer as frames; nil when it could not answer for lack of memory (not kept).
@@ -150,7 +164,7 @@ public enum SourceSymbolizer {
         return (0..<Int(result.pointee.count)).map { index in
             let frame = result.pointee.frames[index]
             return SourceFrame(
-                symbol: frame.symbol.map { Symbolizer.demangle(String(cString: $0)) },
+                symbol: frame.symbol.map { demangled(String(cString: $0)) },
                 symbolOffset: frame.has_symbol_offset != 0 ? frame.symbol_offset : nil,
                 file: frame.file.map { String(cString: $0) },
                 line: frame.line > 0 ? Int(frame.line) : nil,

@@ -64,7 +64,13 @@ public enum Symbolizer {
         let key = Key(address: address, isReturnAddress: isReturnAddress)
         if let known = cache.withLock({ $0[key] }) { return known }
         // A return address may be one past its image's last byte: located one byte earlier.
-        let location = address == 0 ? nil : ImageLocation.locate(isReturnAddress ? address - 1 : address)
+        var location = address == 0 ? nil : ImageLocation.locate(isReturnAddress ? address - 1 : address)
+        // A library loaded by a relative path: named by its absolute path, as the pool's helper sends it.
+        if let relative = location?.path, !relative.hasPrefix("/"), !relative.hasPrefix("["),
+           let resolved = realpath(relative, nil) {
+            location?.path = String(cString: resolved)
+            free(resolved)
+        }
         let named = frames(for: address, in: location, isReturnAddress: isReturnAddress)
         cache.withLock { cache in
             if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }

@@ -27,8 +27,9 @@ struct CallCommand: ParsableCommand {
         cannot change another input's outcome; a callee written to attack
         Faultline can forge its own. See README, "What is guaranteed".
 
-        Signatures (--signature; without it the function is int f(int) and
-        each input is a decimal integer):
+        Signatures (--signature; without it the signature is int32(int32)
+        and each input is a JSON integer, e.g. -7 (no '+', no leading zero),
+        or a one-element array, read as with --signature 'int32(int32)'):
           SIGNATURE := RETURN "(" [ PARAM { "," PARAM } ] ")"
           RETURN    := "void" | SCALAR
           PARAM     := SCALAR | "string" | "bytes"

@@ -39,7 +39,7 @@ struct CallOptions: ParsableArguments {
     @Option(name: .customLong("init"), help: ArgumentHelp("An exported int SYMBOL(void), called once before the first call in every process that calls; it must return 0.", valueName: "symbol"))
     var initializer: String?
 
-    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed), or with --signature JSON arrays. Without any, one per line from standard input, answered as the lines arrive.")
+    @Argument(parsing: .allUnrecognized, help: "JSON integers (e.g. -7; no '+', no leading zero), or with --signature JSON arrays. Without any, one per line from standard input, answered as the lines arrive.")
     var inputs: [String] = []
 
     func validate() throws {

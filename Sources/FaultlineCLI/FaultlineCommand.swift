@@ -20,13 +20,14 @@ struct FaultlineCommand: ParsableCommand {
 
         Any C signature, named with --signature, e.g. 'double(string, double, out_string[64])': \
         integers, float, double, bool, strings, byte buffers and output buffers (without it: \
-        int32(int32), one decimal integer per input). Strategies, with --strategy: pool (the \
+        int32(int32), one JSON integer per input). Strategies, with --strategy: pool (the \
         default: supervised worker processes; a crash fails exactly its input), fork (a fresh \
         process per call), guard (in this process, with signal handlers: fast, unsafe).
 
         `faultline bench` measures every strategy against floors measured in the same run and \
         judges the targets. See 'faultline help call' for the whole contract.
         """,
+        version: faultlineVersion,
         subcommands: [CallCommand.self, TriageCommand.self, BenchCommand.self]
     )
 

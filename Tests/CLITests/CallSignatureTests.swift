@@ -137,7 +137,7 @@ final class CallSignatureTests: XCTestCase {
             XCTAssertEqual(objects.map { $0["outcome"] as? String }, ["returned", "signaled", "returned"])
             XCTAssertEqual(objects[1]["signal"] as? String, "SIGSEGV")
             XCTAssertEqual(objects[1]["address"] as? String, "0x0")
-            XCTAssertTrue((objects[1]["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("fl_sig_crash_on+0x") }, "\(objects[1])")
+            XCTAssertTrue((objects[1]["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("fl_sig_crash_on (signatures.c:") }, "\(objects[1])")
             XCTAssertNil(objects[1]["value"])
             XCTAssertEqual(objects[2]["value"] as? Int, 5)
             XCTAssertTrue(result.stdout.hasPrefix(#"{"input":["ok"],"outcome":"returned","value":2}"#), result.stdout)

@@ -28,17 +28,24 @@ enum CompiledCode {
 
     /// Writes `source` to `<name>.c` (or `.cpp` when `cxx`) and compiles it with `flags` into `output`
     /// (a path in ``directory``). Returns the output's path.
-    static func compile(_ name: String, _ source: String, cxx: Bool = false, flags: [String], output: String) throws -> String {
+    static func compile(_ name: String, _ source: String, cxx: Bool = false, compiler: String? = nil, flags: [String],
+                        output: String) throws -> String {
         let sourcePath = directory + "/\(name).\(cxx ? "cpp" : "c")"
         try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
         let outputPath = directory + "/" + output
-        try run(cxx ? "/usr/bin/c++" : "/usr/bin/cc", flags + ["-o", outputPath, sourcePath])
+        try run(compiler ?? (cxx ? "/usr/bin/c++" : "/usr/bin/cc"), flags + ["-o", outputPath, sourcePath])
         return outputPath
     }
 
     /// A shared library compiled from `source`.
-    static func library(_ name: String, _ source: String, cxx: Bool = false, flags: [String]) throws -> String {
-        try compile(name, source, cxx: cxx, flags: ["-shared", "-fPIC"] + flags, output: "lib\(name).so")
+    static func library(_ name: String, _ source: String, cxx: Bool = false, compiler: String? = nil, flags: [String]) throws -> String {
+        try compile(name, source, cxx: cxx, compiler: compiler, flags: ["-shared", "-fPIC"] + flags, output: "lib\(name).so")
+    }
+
+    /// The clang of the Swift toolchain (beside `swift` on PATH), or nil.
+    static var clang: String? {
+        let paths = (getenv("PATH").map { String(cString: $0) } ?? "").split(separator: ":").map { String($0) + "/clang" }
+        return (["/opt/swift/usr/bin/clang"] + paths).first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// A copy of `path` at `copy` (in ``directory``).

@@ -58,9 +58,10 @@ final class SourceSymbolizerTests: XCTestCase {
     }
 
     /// Compiles the C library as `name` with `flags` (and runs `prepare` on the file), then opens it and calls it.
-    private func openC(_ name: String, _ flags: [String], prepare: (String) throws -> String = { $0 }) throws -> Opened {
+    private func openC(_ name: String, _ flags: [String], compiler: String? = nil,
+                       prepare: (String) throws -> String = { $0 }) throws -> Opened {
         let built = try CompiledCode.library(name, Self.cSource.replacingOccurrences(of: "TOKEN", with: Self.token + name),
-                                             flags: flags + ["-fno-toplevel-reorder"])
+                                             compiler: compiler, flags: flags + (compiler == nil ? ["-fno-toplevel-reorder"] : []))
         let path = try prepare(built)
         let handle = try XCTUnwrap(dlopen(path, RTLD_NOW | RTLD_LOCAL), String(cString: dlerror()))
         typealias Entry = @convention(c) (Int32) -> Int32
@@ -113,6 +114,19 @@ final class SourceSymbolizerTests: XCTestCase {
         let (_, local) = try frames(try library.recorded(0))
         XCTAssertEqual(local.last.flatMap(\.symbol).map(SourceSymbolizer.baseName), "sym_local_helper", "\(local)")
         XCTAssertEqual(local.last?.line, line("MARK_LOCAL"))
+    }
+
+    /// clang emits no .debug_aranges, through which libdw 0.188 finds a unit: units.c indexes them itself.
+    func testClangCodeWithoutDebugArangesHasLinesAndInlinedFrames() throws {
+        guard let clang = CompiledCode.clang else { throw XCTSkip("no clang") }
+        let library = try openC("sym_clang", ["-O2", "-g"], compiler: clang)
+        XCTAssertNil(try CompiledCode.section(".debug_aranges", of: library.path), "the case this test is for: no .debug_aranges")
+        let (_, chain) = try frames(try library.recorded(1))
+        XCTAssertEqual(chain.map(\.symbol), ["sym_inner_inlined", "sym_outer"], "\(chain)")
+        XCTAssertEqual(chain.map(\.line), [line("MARK_INNER"), line("MARK_OUTER")])
+        XCTAssertTrue(chain.allSatisfy { $0.file?.hasPrefix("/") == true && $0.file?.hasSuffix("/sym_clang.c") == true }, "\(chain)")
+        let (_, local) = try frames(try library.recorded(0))
+        XCTAssertEqual(local.last?.line, line("MARK_LOCAL"), "\(local)")
     }
 
     func testWithoutDebugInfoTheSymbolTableStillNamesStaticFunctions() throws {

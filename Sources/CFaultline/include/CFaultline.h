@@ -6,7 +6,7 @@
  * in those places. Each .c file is one mechanism and states its limits at the top:
  *
  *   guard.c      in-process guard: sigaction handlers + sigsetjmp/siglongjmp
- *   altstack.c   per-thread alternate signal stacks (sigaltstack)
+ *   altstack.c   alternate signal stacks with a guard page below (sigaltstack)
  *   backtrace.c  libunwind, loaded with dlopen(RTLD_LOCAL), walked from a signal context
  *   fault_report.c what every fault handler shares: the fault signals, filling a report, dying of a signal
  *   child.c      what a forked child does before the callee runs, and its fault reporter

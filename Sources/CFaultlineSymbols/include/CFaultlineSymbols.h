@@ -7,7 +7,10 @@
  *
  *   images.c     one Dwfl per image path, opened lazily, checked against a build-id; the lock
  *   debuginfo.c  where separate debug files are looked for (local only unless FAULTLINE_DEBUGINFOD=1)
- *   resolve.c    one address: symbol (sized symbols only), file:line:column, the inline chain
+ *   symtab.c     which sized function symbol contains an address
+ *   units.c      which compile unit contains an address (no .debug_aranges needed)
+ *   functions.c  which function of a unit contains an address
+ *   resolve.c    one address: symbol, file:line:column, the inline chain
  *
  * Addresses are image offsets: an instruction's address minus its object's
  * load bias (dlpi_addr, see fl_image_locate), which is the ELF virtual address.

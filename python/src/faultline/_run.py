@@ -34,11 +34,23 @@ class FaultlineUsageError(FaultlineError, ValueError):
 
 
 class FaultlineNotFoundError(FaultlineError, FileNotFoundError):
-    """No faultline executable: pass ``executable=``, set FAULTLINE_EXECUTABLE, or put it on PATH."""
+    """No faultline executable: pass ``executable=``, set FAULTLINE_EXECUTABLE, install
+    the wheel (it carries one), or put it on PATH."""
+
+
+# Where a wheel built by scripts/wheel carries the binary (faultline-helper and
+# the vendored libunwind beside it); a source or editable install has none.
+_BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bin", "faultline")
+
+
+def bundled_executable() -> Optional[str]:
+    """The faultline binary this installation carries (a wheel's), else None."""
+    return _BUNDLED if os.path.isfile(_BUNDLED) and os.access(_BUNDLED, os.X_OK) else None
 
 
 def find_executable(executable: Optional[str] = None) -> str:
-    """The faultline executable: ``executable``, else $FAULTLINE_EXECUTABLE, else PATH."""
+    """The faultline executable: ``executable``, else $FAULTLINE_EXECUTABLE, else the
+    one the installed wheel carries, else ``faultline`` on PATH."""
     if executable is not None:
         where = "executable argument"
         candidate = os.fspath(executable)
@@ -46,11 +58,11 @@ def find_executable(executable: Optional[str] = None) -> str:
         where = "FAULTLINE_EXECUTABLE"
         candidate = os.environ["FAULTLINE_EXECUTABLE"]
     else:
-        found = shutil.which("faultline")
+        found = bundled_executable() or shutil.which("faultline")
         if found is None:
             raise FaultlineNotFoundError(
                 "no faultline executable: pass executable=, set FAULTLINE_EXECUTABLE, "
-                "or put faultline on PATH")
+                "install the faultline wheel, or put faultline on PATH")
         return found
     if os.sep not in candidate:
         found = shutil.which(candidate)
