@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "FaultlineBugs",
             dependencies: ["CFaultlineCOnly"],
-            cxxSettings: [.unsafeFlags(["-g", "-gdwarf-aranges", "-O2", "-fno-omit-frame-pointer"])]
+            cxxSettings: [.unsafeFlags(["-g", "-O2", "-fno-omit-frame-pointer"])]
         ),
         // Source-level names of code addresses through elfutils' libdwfl, for crash reports.
         // Links libdw: a dependency of the Swift `Faultline` only (never of the helper or the victims).

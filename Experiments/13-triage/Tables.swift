@@ -110,7 +110,7 @@ func commandLine(_ command: CommandGroups, pool: StrategyRun, count: Int) -> Str
                         failed: "\(failed)", groups: "\(command.groups.count)",
                         keys: same ? "the same buckets with the same counts" : "different: " + command.order.joined(separator: ", "),
                         seconds: command.seconds,
-                        reports: "one JSON object per group: bucket, signal, access, severity, message, top 5 frames, first 5 inputs, a reproducer; replays: " + Set(replayed).sorted().joined(separator: ", ") + " (includes the replays)")
+                        reports: "one JSON object per group: bucket, signal, access, severity, message, top 5 frames, first 5 inputs, a reproducer; each group's first input replayed: " + Set(replayed).sorted().joined(separator: ", ") + " (the time includes the replays)")
 }
 
 /// The row of pebble: the words it used, with counts, and how its run ended.
