@@ -82,12 +82,13 @@ let package = Package(
             dependencies: ["CFaultlineCOnly"],
             cxxSettings: [.unsafeFlags(["-g", "-O2", "-fno-omit-frame-pointer"])]
         ),
-        // Source-level names of code addresses through elfutils' libdwfl, for crash reports.
-        // Links libdw: a dependency of the Swift `Faultline` only (never of the helper or the victims).
+        // Source-level names of code addresses through elfutils' libdwfl, for crash reports. Loads
+        // libdw.so.1 with dlopen on first use (libdw.c); builds with libdw-dev's headers. A dependency
+        // of the Swift `Faultline` only (never of the helper or the victims).
         .target(
             name: "CFaultlineSymbols",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("pthread")]
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
         // The public Swift API: outcomes, strategies, the worker pool.
         .target(name: "Faultline", dependencies: ["CFaultline", "CFaultlineSymbols"]),
