@@ -65,16 +65,23 @@ let package = Package(
         .target(
             name: "FaultlineVictims",
             dependencies: ["CFaultlineCOnly"],
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-fno-omit-frame-pointer"])],
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("pthread")]
         ),
         // A small C++ library behind extern "C" functions, with real-looking bugs (experiment 11).
         .target(
             name: "FaultlineSimulator",
-            cxxSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer"])]
+            cxxSettings: [.unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])]
+        ),
+        // Source-level names of code addresses through elfutils' libdwfl, for crash reports.
+        // Links libdw: a dependency of the Swift `Faultline` only (never of the helper or the victims).
+        .target(
+            name: "CFaultlineSymbols",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("pthread")]
         ),
         // The public Swift API: outcomes, strategies, the worker pool.
-        .target(name: "Faultline", dependencies: ["CFaultline"]),
+        .target(name: "Faultline", dependencies: ["CFaultline", "CFaultlineSymbols"]),
         // The lab's process harness: children under a deadline, /proc views. Used by the
         // tests, the experiments and the bench; not part of the library's API.
         .target(name: "FaultlineHarness", dependencies: ["Faultline", "CFaultline"]),
@@ -98,6 +105,7 @@ let package = Package(
             dependencies: [
                 "Faultline",
                 "FaultlineBench",
+                "FaultlineHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -24,6 +24,9 @@ func poolSubject(_ arguments: [String]) throws -> Int32 {
     // Each pool lives in its own scope, so it is deinitialized before the caller is inspected.
     try blogList(workers)
     try costs(workers)
+    // The symbolizer's open image files (and their debug information) are a cache,
+    // not a call's leak: closed before counting.
+    SourceSymbolizer.closeImages()
     SubjectChannel.metric("rss_growth", Double((ProcessTable.residentBytes() ?? 0) - rssBefore))
     SubjectChannel.metric("fd_growth", Double(ProcessTable.openDescriptorCount() - fdsBefore))
     Clock.sleep(0.05)

@@ -1,13 +1,26 @@
 /*
- * altstack.c: one alternate signal stack per thread that makes guarded calls.
+ * altstack.c: alternate signal stacks with a guard page below them: one per
+ * thread that makes guarded calls, and the one stack of a process that
+ * reports its fault and dies (a forked call's child, a pool worker), mapped
+ * before the fork that makes it.
  *
  * Why: a stack overflow leaves no room on the thread's own stack to run a
  * handler; without an alternate stack the kernel kills the process.
- * Threads made by Foundation, Dispatch or the callee have none.
+ * Threads made by Foundation, Dispatch or the callee have none. And a stack
+ * can overflow in its turn: a callee's own SA_ONSTACK handler that recurses
+ * without end runs on ours. The PROT_NONE page below each stack makes that
+ * overflow fault (SIGSEGV, delivered at the top of the stack again, where a
+ * reporter still finds its state intact) instead of running on through the
+ * memory below it.
+ *
+ * Not in a handler: mmap and mprotect. fl_altstack_map runs before fork()
+ * (in the process that forks); the child only installs what it inherited.
  *
  * Limits: a thread keeps an existing alternate stack when it is at least
- * FL_ALTSTACK_MIN bytes. Ours is mmap'd with a guard page below it and is
- * unmapped by a thread-specific-data destructor when the thread exits.
+ * FL_ALTSTACK_MIN bytes (whether it has a guard page is its owner's
+ * business). Ours are unmapped by a thread-specific-data destructor when
+ * the thread exits; a process's reporter stack stays for the process's life.
+ * A frame larger than the guard page can jump over it, as with any guard page.
  */
 #include "internal.h"
 
@@ -29,18 +42,34 @@ static size_t page_size(void) {
     return size > 0 ? (size_t)size : 4096;
 }
 
-static void release_altstack(void *mapping) {
+int fl_altstack_map(size_t size, fl_altstack *stack) {
+    size_t guard = page_size();
+    size = (size + guard - 1) / guard * guard;
+    char *mapping = mmap(NULL, size + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mapping == MAP_FAILED) return errno;
+    if (mprotect(mapping, guard, PROT_NONE) != 0) {
+        int error = errno;
+        munmap(mapping, size + guard);
+        return error;
+    }
+    stack->base = mapping + guard;
+    stack->size = size;
+    return 0;
+}
+
+static void release_altstack(void *value) {
+    fl_altstack *stack = value;
     stack_t disable = {.ss_flags = SS_DISABLE};
     stack_t current;
-    if (sigaltstack(NULL, &current) == 0 && (char *)current.ss_sp == (char *)mapping + page_size()) {
-        sigaltstack(&disable, NULL);
-    }
-    munmap(mapping, FL_ALTSTACK_SIZE + page_size());
+    if (sigaltstack(NULL, &current) == 0 && (char *)current.ss_sp == stack->base) sigaltstack(&disable, NULL);
+    munmap(stack->base - page_size(), stack->size + page_size());
 }
 
 static void make_key(void) { pthread_key_create(&altstack_key, release_altstack); }
 
 int fl_altstack_ensure(void) {
+    /* The thread's stack, known to its key's destructor (thread-local: it lives and dies with the thread). */
+    static FL_TLS fl_altstack ours;
     if (thread_has_altstack) return 0;
     stack_t current;
     if (sigaltstack(NULL, &current) != 0) return errno;
@@ -48,21 +77,19 @@ int fl_altstack_ensure(void) {
         thread_has_altstack = 1;
         return 0;
     }
-    size_t guard = page_size();
     size_t size = FL_ALTSTACK_SIZE;
     long wanted = sysconf(_SC_SIGSTKSZ);
-    if (wanted > 0 && (size_t)wanted * 8 > size) size = ((size_t)wanted * 8 + guard - 1) / guard * guard;
-    char *mapping = mmap(NULL, size + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (mapping == MAP_FAILED) return errno;
-    mprotect(mapping, guard, PROT_NONE); /* overflow of the alternate stack faults instead of corrupting */
-    stack_t ours = {.ss_sp = mapping + guard, .ss_size = size, .ss_flags = 0};
-    if (sigaltstack(&ours, NULL) != 0) {
-        int error = errno;
-        munmap(mapping, size + guard);
+    if (wanted > 0 && (size_t)wanted * 8 > size) size = (size_t)wanted * 8;
+    int error = fl_altstack_map(size, &ours);
+    if (error != 0) return error;
+    stack_t installed = {.ss_sp = ours.base, .ss_size = ours.size, .ss_flags = 0};
+    if (sigaltstack(&installed, NULL) != 0) {
+        error = errno;
+        munmap(ours.base - page_size(), ours.size + page_size());
         return error;
     }
     pthread_once(&altstack_key_once, make_key);
-    pthread_setspecific(altstack_key, mapping);
+    pthread_setspecific(altstack_key, &ours);
     thread_has_altstack = 1;
     return 0;
 }

@@ -11,7 +11,7 @@
  * The worker's fault handler writes `crash`, then tells the supervisor
  * directly (a crash notice on the worker's socket: the outcome, with its
  * backtrace addresses, reaches the supervisor with one wake-up) and the
- * helper (SIGUSR1: it names the frames and forks a replacement) before it
+ * helper (SIGUSR1: it locates the frames and forks a replacement) before it
  * dies, so that neither waits for the kernel to tear the dying process down.
  *
  * The helper talks to the supervisor over a SOCK_SEQPACKET socket with
@@ -127,18 +127,18 @@ enum fl_message_type {
     FL_MSG_READY,         /* helper -> supervisor: the function is loaded */
     FL_MSG_ERROR,         /* helper -> supervisor: `error`; text = dlerror's raw text (LIBRARY) */
     FL_MSG_SPAWNED,       /* helper -> supervisor: pid, `spawned`; fds = socket, memfd, pidfd */
-    FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = named frames (frames.c) */
+    FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = located frames (frames.c) */
     FL_MSG_CRASHED,       /* helper -> supervisor: pid's handler reported a fault (channel.crash), `crashed`;
-                             text = named frames. The worker is dying of that signal; EXITED follows when reaped. */
+                             text = located frames. The worker is dying of that signal; EXITED follows when reaped. */
 };
 
 /* The messages' version, first in CONFIGURE: a helper program built from other
    sources (an older faultline-helper beside a newer program) refuses the
    configuration (exit status 2), and the pool then re-executes its own
    program. Change it whenever a message changes. */
-#define FL_HELPER_PROTOCOL 12u
+#define FL_HELPER_PROTOCOL 13u
 
-/* Room for a configuration (a path and a symbol) or the named frames of one crash. */
+/* Room for a configuration (a path and a symbol) or the located frames of one crash. */
 #define FL_MESSAGE_TEXT 32768
 
 typedef struct fl_message {
@@ -203,7 +203,7 @@ typedef struct fl_helper_config {
     pid_t parent;
 } fl_helper_config;
 
-/* frames.c: writes the named frames of `crash` into `out` (at most `capacity`
+/* frames.c: writes the located frames of `crash` into `out` (at most `capacity`
    bytes, whole frames only); returns the bytes written. Helper only. */
 size_t fl_frames_encode(const fl_report *crash, char *out, size_t capacity);
 
@@ -229,5 +229,9 @@ void fl_worker_main(const fl_worker_config *config) __attribute__((noreturn));
    so that the dynamic linker's lazy binding (a symbol search through every
    loaded library, page faults included) happens here and never in a handler. */
 void fl_worker_bind_handler_calls(void);
+/* In the helper, before it forks any worker: maps the alternate stack (with a
+   guard page below it, altstack.c) that every worker's fault handler runs on.
+   0 or an errno value. */
+int fl_worker_map_altstack(void);
 
 #endif

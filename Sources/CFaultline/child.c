@@ -5,7 +5,9 @@
  * Everything here runs between fork() and _exit(), so it uses only system
  * calls and async-signal-safe functions: the common set-up (fl_child_setup:
  * prctl, getppid, setpgid, setrlimit, dup2, sigaction), sigprocmask,
- * sigaltstack, getpid, raise, _exit. A callee's exit() is caught by an
+ * sigaltstack, getpid, raise, _exit. Its alternate stack, with a guard page
+ * below it, is mapped in the parent before the fork (fl_child_map_altstack).
+ * A callee's exit() is caught by an
  * on_exit handler registered once in the parent (fl_child_exit_hook), which
  * only acts in a child: the child takes no lock.
  *
@@ -55,6 +57,9 @@
 #include <unistd.h>
 #if __has_include(<sys/rseq.h>)
 #include <sys/rseq.h>
+
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
 #endif
 
 static fl_call_page *child_page;
@@ -62,8 +67,21 @@ static volatile uint64_t child_signal_key; /* also the private canary */
 static uint64_t child_page_seal;           /* fl_mix64(page address ^ key): the globals agree */
 static int child_options;
 static _Atomic int child_reported; /* the first faulting thread writes the report */
-/* The child's alternate stack: in .bss, so it costs nothing until a fault touches it. */
-static char child_altstack[128 * 1024] __attribute__((aligned(64)));
+/* The child's alternate stack: mapped once in the parent before its first fork
+   (altstack.c: a guard page below it, so that a callee's SA_ONSTACK handler that
+   recurses without end faults instead of running on through memory below), and
+   inherited by every child; its pages cost nothing until a fault touches them. */
+#define FL_CHILD_ALTSTACK_SIZE (128 * 1024)
+static fl_altstack child_altstack;
+static int child_altstack_error;
+static pthread_once_t child_altstack_once = PTHREAD_ONCE_INIT;
+
+static void map_child_altstack(void) { child_altstack_error = fl_altstack_map(FL_CHILD_ALTSTACK_SIZE, &child_altstack); }
+
+int fl_child_map_altstack(void) {
+    pthread_once(&child_altstack_once, map_child_altstack);
+    return child_altstack_error;
+}
 
 static void report_and_die(int signo, siginfo_t *info, void *context) {
     fl_call_page *page = child_page;
@@ -114,7 +132,7 @@ volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, u
        here, not to init: fl_child_sweep kills them once the call's record is sealed. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     /* The caller may have blocked signals for a sigwait thread: the reporter clears the mask. */
-    fl_install_fault_reporter(report_and_die, child_altstack, sizeof child_altstack);
+    fl_install_fault_reporter(report_and_die, child_altstack.base, child_altstack.size);
     forget_rseq();
     in_forked_child = 1;
     return &child_signal_key;

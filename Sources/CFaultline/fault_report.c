@@ -5,7 +5,8 @@
  *
  * Used by the guard (guard.c), forked children (child.c) and pool workers
  * (worker.c). Everything here is async-signal-safe: memset, sigaction,
- * sigprocmask, sigaltstack, getpid, raise, _exit, and libunwind's local walk.
+ * sigprocmask, sigaltstack, getpid, raise, _exit, libunwind's local walk, and
+ * fault_facts.c (access, stack pointer, abort message, the cut at the call).
  *
  * A reporter acts only in the process it was installed for. Handlers and the
  * alternate stack are inherited by fork() and clone(): a child the callee
@@ -41,8 +42,12 @@ void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info) 
 
 void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void *context, int options) {
     fl_report_fill_signal(report, signo, info);
+    fl_fault_facts_capture(report, signo, context);
     if (options & FL_CAPTURE_BACKTRACE) {
-        report->frame_count = fl_backtrace_from_context(context, report->frames, FL_MAX_FRAMES);
+        uint32_t count = fl_backtrace_from_context(context, report->frames, FL_MAX_FRAMES);
+        int cut = 0;
+        report->frame_count = fl_frames_cut_at_call(report->frames, count, &cut);
+        if (cut) report->flags |= FL_REPORT_CUT_AT_CALL;
     } else {
         report->frames[0] = fl_context_pc(context);
         report->frame_count = 1;

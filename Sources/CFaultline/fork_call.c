@@ -103,6 +103,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
+
 /* Held from just before fork() until the new page is MADV_DONTFORK: no other
    call forks while a page is inheritable. A child made by any fork() gets it
    unlocked (pthread_atfork), so a program that forks and then calls works. */
@@ -266,6 +269,8 @@ static int fork_run(const fork_job *job, int64_t timeout_ns, int options, fl_rep
     memset(report, 0, sizeof *report);
     if (options & FL_CAPTURE_BACKTRACE) fl_backtrace_load(); /* dlopen in the parent, never in the child */
     fl_child_exit_hook();
+    int altstack_error = fl_child_map_altstack();
+    if (altstack_error != 0) return -altstack_error;
     pthread_once(&fork_lock_once, fork_lock_setup);
     const uint64_t secret = call_secret();
     const size_t used = FL_CALL_PAGE_RESULT + (size_t)job->result_size;

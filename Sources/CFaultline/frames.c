@@ -1,45 +1,45 @@
 /*
- * frames.c: named frames on the wire, from the helper to the supervisor.
+ * frames.c: located frames on the wire, from the helper to the supervisor.
  *
- * The helper names the frames of a crash (fl_symbolize, symbol.c: the library
- * is mapped there at the worker's addresses) and sends them in the text of a
- * CRASHED or EXITED message. Each frame is a fixed header
+ * The helper locates the frames of a crash (fl_image_locate, image.c: the
+ * library is mapped there at the worker's addresses): for each address, the
+ * image that holds it, its load bias and its build-id. It sends them in the
+ * text of a CRASHED or EXITED message; the supervisor names them from the
+ * image files (SourceSymbolizer), off the crash path and outside both
+ * processes. Each frame is a fixed header
  *
- *     u64 address, u64 offset, u32 flags (1 found, 2 has a symbol),
- *     u32 symbol length, u32 image length            (host byte order)
+ *     u64 address, u64 bias, u32 flags (1 found),
+ *     u32 build-id length, u32 image length            (host byte order)
  *
- * followed by the symbol's and the image's bytes. Lengths are explicit, so
- * any byte (a tab, a newline) may appear in a name or a path, and a long
- * C++ name comes back whole. fl_frames_next decodes it for Swift.
+ * followed by the build-id's and the image path's bytes. Lengths are
+ * explicit, so any byte may appear in a path. A relative path (a library
+ * dlopen'ed as `./libfoo.so`) is made absolute here, in the helper.
  *
  * Encoding keeps a cache of encoded frames by address: crashes tend to
- * happen at the same few places, and dladdr scans whole symbol tables.
+ * happen at the same few places.
  *
- * Never used in a signal handler (dladdr, malloc). The cache is not
- * thread-safe: only the single-threaded helper encodes.
+ * Never used in a signal handler (dl_iterate_phdr, realpath, malloc). The
+ * cache is not thread-safe: only the single-threaded helper encodes.
  *
  * Limits: frames that do not fit in `capacity` (a message's text) are
- * dropped from the end; a symbol longer than 64 KiB is cut.
+ * dropped from the end; a path longer than PATH_MAX is sent as it is.
  */
 #include "channel.h"
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FRAME_HEADER 28
 #define FRAME_FOUND 1u
-#define FRAME_HAS_SYMBOL 2u
 #define CACHE_SLOTS 1024
 
 static struct {
     uint64_t address;
-    int is_return_address;
     char *bytes; /* malloc'd encoded frame */
     size_t length;
 } cache[CACHE_SLOTS];
-
-static char name_buffer[65536];
 
 static void put32(char *at, uint32_t value) { memcpy(at, &value, sizeof value); }
 static void put64(char *at, uint64_t value) { memcpy(at, &value, sizeof value); }
@@ -49,25 +49,30 @@ static uint64_t get64(const char *at) { uint64_t value; memcpy(&value, at, sizeo
 /* The encoded frame for `address`, from the cache or made now; NULL without memory. */
 static const char *encoded_frame(uint64_t address, int is_return_address, size_t *length) {
     size_t slot = (size_t)((address >> 2) % CACHE_SLOTS);
-    if (cache[slot].bytes && cache[slot].address == address && cache[slot].is_return_address == is_return_address) {
+    if (cache[slot].bytes && cache[slot].address == address) {
         *length = cache[slot].length;
         return cache[slot].bytes;
     }
-    fl_named_frame frame;
-    fl_symbolize(address, is_return_address, &frame, name_buffer, sizeof name_buffer);
-    size_t size = FRAME_HEADER + frame.symbol_length + frame.image_length;
+    fl_image_location location;
+    /* A return address may be one past its image's last byte: located one byte earlier. */
+    int found = address > 0 && fl_image_locate(is_return_address ? address - 1 : address, &location);
+    const char *path = found && location.path ? location.path : "";
+    char resolved[PATH_MAX];
+    if (path[0] != '\0' && path[0] != '/' && path[0] != '[' && realpath(path, resolved)) path = resolved;
+    uint32_t image_length = (uint32_t)strlen(path);
+    uint32_t id_length = found ? location.build_id_length : 0;
+    size_t size = FRAME_HEADER + id_length + image_length;
     char *bytes = malloc(size);
     if (!bytes) return NULL;
     put64(bytes, address);
-    put64(bytes + 8, frame.offset);
-    put32(bytes + 16, (frame.found ? FRAME_FOUND : 0) | (frame.has_symbol ? FRAME_HAS_SYMBOL : 0));
-    put32(bytes + 20, frame.symbol_length);
-    put32(bytes + 24, frame.image_length);
-    if (frame.symbol_length) memcpy(bytes + FRAME_HEADER, frame.symbol, frame.symbol_length);
-    if (frame.image_length) memcpy(bytes + FRAME_HEADER + frame.symbol_length, frame.image, frame.image_length);
+    put64(bytes + 8, found ? location.bias : 0);
+    put32(bytes + 16, found ? FRAME_FOUND : 0);
+    put32(bytes + 20, id_length);
+    put32(bytes + 24, image_length);
+    if (id_length) memcpy(bytes + FRAME_HEADER, location.build_id, id_length);
+    if (image_length) memcpy(bytes + FRAME_HEADER + id_length, path, image_length);
     free(cache[slot].bytes);
     cache[slot].address = address;
-    cache[slot].is_return_address = is_return_address;
     cache[slot].bytes = bytes;
     cache[slot].length = size;
     *length = size;
@@ -86,21 +91,20 @@ size_t fl_frames_encode(const fl_report *crash, char *out, size_t capacity) {
     return used;
 }
 
-int fl_frames_next(const char *bytes, size_t length, size_t *cursor, fl_named_frame *frame) {
+int fl_frames_next(const char *bytes, size_t length, size_t *cursor, fl_located_frame *frame) {
     size_t at = *cursor;
     if (at > length || length - at < FRAME_HEADER) return 0;
     uint32_t flags = get32(bytes + at + 16);
-    uint32_t symbol_length = get32(bytes + at + 20);
+    uint32_t id_length = get32(bytes + at + 20);
     uint32_t image_length = get32(bytes + at + 24);
-    if ((uint64_t)symbol_length + image_length > length - at - FRAME_HEADER) return 0;
+    if ((uint64_t)id_length + image_length > length - at - FRAME_HEADER) return 0;
     frame->address = get64(bytes + at);
-    frame->offset = get64(bytes + at + 8);
+    frame->bias = get64(bytes + at + 8);
     frame->found = (flags & FRAME_FOUND) != 0;
-    frame->has_symbol = (flags & FRAME_HAS_SYMBOL) != 0;
-    frame->symbol = bytes + at + FRAME_HEADER;
-    frame->symbol_length = symbol_length;
-    frame->image = bytes + at + FRAME_HEADER + symbol_length;
+    frame->build_id_length = id_length;
+    frame->build_id = (const uint8_t *)(bytes + at + FRAME_HEADER);
     frame->image_length = image_length;
-    *cursor = at + FRAME_HEADER + symbol_length + image_length;
+    frame->image = bytes + at + FRAME_HEADER + id_length;
+    *cursor = at + FRAME_HEADER + id_length + image_length;
     return 1;
 }

@@ -34,6 +34,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
+
 struct guard_frame {
     sigjmp_buf env;
     fl_report *report;

@@ -158,8 +158,7 @@ static int crash_is_genuine(const struct helper_slot *slot) {
     const fl_channel *channel = slot->channel;
     const fl_report *crash = &channel->crash;
     if (crash->kind != FL_KIND_SIGNALED || crash->frame_count > FL_MAX_FRAMES) return 0;
-    return channel->crash_check == fl_crash_check(slot->secret, channel->crash_seq, channel->crash_index, crash->signo,
-                                                  crash->code, crash->address, crash->frame_count, crash->frames);
+    return channel->crash_check == fl_crash_check(slot->secret, channel->crash_seq, channel->crash_index, crash);
 }
 
 static void report_exit(helper_workers *workers, pid_t pid, int status) {

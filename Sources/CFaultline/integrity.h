@@ -44,11 +44,16 @@ static inline uint64_t fl_event_check(uint64_t secret, uint64_t salt, uint64_t s
 #define FL_SALT_CRASH 0x6372617368ULL
 #define FL_SALT_NOTICE 0x6e6f74696365ULL
 
-/* The check of a crash record: the batch, the index, and what the report says. */
-static inline uint64_t fl_crash_check(uint64_t secret, uint64_t seq, uint64_t index, int32_t signo, int32_t code,
-                                      uint64_t address, uint32_t frame_count, const uint64_t *frames) {
-    uint64_t folded = fl_mix64(((uint64_t)(uint32_t)signo << 32 | (uint32_t)code) ^ address) ^ frame_count;
-    for (uint32_t i = 0; i < frame_count; i++) folded = fl_mix64(folded ^ frames[i]);
+/* The check of a crash record: the batch, the index, and everything the report
+   says (signal, code, address, flags, stack pointer, access, message, frames). */
+static inline uint64_t fl_crash_check(uint64_t secret, uint64_t seq, uint64_t index, const fl_report *crash) {
+    uint32_t frame_count = crash->frame_count > FL_MAX_FRAMES ? FL_MAX_FRAMES : crash->frame_count;
+    uint32_t message_length = crash->message_length > FL_MESSAGE_MAX ? FL_MESSAGE_MAX : crash->message_length;
+    uint64_t folded = fl_mix64(((uint64_t)(uint32_t)crash->signo << 32 | (uint32_t)crash->code) ^ crash->address) ^ frame_count;
+    folded = fl_mix64(folded ^ crash->sp ^ ((uint64_t)crash->flags << 32 | crash->access));
+    folded = fl_mix64(folded ^ message_length);
+    for (uint32_t i = 0; i < message_length; i++) folded = fl_mix64(folded ^ (uint8_t)crash->message[i]);
+    for (uint32_t i = 0; i < frame_count; i++) folded = fl_mix64(folded ^ crash->frames[i]);
     return fl_event_check(secret, FL_SALT_CRASH, seq, index, folded);
 }
 

@@ -18,6 +18,21 @@
 void fl_report_fill_signal(fl_report *report, int signo, const siginfo_t *info);
 /* Fills the report and its frames (a libunwind walk with FL_CAPTURE_BACKTRACE, else the faulting pc). */
 void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void *context, int options);
+/* fault_facts.c: looks up, outside handlers, what fl_fault_facts_capture reads (glibc's
+   abort message, libstdc++'s current exception, libffi's code). Call again after a
+   library was loaded: a C++ runtime loaded with it is found then. */
+void fl_fault_facts_load(void);
+/* fault_facts.c, async-signal-safe: sp, access and (SIGABRT) message of `report`
+   (its `code` already filled) from the signal's context. */
+void fl_fault_facts_capture(fl_report *report, int signo, const void *context);
+/* fault_facts.c, async-signal-safe: how many of `frames` to keep so that the
+   last is the callee's entry (sets *cut when the call machinery was found). */
+uint32_t fl_frames_cut_at_call(const uint64_t *frames, uint32_t count, int *cut);
+/* Compiles the rest of a file into the `fl_calls` section: every file with code
+   that calls a callee (directly, through libffi or a trampoline) uses it, so a
+   backtrace can be cut where the callee's frames end (fault_facts.c). */
+#define FL_CALLS_SECTION _Pragma("clang section text=\"fl_calls\"")
+
 /* Puts back SIG_DFL for signo. */
 void fl_set_default_action(int signo);
 /* Default action, unblocked, raised: the process dies of signo. */
@@ -28,6 +43,17 @@ void fl_die_of_signal(int signo) __attribute__((noreturn));
    callee forked, even by a raw clone) a fault restores the default action and
    re-raises, touching nothing (see fault_report.c). */
 void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size);
+
+/* altstack.c: an alternate signal stack, `size` usable bytes from `base`, with a
+   PROT_NONE guard page just below `base`. */
+typedef struct fl_altstack {
+    char *base;
+    size_t size;
+} fl_altstack;
+/* Maps a stack of at least `size` bytes (whole pages) with its guard page. Not
+   async-signal-safe (mmap, mprotect): call before the fork whose child installs it.
+   0 or an errno value. */
+int fl_altstack_map(size_t size, fl_altstack *stack);
 
 /* ---- forked calls (fork_call.c, child.c): the call page and its check ----
 
@@ -111,6 +137,9 @@ FL_ALWAYS_INLINE __attribute__((noreturn)) void fl_exit_now(int status) {
    private canary. Returns the address of that canary, for the child to
    compare after the call. */
 volatile uint64_t *fl_child_prepare(pid_t expected_parent, fl_call_page *page, uint64_t signal_key, int options);
+/* child.c: in the parent, before fork(): maps, once per process, the alternate stack
+   (with its guard page) that every child's fault reporter runs on. 0 or an errno value. */
+int fl_child_map_altstack(void);
 /* child.c: in a forked call's child (a subreaper) once its record is sealed: kills and
    reaps every child it has, adopted orphans included (open, read, kill, waitpid:
    async-signal-safe). */

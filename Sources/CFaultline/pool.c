@@ -1,6 +1,6 @@
 /*
- * pool.c: the supervisor's event loop: creating a pool, answering a run of
- * inputs, deadlines, statistics.
+ * pool.c: the supervisor's event loop: answering a run of inputs, the
+ * helper's messages, deadlines, a killed helper replaced.
  *
  * A run hands batches to workers through their shared channels and waits in
  * epoll_wait for one of three events: a worker's "batch done", a worker's
@@ -11,8 +11,9 @@
  * + the deadline for a worker between calls, since no later call can be due
  * sooner). The loop counts wake-ups that found no event (`idle_wakeups`).
  *
- * Blame is pool_blame.c's, applied by pool_workers.c; the helper's side is
- * pool_helper.c.
+ * Blame is pool_blame.c's, applied by pool_records.c; the worker table is
+ * pool_workers.c's; the helper's side is pool_helper.c. Creating a pool is
+ * pool_create.c's, its statistics pool_stats.c's.
  *
  * Batching and suspects are pool_dispatch.c's.
  *
@@ -41,7 +42,7 @@
 #define FL_POOL_MAX_HELPER_RESTARTS 10000
 
 /* Handles every message waiting on the control socket. Returns -1 if the helper is gone. */
-static int drain_control(fl_pool *pool, run_state *run, int blocking) {
+int fl_pool_drain_control(fl_pool *pool, run_state *run, int blocking) {
     for (;;) {
         int fds[FL_IO_MAX_FDS];
         int fd_count = 0;
@@ -64,131 +65,6 @@ static int drain_control(fl_pool *pool, run_state *run, int blocking) {
         }
     }
 }
-
-/* ---- creating and destroying ---- */
-
-static void release(fl_pool *pool) {
-    free(pool->config_library);
-    free(pool->config_symbol);
-    free(pool->config_executable);
-    free(pool->config_init);
-    if (pool->control >= 0) close(pool->control);
-    pool->control = -1;
-    fl_pool_reap_helper(pool, NULL);
-    fl_pool_release_workers(pool);
-    fl_pool_forget_names(pool);
-    if (pool->helper_pidfd >= 0) close(pool->helper_pidfd);
-    if (pool->epoll_fd >= 0) close(pool->epoll_fd);
-    pthread_mutex_destroy(&pool->lock);
-    free(pool);
-}
-
-fl_pool *fl_pool_create(const fl_pool_config *config, fl_pool_error *error) {
-    memset(error, 0, sizeof *error);
-    error->wait_status = -1;
-    if (config->workers < 0 || config->workers > FL_POOL_MAX_WORKERS) {
-        error->kind = FL_POOL_ERROR_WORKERS;
-        error->limit = FL_POOL_MAX_WORKERS;
-        return NULL;
-    }
-    fl_pool *pool = calloc(1, sizeof *pool);
-    if (!pool) {
-        error->kind = FL_POOL_ERROR_SYSTEM;
-        error->step = FL_POOL_STEP_MEMORY;
-        error->error_number = ENOMEM;
-        return NULL;
-    }
-    pthread_mutex_init(&pool->lock, NULL);
-    pool->control = -1;
-    pool->helper_pidfd = -1;
-    pool->worker_goal = config->workers;
-    pool->standby_goal = config->workers > 0 ? 1 : 0;
-    pool->timeout_ns = config->timeout_ns;
-    pool->recycle_after = config->recycle_after;
-    /* Kept to start a new helper if a callee kills this one. */
-    pool->config = *config;
-    pool->config_library = config->library ? strdup(config->library) : NULL;
-    pool->config_symbol = config->symbol ? strdup(config->symbol) : NULL;
-    int found_beside = 0;
-    pool->config_executable = fl_pool_helper_image(config, &found_beside);
-    pool->config_init = config->init_symbol ? strdup(config->init_symbol) : NULL;
-    pool->config.init_symbol = pool->config_init;
-    pool->with_records = config->signature_count != FL_POOL_INT_FUNCTION;
-    pool->channel_size = FL_CHANNEL_SIZE(pool->with_records);
-    if (pool->with_records) {
-        uint32_t count = config->signature_count > FL_SIGNATURE_MAX_PARAMETERS ? FL_SIGNATURE_MAX_PARAMETERS : config->signature_count;
-        memcpy(pool->signature_types, config->signature_types, sizeof(uint32_t) * count);
-        memcpy(pool->signature_capacities, config->signature_capacities, sizeof(uint64_t) * count);
-        pool->config.signature_types = pool->signature_types;
-        pool->config.signature_capacities = pool->signature_capacities;
-        if (config->signature_count > FL_SIGNATURE_MAX_PARAMETERS ||
-            fl_signature_prepare(&pool->signature, config->signature_result, pool->signature_types,
-                                 pool->signature_capacities, count) != 0) {
-            error->kind = FL_POOL_ERROR_SIGNATURE;
-            free(pool->config_library);
-            free(pool->config_symbol);
-            free(pool->config_executable);
-            free(pool->config_init);
-            pthread_mutex_destroy(&pool->lock);
-            free(pool);
-            return NULL;
-        }
-        pool->result_size = fl_signature_result_size(&pool->signature);
-    }
-    pool->config.library = pool->config_library;
-    pool->config.symbol = pool->config_symbol;
-    pool->config.executable = pool->config_executable;
-    pool->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (pool->epoll_fd < 0 || (config->library && !pool->config_library) || (config->symbol && !pool->config_symbol) ||
-        !pool->config_executable || (config->init_symbol && !pool->config_init)) {
-        error->kind = FL_POOL_ERROR_SYSTEM;
-        error->step = FL_POOL_STEP_SOCKETS;
-        error->error_number = errno;
-        release(pool);
-        return NULL;
-    }
-    int started = fl_pool_start_helper(pool, config, error);
-    if (started != 0 && found_beside && fl_pool_helper_refused(error)) {
-        /* A faultline-helper of another version beside this executable: this executable serves instead. */
-        char *own = strdup(config->executable);
-        if (own) {
-            free(pool->config_executable);
-            pool->config_executable = own;
-            pool->config.executable = own;
-            if (pool->helper_pidfd >= 0) close(pool->helper_pidfd);
-            pool->helper_pidfd = -1;
-            memset(error, 0, sizeof *error);
-            started = fl_pool_start_helper(pool, config, error);
-        }
-    }
-    if (started != 0) {
-        release(pool);
-        return NULL;
-    }
-    struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = FL_CONTROL_TAG};
-    epoll_ctl(pool->epoll_fd, EPOLL_CTL_ADD, pool->control, &event);
-    while (pool->stats.live_workers < pool->worker_goal) {
-        if (drain_control(pool, NULL, 1) != 0) {
-            fl_pool_helper_died(pool, error);
-            release(pool);
-            return NULL;
-        }
-    }
-    return pool;
-}
-
-void fl_pool_shutdown(fl_pool *pool) {
-    /* Set before the helper goes: a run that sees it go must not start another. */
-    __atomic_store_n(&pool->stopping, 1, __ATOMIC_RELEASE);
-    if (pool->control >= 0) shutdown(pool->control, SHUT_RDWR);
-    fl_pool_reap_helper(pool, NULL);
-}
-
-void fl_pool_destroy(fl_pool *pool) {
-    if (pool) release(pool);
-}
-
-/* ---- running ---- */
 
 /* Kills workers whose current call passed the deadline; returns the epoll
    timeout in ms until the earliest possible next deadline, or -1 (none). */
@@ -308,7 +184,7 @@ static int run_all(fl_pool *pool, run_state *run_in, size_t count, fl_pool_failu
     run.size = count;
     int result = 0;
     /* Deaths that happened between runs. */
-    if (drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
+    if (fl_pool_drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
     struct epoll_event events[64];
     /* Until every input is settled, and the helper has named the frames of
        the crashes recorded from the workers' own notices. */
@@ -323,7 +199,7 @@ static int run_all(fl_pool *pool, run_state *run_in, size_t count, fl_pool_failu
         if (ready == 0) pool->stats.idle_wakeups++;
         for (int e = 0; e < ready && result == 0; e++) {
             if (events[e].data.u64 == FL_CONTROL_TAG) {
-                if (drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
+                if (fl_pool_drain_control(pool, &run, 0) != 0 && replace_helper(pool, &run) != 0) result = -EPIPE;
                 break; /* the table may have changed under the other events */
             }
             pool_worker *worker = pool->workers[events[e].data.u64];
@@ -382,57 +258,4 @@ int fl_pool_run_written(fl_pool *pool, const uint64_t *offsets, size_t count, fl
 void fl_pool_free_failures(fl_pool_failure *failures, size_t count) {
     for (size_t i = 0; i < count; i++) free(failures[i].frames);
     free(failures);
-}
-
-/* Waits for the replacements of workers that died (the helper hands over its
-   spare at once): the pool is back at full size. With `settled`, also for the
-   reaping of workers whose crash was already reported. Lock held. */
-static void await_capacity(fl_pool *pool, int settled) {
-    if (!pool->broken && drain_control(pool, NULL, 0) != 0) pool->broken = 1;
-    while (!pool->broken &&
-           (pool->stats.live_workers < pool->worker_goal ||
-            (settled && (fl_pool_dying_workers(pool) > 0 || pool->standby_count < pool->standby_goal)))) {
-        if (drain_control(pool, NULL, 1) != 0) pool->broken = 1;
-    }
-}
-
-int fl_pool_worker_pids(fl_pool *pool, pid_t *pids, int capacity) {
-    pthread_mutex_lock(&pool->lock);
-    await_capacity(pool, 0);
-    int count = 0;
-    for (int i = 0; i < pool->worker_slots; i++) {
-        pool_worker *worker = pool->workers[i];
-        if (worker && worker->in_use && !worker->dying && !worker->standby) {
-            if (count < capacity) pids[count] = worker->pid;
-            count++;
-        }
-    }
-    pthread_mutex_unlock(&pool->lock);
-    return count;
-}
-
-/* The counters as they are now (lock held). */
-static fl_pool_stats snapshot(const fl_pool *pool) {
-    fl_pool_stats stats = pool->stats;
-    stats.standby_workers = pool->standby_count;
-    return stats;
-}
-
-fl_pool_stats fl_pool_statistics(fl_pool *pool) {
-    pthread_mutex_lock(&pool->lock);
-    await_capacity(pool, 1);
-    fl_pool_stats stats = snapshot(pool);
-    pthread_mutex_unlock(&pool->lock);
-    return stats;
-}
-
-const char *fl_pool_helper_executable(fl_pool *pool) {
-    return pool->config_executable;
-}
-
-fl_pool_stats fl_pool_current_statistics(fl_pool *pool) {
-    pthread_mutex_lock(&pool->lock);
-    fl_pool_stats stats = snapshot(pool);
-    pthread_mutex_unlock(&pool->lock);
-    return stats;
 }

@@ -226,6 +226,12 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
     pool->stats.helper_pid = pool->helper;
     pool->helper_pidfd = fl_pidfd_open(pool->helper);
     if (send_configuration(pool, config) != 0) {
+        /* A helper that exited before reading its configuration (one of another
+           version refuses with status 2 at once): judged by how it ended. */
+        if (errno == EPIPE || errno == ECONNRESET) {
+            fl_pool_helper_died(pool, error);
+            return -1;
+        }
         system_error(error, FL_POOL_STEP_CONFIGURE, errno);
         return -1;
     }

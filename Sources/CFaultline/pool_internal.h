@@ -1,6 +1,6 @@
 /*
- * pool_internal.h: the supervisor's state, shared by pool.c, pool_helper.c
- * and pool_workers.c. Internal; never touched by a signal handler.
+ * pool_internal.h: the supervisor's state, shared by the pool_*.c files.
+ * Internal; never touched by a signal handler.
  */
 #ifndef CFAULTLINE_POOL_INTERNAL_H
 #define CFAULTLINE_POOL_INTERNAL_H
@@ -69,7 +69,7 @@ struct fl_pool {
     uint32_t signature_types[FL_SIGNATURE_MAX_PARAMETERS];
     uint64_t signature_capacities[FL_SIGNATURE_MAX_PARAMETERS];
     char *config_init;
-    /* Named frames of recent crashes, by their stack (the helper names a stack
+    /* Named frames of recent crashes, by their stack (the helper locates a stack
        once; the same stack again is named here, without waiting for it): the
        key is a hash of the addresses, the addresses themselves are compared.
        Cleared when the helper is replaced: its addresses may differ. */
@@ -84,9 +84,6 @@ struct fl_pool {
 };
 
 /* The state of one fl_pool_run (or fl_pool_run_records). */
-/* pool_workers.c: the cache of named frames. */
-void fl_pool_forget_names(fl_pool *pool);
-
 typedef struct run_state {
     const int32_t *inputs;
     const uint8_t *arguments;  /* with records: the argument records, call i at offsets[i] ..< offsets[i+1] */
@@ -122,8 +119,34 @@ void fl_pool_helper_died(fl_pool *pool, fl_pool_error *error);
 /* Waits for the helper to exit (once: whoever takes its pid reaps it); kills it after 2 s. */
 void fl_pool_reap_helper(fl_pool *pool, int *status);
 
+/* pool.c: handles every message waiting on the helper's control socket
+   (workers spawned, crashed, reaped); blocking: waits for the first. -1 if the helper is gone. */
+int fl_pool_drain_control(fl_pool *pool, run_state *run, int blocking);
+
 /* pool_dispatch.c: hands queued inputs (suspects first, alone) to idle workers. */
 void fl_pool_dispatch(fl_pool *pool, run_state *run);
+
+/* pool_names.c: the cache of located frames. */
+/* Empties the cache (the helper was replaced: its addresses may differ). */
+void fl_pool_forget_names(fl_pool *pool);
+/* The cache entry naming exactly this report's stack, or -1. */
+int fl_pool_cached_names(const fl_pool *pool, const fl_report *report);
+/* Names for the crash recorded from the worker's own notice (text NULL: none
+   came): into its failure record, and into the cache. */
+void fl_pool_attach_names(fl_pool *pool, run_state *run, pool_worker *worker, const char *text, int text_length);
+
+/* pool_records.c */
+/* Records `finished` calls of the worker's batch as returned. */
+void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished);
+/* The worker's socket carried a crash notice: 1 when it and the crash record are genuine. */
+int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_done *notice);
+/* The worker said its batch is done: verify every record; 0, or -1 when something failed
+   its check (the genuine records are kept, the rest become suspects; kill the worker). */
+int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const fl_batch_done *done);
+/* Settles the worker's batch after its death (wait_status), or after the
+   helper's (helper_lost); `text` holds the crash's located frames when known. */
+void fl_pool_settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, int wait_status, int helper_lost,
+                          const char *text, int text_length);
 
 /* pool_workers.c */
 /* Takes over a worker the helper spawned (fds: socket, memfd, pidfd). */
@@ -135,19 +158,12 @@ void fl_pool_forget_socket(fl_pool *pool, pool_worker *worker);
 int fl_pool_workers_accepting_batches(fl_pool *pool);
 /* Workers whose crash was reported and that have not been reaped yet. */
 int fl_pool_dying_workers(fl_pool *pool);
-/* Records `finished` calls of the worker's batch as returned. */
-void fl_pool_complete_calls(fl_pool *pool, run_state *run, pool_worker *worker, uint32_t finished);
 /* The worker's handler reported `signo` (its own notice, text NULL, or the
-   helper's CRASHED with the named frames): settle its batch now. A second
+   helper's CRASHED with the located frames): settle its batch now. A second
    report of the same crash only brings the names. */
 void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, int signo, const char *text, int text_length);
 /* The worker answered its last call (recycling) and is exiting: a standby takes its place now. */
 void fl_pool_worker_retired(fl_pool *pool, pool_worker *worker);
-/* The worker's socket carried a crash notice: 1 when it and the crash record are genuine. */
-int fl_pool_crash_notice_is_genuine(const pool_worker *worker, const fl_batch_done *notice);
-/* The worker said its batch is done: verify every record; 0, or -1 when something failed
-   its check (the genuine records are kept, the rest become suspects; kill the worker). */
-int fl_pool_batch_done(fl_pool *pool, run_state *run, pool_worker *worker, const fl_batch_done *done);
 /* The helper died and took the workers with it: settle every batch without a wait status. */
 void fl_pool_helper_lost(fl_pool *pool, run_state *run);
 /* Kills a worker through its pidfd (never a reused pid). */

@@ -41,6 +41,9 @@
 #include <ffi.h>
 #include <string.h>
 
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
+
 _Static_assert(sizeof(ffi_cif) <= sizeof(((fl_signature *)0)->cif), "fl_signature.cif too small for ffi_cif");
 _Static_assert(_Alignof(ffi_cif) <= 16, "ffi_cif alignment");
 _Static_assert(sizeof(size_t) == 8 && sizeof(void *) == 8, "LP64 only");

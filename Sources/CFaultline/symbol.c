@@ -1,18 +1,17 @@
 /*
- * symbol.c: the one symbolizer. Both the pool's helper (frames.c, where the
- * library is mapped at the worker's addresses) and Swift's Symbolizer (in
- * this process) call fl_symbolize, so a frame gets the same name either way.
+ * symbol.c: dladdr (where a function pointer of the program came from) and
+ * demangling. Frames of backtraces are named elsewhere, from the images'
+ * symbol tables and DWARF (CFaultlineSymbols, SourceSymbolizer.swift):
+ * dladdr sees only exported symbols and would name a static function after
+ * the nearest export before it.
  *
- * dladdr finds the object and the nearest dynamic symbol; C++ names (`_Z`)
- * go through __cxa_demangle and Swift names (`$s`, `$S`, `_T`) through
- * swift_demangle, both looked up with dlsym so that neither is required.
- * Dl_info needs _GNU_SOURCE, which the Swift overlay of glibc does not define.
+ * C++ names (`_Z`) go through __cxa_demangle and Swift names (`$s`, `$S`,
+ * `_T`) through swift_demangle, both looked up with dlsym so that neither is
+ * required. Dl_info needs _GNU_SOURCE, which the Swift overlay of glibc does
+ * not define.
  *
  * Never used in a signal handler or between fork() and _exit(): dladdr and
  * the demanglers take locks and allocate.
- *
- * Limits: dladdr sees only dynamic symbols; a static function is named after
- * the nearest exported symbol before it, or not at all.
  */
 #include "include/CFaultline.h"
 
@@ -65,28 +64,5 @@ size_t fl_demangle(const char *name, char *buffer, size_t capacity) {
     char *pretty = demangled(name);
     size_t length = copy_out(pretty ? pretty : name, buffer, capacity);
     free(pretty);
-    return length;
-}
-
-size_t fl_symbolize(uint64_t address, int is_return_address, fl_named_frame *frame, char *buffer, size_t capacity) {
-    memset(frame, 0, sizeof *frame);
-    frame->address = address;
-    if (capacity > 0) buffer[0] = '\0';
-    uint64_t lookup = (is_return_address && address > 0) ? address - 1 : address;
-    fl_symbol info;
-    if (!fl_symbol_lookup(lookup, &info)) return 0;
-    frame->found = 1;
-    frame->image = info.image ? info.image : "";
-    frame->image_length = (uint32_t)strlen(frame->image);
-    size_t length = 0;
-    if (info.symbol && info.symbol_address) {
-        length = fl_demangle(info.symbol, buffer, capacity);
-        frame->has_symbol = 1;
-        frame->symbol = buffer;
-        frame->symbol_length = (uint32_t)(capacity == 0 ? 0 : (length < capacity ? length : capacity - 1));
-        frame->offset = address - info.symbol_address;
-    } else {
-        frame->offset = address - info.image_base;
-    }
     return length;
 }

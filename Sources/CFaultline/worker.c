@@ -32,7 +32,9 @@
  *
  * Safety: set-up (fl_child_setup), the handler (report, check, atomic store,
  * clock_gettime, getpid, send, kill, raise) and the I/O (io.c) are async-signal-safe; the only
- * other calls are mprotect and madvise in a fresh single-threaded child.
+ * other calls are mprotect and madvise in a fresh single-threaded child. The
+ * handler's alternate stack, with a guard page below it, is mapped by the
+ * helper before it forks (fl_worker_map_altstack).
  *
  * Warm-up: before its first call, a worker that serves many calls walks its
  * stack once (backtrace.c), maps what libunwind reads, touches the top of its
@@ -62,6 +64,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Code that calls a callee: its frames end a backtrace (internal.h). */
+FL_CALLS_SECTION
+
 /* For the fault handler only (a callee may overwrite them; the checks then fail). */
 static fl_channel *handler_channel;
 static int handler_options;
@@ -73,7 +78,12 @@ static volatile uint64_t handler_seq;
 static volatile uint32_t handler_index;
 /* The private canary: FL_CANARY_PRIVATE(secret) for as long as nobody writes over it. */
 static volatile uint64_t private_canary;
-static char worker_altstack[128 * 1024] __attribute__((aligned(64)));
+/* The handler's stack: mapped once in the helper before it forks any worker
+   (altstack.c: a guard page below it, so that a callee's SA_ONSTACK handler that
+   recurses without end faults instead of running on through memory below), and
+   inherited by every worker; its pages cost nothing until touched. */
+#define FL_WORKER_ALTSTACK_SIZE (128 * 1024)
+static fl_altstack worker_altstack;
 /* The top of the handler's stack that a fault report uses (the handler and a libunwind walk), touched before the first call. */
 #define FL_WARM_ALTSTACK (32 * 1024)
 
@@ -109,11 +119,9 @@ static void worker_fault(int signo, siginfo_t *info, void *context) {
         uint64_t index = handler_index;
         fl_report_capture(&channel->crash, signo, info, context, handler_options);
         const fl_report *crash = &channel->crash;
-        uint32_t frames = crash->frame_count > FL_MAX_FRAMES ? FL_MAX_FRAMES : crash->frame_count;
         channel->crash_seq = seq;
         channel->crash_index = index;
-        channel->crash_check = fl_crash_check(handler_secret, seq, index, crash->signo, crash->code, crash->address,
-                                              frames, crash->frames);
+        channel->crash_check = fl_crash_check(handler_secret, seq, index, crash);
         atomic_store_explicit(&channel->fault_ns, entered, memory_order_relaxed);
         atomic_store_explicit(&channel->reported_ns, fl_now_ns(), memory_order_relaxed);
         /* The report is complete, the rest is dying: tell the supervisor (the
@@ -181,7 +189,7 @@ static void call_loop(const fl_worker_config *argument) {
     const fl_worker_config loop = *(const fl_worker_config *)argument;
     fl_channel *const channel = loop.channel;
     const uint64_t secret = loop.secret;
-    fl_install_fault_reporter(worker_fault, worker_altstack, sizeof worker_altstack);
+    fl_install_fault_reporter(worker_fault, worker_altstack.base, worker_altstack.size);
     if ((handler_options & FL_CAPTURE_BACKTRACE) && loop.recycle_after != 1) warm_up_fault_path();
     uint64_t calls = 0;
     for (;;) {
@@ -238,6 +246,10 @@ void fl_worker_bind_handler_calls(void) {
     sigaction(SIGSEGV, NULL, &current);
 }
 
+int fl_worker_map_altstack(void) {
+    return worker_altstack.base != NULL ? 0 : fl_altstack_map(FL_WORKER_ALTSTACK_SIZE, &worker_altstack);
+}
+
 void fl_worker_main(const fl_worker_config *config) {
     fl_channel *channel = config->channel;
     /* A group of its own: kill(0, …) from a callee reaches only this worker and its children. */
@@ -269,7 +281,7 @@ void fl_worker_main(const fl_worker_config *config) {
            worker. Not for a one-call worker (the fork server): there it would
            cost every call ~250 µs of CPU for a crash that is also its end. */
         fl_backtrace_warm_up();
-        for (size_t at = sizeof worker_altstack - FL_WARM_ALTSTACK; at < sizeof worker_altstack; at += 4096) worker_altstack[at] = 0;
+        for (size_t at = worker_altstack.size - FL_WARM_ALTSTACK; at < worker_altstack.size; at += 4096) worker_altstack.base[at] = 0;
         memset(&channel->crash, 0, sizeof channel->crash);
     }
 

@@ -1,7 +1,9 @@
 /// The JSON form of an outcome is part of the `faultline call` contract:
 /// the keys `outcome`, `value`, `out`, `signal`, `signo`, `address`, `backtrace`,
-/// `status`, `seconds` and `detail` and their values do not change. `code`, `frames`
-/// and `truncated` are extra keys that make the form round-trip.
+/// `status`, `seconds` and `detail` and their values do not change. `code`, `frames`,
+/// `truncated`, `access`, `message`, `stack_pointer` and `cut_at_call` are extra
+/// keys that make the form round-trip; `severity` and `bucket` are computed from
+/// the rest (written, never read).
 ///
 /// JSON does not say a value's C type: decoding gives `.int32` for an
 /// integer that fits, `.int64`/`.uint64` beyond, `.double` for a fraction,
@@ -9,6 +11,9 @@
 extension Outcome: Codable {
     enum CodingKeys: String, CodingKey {
         case outcome, value, out, signal, signo, code, address, backtrace, frames, truncated, status, seconds, detail
+        case access, message, severity, bucket
+        case stackPointer = "stack_pointer"
+        case cutAtCall = "cut_at_call"
     }
 
     /// Writes the `faultline call` form (without `input`).
@@ -27,6 +32,12 @@ extension Outcome: Codable {
             try container.encode(fault.backtrace.map(\.description), forKey: .backtrace)
             try container.encode(fault.backtrace, forKey: .frames)
             if fault.truncated { try container.encode(true, forKey: .truncated) }
+            try container.encode(fault.access, forKey: .access)
+            try container.encodeIfPresent(fault.message, forKey: .message)
+            try container.encodeIfPresent(fault.stackPointer, forKey: .stackPointer)
+            try container.encode(fault.severity, forKey: .severity)
+            try container.encode(fault.bucket, forKey: .bucket)
+            if fault.cutAtCall { try container.encode(true, forKey: .cutAtCall) }
         case .exited(let status):
             try container.encode(status, forKey: .status)
         case .timedOut(let after):
@@ -50,8 +61,12 @@ extension Outcome: Codable {
                 signal: Signal(try container.decode(Int32.self, forKey: .signo)),
                 code: try container.decodeIfPresent(Int32.self, forKey: .code),
                 address: address,
+                access: try container.decodeIfPresent(Fault.Access.self, forKey: .access),
+                message: try container.decodeIfPresent(String.self, forKey: .message),
+                stackPointer: try container.decodeIfPresent(UInt64.self, forKey: .stackPointer),
                 backtrace: try container.decodeIfPresent([Frame].self, forKey: .frames) ?? [],
-                truncated: try container.decodeIfPresent(Bool.self, forKey: .truncated) ?? false))
+                truncated: try container.decodeIfPresent(Bool.self, forKey: .truncated) ?? false,
+                cutAtCall: try container.decodeIfPresent(Bool.self, forKey: .cutAtCall) ?? false))
         case "exited":
             self = .exited(status: try container.decode(Int32.self, forKey: .status))
         case "timed_out":

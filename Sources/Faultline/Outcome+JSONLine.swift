@@ -107,6 +107,13 @@ package enum JSONText {
         line += ",\"backtrace\":[" + fault.backtrace.map { quoted($0.description) }.joined(separator: ",") + "]"
         line += ",\"frames\":[" + fault.backtrace.map(frame).joined(separator: ",") + "]"
         if fault.truncated { line += ",\"truncated\":true" }
+        line += ",\"access\":" + (fault.access.map { "\"\($0.rawValue)\"" } ?? "null")
+        if let message = fault.message { line += ",\"message\":" + quoted(message) }
+        if let stackPointer = fault.stackPointer { line += ",\"stack_pointer\":\(stackPointer)" }
+        let severity = fault.severity
+        line += ",\"severity\":{\"class\":\"\(severity.crashClass)\",\"exploitability\":\"\(severity.exploitability.rawValue)\"}"
+        line += ",\"bucket\":\"\(fault.bucket)\""
+        if fault.cutAtCall { line += ",\"cut_at_call\":true" }
         faultCache.withLock { cache in
             if cache.entries.count >= 1024 { cache.entries.removeAll(keepingCapacity: true) }
             cache.entries[key] = (fault, line)
@@ -120,7 +127,8 @@ package enum JSONText {
         var numbers: [UInt64]
         init(_ fault: Fault) {
             numbers = [UInt64(fault.signal.rawValue), fault.code.map { UInt64(UInt32(bitPattern: $0)) } ?? .max,
-                       fault.address ?? .max, fault.truncated ? 1 : 0] + fault.backtrace.map(\.address)
+                       fault.address ?? .max, fault.truncated ? 1 : 0, fault.stackPointer ?? .max,
+                       UInt64(fault.message?.utf8.count ?? 0)] + fault.backtrace.map(\.address)
         }
     }
 
@@ -133,11 +141,17 @@ package enum JSONText {
     private static let faultCache = Mutex(FaultCache())
 
     /// A frame in the same shape as `Frame`'s Codable form.
-    static func frame(_ frame: Frame) -> String {
+    package static func frame(_ frame: Frame) -> String {
         var parts = ["\"address\":\(frame.address)"]
         if let symbol = frame.symbol { parts.append("\"symbol\":" + quoted(symbol)) }
         if let offset = frame.offset { parts.append("\"offset\":\(offset)") }
         if let image = frame.image { parts.append("\"image\":" + quoted(image)) }
+        if let buildID = frame.buildID { parts.append("\"build_id\":" + quoted(buildID)) }
+        if let imageOffset = frame.imageOffset { parts.append("\"image_offset\":\(imageOffset)") }
+        if let file = frame.file { parts.append("\"file\":" + quoted(file)) }
+        if let line = frame.line { parts.append("\"line\":\(line)") }
+        if let column = frame.column { parts.append("\"column\":\(column)") }
+        if frame.inlined { parts.append("\"inlined\":true") }
         return "{" + parts.joined(separator: ",") + "}"
     }
 }

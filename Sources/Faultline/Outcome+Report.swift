@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CFaultline
 
 extension Outcome {
@@ -30,10 +33,14 @@ extension Outcome {
             self = .signaled(Fault(
                 signal: Signal(report.signo),
                 code: detailed ? report.code : nil,
-                address: detailed && report.code > 0 ? report.address : nil,
+                address: detailed ? Fault.meaningfulAddress(report.address, code: report.code) : nil,
+                access: detailed ? Fault.access(report.access) : nil,
+                message: detailed ? Fault.message(of: report) : nil,
+                stackPointer: detailed && report.sp != 0 ? report.sp : nil,
                 backtrace: namedFrames
                     ?? (symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) }),
-                truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0))
+                truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0,
+                cutAtCall: report.flags & UInt32(FL_REPORT_CUT_AT_CALL) != 0))
         case FL_KIND_CORRUPTED:
             self = .corrupted(detail: Self.corruptionDetail(report, returned: String(report.value)))
         default:
@@ -130,4 +137,59 @@ extension InitFailure {
         }
         self.init(initializer: initializer, reason: reason)
     }
+}
+
+extension Fault {
+    /// `si_code` of a fault the kernel raised without an address it could report
+    /// (a non-canonical pointer on x86-64).
+    static let kernelCode: Int32 = 0x80
+
+    /// The address a report carries, when it means something: never for a sent
+    /// signal (`si_code` ≤ 0: `si_addr` then holds the sender's pid) nor for `SI_KERNEL`.
+    static func meaningfulAddress(_ address: UInt64, code: Int32) -> UInt64? {
+        code > 0 && code != kernelCode ? address : nil
+    }
+
+    /// The access kind of an `fl_access`.
+    static func access(_ raw: UInt32) -> Access? {
+        switch fl_access(rawValue: raw) {
+        case FL_ACCESS_READ: .read
+        case FL_ACCESS_WRITE: .write
+        case FL_ACCESS_EXEC: .exec
+        default: nil
+        }
+    }
+
+    /// The report's message, as a person reads it: glibc's text as is, an
+    /// uncaught C++ exception's type (`typeinfo:` + its mangled name) demangled.
+    static func message(of report: fl_report) -> String? {
+        let length = Int(min(report.message_length, UInt32(FL_MESSAGE_MAX)))
+        guard length > 0 else { return nil }
+        let text = withUnsafeBytes(of: report.message) { raw in
+            String(decoding: raw.prefix(length), as: UTF8.self)
+        }
+        let typePrefix = "typeinfo:"
+        guard text.hasPrefix(typePrefix) else { return withoutProgramName(text) }
+        let mangled = String(text.dropFirst(typePrefix.count))
+        let named = Symbolizer.demangle("_ZTS" + mangled)
+        let prefix = "typeinfo name for "
+        return "uncaught exception of type " + (named.hasPrefix(prefix) ? String(named.dropFirst(prefix.count)) : mangled)
+    }
+
+    /// An assert's line starts with the name of the process that failed it:
+    /// Faultline's (`faultline-helper: parser.c:88: …`), never the callee's, so it goes.
+    static func withoutProgramName(_ text: String) -> String {
+        for name in ["faultline-helper", ProgramName.current] where !name.isEmpty && text.hasPrefix(name + ": ") {
+            return String(text.dropFirst(name.count + 2))
+        }
+        return text
+    }
+}
+
+/// The short name of this program, as glibc's messages spell it.
+enum ProgramName {
+    static let current: String = {
+        guard let path = CommandLine.arguments.first else { return "" }
+        return path.split(separator: "/").last.map(String.init) ?? path
+    }()
 }

@@ -83,34 +83,69 @@ public enum Outcome: Hashable, Sendable, CustomStringConvertible {
 
 /// A signal that ended a call, with what could be learned where it arrived.
 public struct Fault: Hashable, Sendable, CustomStringConvertible {
+    /// What the faulting instruction did at ``address``.
+    public enum Access: String, Hashable, Sendable, Codable {
+        /// A load.
+        case read
+        /// A store.
+        case write
+        /// An instruction fetch: the program jumped to `address`.
+        case exec
+    }
+
     /// The signal that ended the call.
     public var signal: Signal
     /// `si_code` (e.g. `SEGV_MAPERR`), when the signal was seen by a handler.
     public var code: Int32?
-    /// The faulting address (`si_addr`), when the kernel raised the signal for a fault.
+    /// The faulting address (`si_addr`), when the kernel gave one that means
+    /// something: nil for a sent signal (`si_code` ≤ 0, e.g. `abort()`) and
+    /// for `SI_KERNEL` (a non-canonical pointer, whose address the CPU does not report).
     public var address: UInt64?
-    /// The stack at the fault, innermost frame first; empty when no handler saw it
-    /// (e.g. SIGKILL, or a fault the kernel forced because the signal was blocked).
+    /// Whether the faulting instruction read, wrote or jumped to ``address``
+    /// (from the page fault's error code, x86-64); nil when unknown.
+    public var access: Access?
+    /// What the C runtime said before it aborted: glibc's text for a heap
+    /// error (`free(): double free detected in tcache 2`), `*** stack smashing
+    /// detected ***: terminated`, a failed `assert`, or `uncaught exception of
+    /// type std::runtime_error` for C++; nil when there was none.
+    public var message: String?
+    /// The stack pointer at the fault, when a handler saw it.
+    public var stackPointer: UInt64?
+    /// The stack at the fault, innermost frame first, cut at the call: it ends
+    /// with the callee's entry (no frame of Faultline's or of the caller); empty
+    /// when no handler saw it (e.g. SIGKILL, or a fault the kernel forced
+    /// because the signal was blocked).
     public var backtrace: [Frame]
     /// True when a second fault interrupted the stack walk.
     public var truncated: Bool
+    /// True when the walk reached the call and the backtrace was cut there.
+    /// False when it did not (a fault in another thread, a recursion deeper
+    /// than the walk): then the backtrace is the whole walk.
+    public var cutAtCall: Bool
 
     /// Creates a fault description.
-    public init(signal: Signal, code: Int32? = nil, address: UInt64? = nil, backtrace: [Frame] = [], truncated: Bool = false) {
+    public init(signal: Signal, code: Int32? = nil, address: UInt64? = nil, access: Access? = nil, message: String? = nil,
+                stackPointer: UInt64? = nil, backtrace: [Frame] = [], truncated: Bool = false, cutAtCall: Bool = false) {
         self.signal = signal
         self.code = code
         self.address = address
+        self.access = access
+        self.message = message
+        self.stackPointer = stackPointer
         self.backtrace = backtrace
         self.truncated = truncated
+        self.cutAtCall = cutAtCall
     }
 
-    /// `SIGSEGV at 0x0 in raise_a_fault`.
+    /// `SIGSEGV at 0x0 in raise_a_fault`, or `… in parse_header (parser.c:88)` with DWARF.
     public var description: String {
         var text = signal.name
         if let address { text += " at 0x\(String(address, radix: 16))" }
         if let first = backtrace.first(where: { $0.symbol != nil }) ?? backtrace.first {
-            text += " in \(first.symbol ?? first.description)"
+            let place = first.symbol.map { symbol in first.sourceLocation.map { "\(symbol) (\($0))" } ?? symbol }
+            text += " in \(place ?? first.description)"
         }
+        if let message { text += ": \(message)" }
         return text
     }
 }

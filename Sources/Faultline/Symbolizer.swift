@@ -4,16 +4,16 @@ import Glibc
 import CFaultline
 import Synchronization
 
-/// Turns instruction addresses into `Frame`s with names, outside any signal handler.
+/// Turns instruction addresses into `Frame`s with names, files and lines,
+/// outside any signal handler and outside the process that crashed.
 ///
-/// The naming is C's `fl_symbolize` (symbol.c), the very code the pool's
-/// helper uses for its workers' crashes, so a frame gets the same name in
-/// this process and from the pool: `dladdr` (dynamic symbols of every loaded
-/// object), then `__cxa_demangle` for C++ names and `swift_demangle` for
-/// Swift names. Resolution costs about half a millisecond per backtrace,
-/// which is why handlers only record addresses, and why names are kept by
-/// address (crashes tend to happen at the same few places): the second time
-/// an address is named costs a dictionary look-up.
+/// An address is first located (``ImageLocation``: the loaded object, its
+/// load bias and build-id; the pool's helper does this for its workers), then
+/// named from that object's file by ``SourceSymbolizer`` (libdwfl: `.symtab`,
+/// `.dynsym`, DWARF lines and inlined functions, C++ and Swift demangling).
+/// An address inside inlined code becomes several frames. Names are kept by
+/// address here and by (build-id, image offset) in ``SourceSymbolizer``:
+/// crashes tend to happen at the same few places.
 ///
 /// Limits: the cache holds at most 65,536 addresses (it starts over when
 /// full); a library unloaded and another loaded at the same addresses would
@@ -24,7 +24,7 @@ public enum Symbolizer {
         var isReturnAddress: Bool
     }
 
-    private static let cache = Mutex<[Key: Frame]>([:])
+    private static let cache = Mutex<[Key: [Frame]]>([:])
     private static let cacheLimit = 65_536
 
     /// Resolves a whole backtrace. The first address is the faulting
@@ -39,8 +39,8 @@ public enum Symbolizer {
             cache.last = (addresses, frames)
             return frames
         }) { return known }
-        let frames = addresses.enumerated().map { index, address in
-            frame(for: address, isReturnAddress: index > 0)
+        let frames = addresses.enumerated().flatMap { index, address in
+            self.frames(for: address, isReturnAddress: index > 0)
         }
         backtraces.withLock { cache in
             if cache.entries.count >= 1024 { cache.entries.removeAll(keepingCapacity: true) }
@@ -58,11 +58,20 @@ public enum Symbolizer {
 
     private static let backtraces = Mutex(BacktraceCache())
 
-    /// Resolves one address (once per address: see the cache above).
-    public static func frame(for address: UInt64, isReturnAddress: Bool = false) -> Frame {
+    /// The frames of one address of this process (several when it is in inlined
+    /// code, innermost first), once per address: see the cache above.
+    public static func frames(for address: UInt64, isReturnAddress: Bool = false) -> [Frame] {
         let key = Key(address: address, isReturnAddress: isReturnAddress)
         if let known = cache.withLock({ $0[key] }) { return known }
-        let named = resolve(address, isReturnAddress: isReturnAddress)
+        // A return address may be one past its image's last byte: located one byte earlier.
+        var location = address == 0 ? nil : ImageLocation.locate(isReturnAddress ? address - 1 : address)
+        // A library loaded by a relative path: named by its absolute path, as the pool's helper sends it.
+        if let relative = location?.path, !relative.hasPrefix("/"), !relative.hasPrefix("["),
+           let resolved = realpath(relative, nil) {
+            location?.path = String(cString: resolved)
+            free(resolved)
+        }
+        let named = frames(for: address, in: location, isReturnAddress: isReturnAddress)
         cache.withLock { cache in
             if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[key] = named
@@ -70,14 +79,29 @@ public enum Symbolizer {
         return named
     }
 
-    private static func resolve(_ address: UInt64, isReturnAddress: Bool) -> Frame {
-        var capacity = 4096
-        while true {
-            var buffer = [CChar](repeating: 0, count: capacity)
-            var named = fl_named_frame()
-            let length = fl_symbolize(address, isReturnAddress ? 1 : 0, &named, &buffer, capacity)
-            if length < capacity { return Frame(named) }
-            capacity = length + 1
+    /// The outermost frame of one address (the function the address is in, not the ones inlined there).
+    public static func frame(for address: UInt64, isReturnAddress: Bool = false) -> Frame {
+        frames(for: address, isReturnAddress: isReturnAddress).last ?? Frame(address: address)
+    }
+
+    /// The frames of `address`, which lies in the image `location` (or in none).
+    static func frames(for address: UInt64, in location: ImageLocation?, isReturnAddress: Bool) -> [Frame] {
+        guard let location else { return [Frame(address: address)] }
+        let imageOffset = location.offset(of: address)
+        let base = Frame(address: address, offset: imageOffset, image: location.path,
+                         buildID: location.buildID.map(SourceSymbolizer.buildIDHex), imageOffset: imageOffset)
+        let source = SourceSymbolizer.resolve(image: location.path, buildID: location.buildID, offset: imageOffset,
+                                              isReturnAddress: isReturnAddress)
+        guard !source.isEmpty else { return [base] }
+        return source.map { named in
+            var frame = base
+            frame.symbol = named.symbol
+            frame.offset = named.symbol == nil ? imageOffset : named.symbolOffset
+            frame.file = named.file
+            frame.line = named.line
+            frame.column = named.column
+            frame.inlined = named.inlined
+            return frame
         }
     }
 
@@ -92,33 +116,25 @@ public enum Symbolizer {
         }
     }
 
-    /// Decodes the named frames the pool's helper sent (frames.c: lengths
-    /// explicit, so any byte of a name or a path comes back intact).
+    /// Names the frames the pool's helper located (frames.c: lengths explicit,
+    /// so any byte of a path comes back intact); the first is the faulting
+    /// instruction, the others return addresses.
     static func frames(encoded bytes: UnsafeMutablePointer<CChar>, length: Int) -> [Frame] {
         var frames: [Frame] = []
         var cursor = 0
-        var named = fl_named_frame()
-        while fl_frames_next(bytes, length, &cursor, &named) != 0 {
-            frames.append(Frame(named))
+        var located = fl_located_frame()
+        var index = 0
+        while fl_frames_next(bytes, length, &cursor, &located) != 0 {
+            var location: ImageLocation?
+            if located.found != 0, let image = located.image, located.image_length > 0 {
+                let path = String(decoding: UnsafeRawBufferPointer(start: image, count: Int(located.image_length)), as: UTF8.self)
+                let buildID = located.build_id_length == 0 || located.build_id == nil ? nil
+                    : Array(UnsafeBufferPointer(start: located.build_id, count: Int(located.build_id_length)))
+                location = ImageLocation(path: path, bias: located.bias, buildID: buildID)
+            }
+            frames += Self.frames(for: located.address, in: location, isReturnAddress: index > 0)
+            index += 1
         }
         return frames
-    }
-}
-
-extension Frame {
-    /// A frame from C's naming of it.
-    init(_ named: fl_named_frame) {
-        func text(_ start: UnsafePointer<CChar>?, _ count: UInt32) -> String? {
-            guard let start, count > 0 else { return nil }
-            return String(decoding: UnsafeRawBufferPointer(start: start, count: Int(count)), as: UTF8.self)
-        }
-        guard named.found != 0 else {
-            self.init(address: named.address)
-            return
-        }
-        self.init(address: named.address,
-                  symbol: named.has_symbol != 0 ? text(named.symbol, named.symbol_length) ?? "" : nil,
-                  offset: named.offset,
-                  image: text(named.image, named.image_length))
     }
 }

@@ -52,7 +52,7 @@ public enum Bench {
     /// A part of the run that `--only` can select.
     public enum Section: String, CaseIterable, Sendable {
         case floors, limitFloors = "limit-floors", direct, fork, `guard`, pool, forkServer = "fork-server"
-        case signatures, cli, largeParent = "large-parent", unwinder, peers
+        case signatures, cli, largeParent = "large-parent", unwinder, peers, symbolize
     }
 
     /// Kills the process groups of every child the bench is running (the
@@ -146,6 +146,10 @@ public enum Bench {
         if wanted(.unwinder) {
             progress("C++ throw/catch with libunwind confined and bound process-wide (child processes)")
             report.unwinder = Unwinder.measure(executable: executable, library: library, seconds: min(budgetSeconds / 20, 2))
+        }
+        if wanted(.symbolize) {
+            progress("source-level names of frames: SourceSymbolizer on a C library with DWARF, cold")
+            report.symbolize = SymbolizeBench.measure(rounds: quick ? 3 : 15)
         }
         if options.noPeers {
             report.peers.unavailable = "not measured: --no-peers"

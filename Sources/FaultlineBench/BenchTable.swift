@@ -102,6 +102,12 @@ enum BenchTable {
             + (unwinder.note.map { "; \($0)" } ?? ""))
         out.append("")
 
+        let symbolize = report.symbolize
+        out.append("Source-level names (SourceSymbolizer, libdwfl): cold per distinct offset \(showNs(symbolize.coldLookupNs)), "
+            + "first look-up of an image \(showNs(symbolize.firstLookupNs)), cached \(showNs(symbolize.warmLookupNs))"
+            + (symbolize.note.map { "; \($0)" } ?? ""))
+        out.append("")
+
         let peers = report.peers
         out.append("Python peers (\(peers.python.map { "Python " + $0 } ?? "no python"), same library, \(run.workers) workers)")
         if let reason = peers.unavailable {

@@ -105,6 +105,7 @@ extension Target {
             note: report.forkCost.largeNote ?? large?.forkServerNote ?? sizeNote))
         targets += signatureTargets(report)
         targets += cliTargets(report)
+        targets.append(symbolizeTarget(report))
         for index in targets.indices { targets[index].profile = profiles[targets[index].name] }
         return targets
     }
@@ -154,6 +155,21 @@ extension Target {
                        + "WorkerPool.run \(showRate(cli.libraryCrashesPerSecond))",
                    note: notMeasured ?? cli.poolNote),
         ]
+    }
+
+    /// A crash frame named at the source level the first time (name, file:line, inlined frames).
+    static func symbolizeTarget(_ report: BenchReport) -> Target {
+        let figures = report.symbolize
+        return Target(
+            name: "symbolize_frame_cost",
+            description: "a cold name + file:line look-up per distinct (build-id, offset) in a library with DWARF ≤ 50 µs",
+            measured: figures.coldLookupNs, unit: "ns", limit: 50_000, atMost: true,
+            detail: "SourceSymbolizer.resolve on \(figures.offsets) distinct offsets of a 64-function C library (cc -O2 -g), "
+                + "every cache cleared before each of \(figures.rounds) rounds, the image's opening included: mean per look-up "
+                + "\(showNs(figures.coldLookupNs)) (median of the rounds); the first look-up of a round alone "
+                + "\(showNs(figures.firstLookupNs)); again from the cache \(showNs(figures.warmLookupNs)); "
+                + "\(figures.namedWithLine)/\(figures.offsets) with a name and a line",
+            note: figures.note ?? (figures.offsets == 0 ? "not measured: the symbolize section did not run" : nil))
     }
 
     /// What profiling found for the targets that failed when they were last profiled

@@ -4,7 +4,7 @@
 ///
 /// The JSON object has these keys, in this order:
 /// `schema`, `run` (budget, machine), `strategies` (name → figures),
-/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `targets`. A strategy object always
+/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `symbolize`, `targets`. A strategy object always
 /// has `available`; when true it also has `calls_per_second`, `p50_ns`,
 /// `p99_ns` (the cheap `identity` workload), `recovery_p50_ns`,
 /// `recovery_p99_ns` (null where it does not apply), and `workloads`
@@ -37,6 +37,8 @@ public struct BenchReport: Codable, Sendable {
     public var signatures = SignatureFigures()
     /// `faultline call` end to end.
     public var cli = CLIFigures()
+    /// Source-level naming of frames (SourceSymbolizer).
+    public var symbolize = SymbolizeFigures()
     /// The performance targets judged on these figures (filled by the bench at the end of the run).
     public var targets: [Target] = []
 
@@ -60,6 +62,7 @@ public struct BenchReport: Codable, Sendable {
         try object.encode(unwinder, forKey: "unwinder")
         try object.encode(signatures, forKey: "signatures")
         try object.encode(cli, forKey: "cli")
+        try object.encode(symbolize, forKey: "symbolize")
         try object.encode(targets, forKey: "targets")
     }
 
@@ -81,6 +84,7 @@ public struct BenchReport: Codable, Sendable {
         unwinder = try object.decode(UnwinderFigures.self, forKey: "unwinder")
         signatures = try object.decodeIfPresent(SignatureFigures.self, forKey: "signatures") ?? SignatureFigures()
         cli = try object.decodeIfPresent(CLIFigures.self, forKey: "cli") ?? CLIFigures()
+        symbolize = try object.decodeIfPresent(SymbolizeFigures.self, forKey: "symbolize") ?? SymbolizeFigures()
         targets = try object.decode([Target].self, forKey: "targets")
     }
 }

@@ -27,8 +27,9 @@ struct CallCommand: ParsableCommand {
         cannot change another input's outcome; a callee written to attack
         Faultline can forge its own. See README, "What is guaranteed".
 
-        Signatures (--signature; without it the function is int f(int) and
-        each input is a decimal integer):
+        Signatures (--signature; without it the signature is int32(int32)
+        and each input is a JSON integer, e.g. -7 (no '+', no leading zero),
+        or a one-element array, read as with --signature 'int32(int32)'):
           SIGNATURE := RETURN "(" [ PARAM { "," PARAM } ] ")"
           RETURN    := "void" | SCALAR
           PARAM     := SCALAR | "string" | "bytes"
@@ -91,201 +92,15 @@ struct CallCommand: ParsableCommand {
         """
     )
 
-    /// Where the call runs.
-    enum StrategyName: String, ExpressibleByArgument, CaseIterable {
-        case pool, fork, `guard`
-    }
-
-    @Argument(help: "Path to a shared object (passed to dlopen).")
-    var library: String
-
-    @Argument(help: "An exported function: int SYMBOL(int), or of the shape --signature gives.")
-    var symbol: String
-
-    @Option(help: "pool, fork or guard.")
-    var strategy: StrategyName = .pool
-
-    @Option(help: "Worker processes for --strategy pool (default: the number of cores).")
-    var workers: Int?
-
-    @Option(help: "Deadline per call in seconds (pool and fork). Without it there is none.")
-    var timeout: Double?
-
-    @Flag(help: "Pool: run every input that crashed, exited or was corrupted again, alone, in a fresh process; its line gains \"replay\".")
-    var verifyCrashes = false
-
-    @Option(help: "Pool: the address-space limit (RLIMIT_AS) of every worker, in bytes; each line then says \"memory_limit\".")
-    var memoryLimit: Int?
-
-    @Option(help: "Pool: replace a worker after this many calls.")
-    var maxCallsPerWorker: Int?
-
-    @Option(help: ArgumentHelp("The function's C signature, e.g. 'double(double, string)' (default: int32(int32) with bare integers as inputs).", valueName: "signature"))
-    var signature: String?
-
-    @Option(name: .customLong("init"), help: ArgumentHelp("An exported int SYMBOL(void), called once before the first call in every process that calls; it must return 0.", valueName: "symbol"))
-    var initializer: String?
-
-    @Argument(parsing: .allUnrecognized, help: "Decimal integers (negative allowed), or with --signature JSON arrays. Without any, one per line from standard input, answered as the lines arrive.")
-    var inputs: [String] = []
-
-    func validate() throws {
-        if let workers, workers < 1 || workers > 1024 {
-            throw ValidationError("--workers must be between 1 and 1024, got \(workers)")
-        }
-        if let timeout {
-            guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
-            if strategy == .guard { throw ValidationError("--timeout cannot be used with --strategy guard") }
-        }
-        // With fork every call already runs alone in a fresh process: --verify-crashes has nothing to add there.
-        if strategy == .guard && verifyCrashes {
-            throw ValidationError("--verify-crashes needs a strategy with processes (pool, or fork, where every call is already alone)")
-        }
-        if strategy != .pool {
-            for (flag, given) in [("--memory-limit", memoryLimit != nil), ("--max-calls-per-worker", maxCallsPerWorker != nil)] where given {
-                throw ValidationError("\(flag) needs --strategy pool (its workers are the long-lived processes it applies to)")
-            }
-        }
-        if let memoryLimit, memoryLimit < 1 << 20 { throw ValidationError("--memory-limit must be at least 1048576 bytes, got \(memoryLimit)") }
-        if let maxCallsPerWorker, maxCallsPerWorker < 1 { throw ValidationError("--max-calls-per-worker must be at least 1, got \(maxCallsPerWorker)") }
-    }
+    @OptionGroup var options: CallOptions
 
     func run() throws {
-        // Before anything else: with descriptor 1 closed, the next descriptor
-        // opened would become "stdout" and results would land in it.
-        OutputStream.requireStandardOutput()
-        guard let signatureText = signature else {
-            return try serve(format: .int32, chunk: Self.chunk, inputJSON: { String($0) }) {
-                let strategy = try makeStrategy()
-                if let pool = (strategy as? PoolStrategy)?.pool ?? (strategy as? PoolRecordStrategy)?.pool {
-                    SignalWatcher.onStop { pool.shutdown() }
-                }
-                return { try strategy.call($0) }
+        try options.run { output, chunk in
+            let replays = chunk.outcomes.replays
+            let extra = options.memoryLimit.map { "\"memory_limit\":\($0)" } ?? ""
+            for (index, outcome) in chunk.outcomes.enumerated() {
+                output.write(outcome, inputJSON: chunk.inputJSON(index), replay: replays.isEmpty ? nil : replays[index], extra: extra)
             }
-        }
-        let parsed: Signature
-        do { parsed = try Signature(parsing: signatureText) } catch { throw ValidationError(error.description) }
-        try serve(format: .signature(parsed), chunk: Self.signatureChunk,
-                  inputJSON: Signature.inputJSON) {
-            let caller = try makeSignatureCaller(parsed)
-            return { try caller.call($0) }
-        }
-    }
-
-    /// Reads the inputs (all arguments checked before any call, or standard
-    /// input streamed), starts the strategy with `start` (which returns the
-    /// call of one chunk), and prints one line per outcome (the input in its JSON form by `inputJSON`).
-    private func serve<Input>(format: InputFormat<Input>, chunk: Int, inputJSON: (Input) -> String,
-                              start: () throws -> ([Input]) throws -> Outcomes) throws {
-        let words = inputs.first == "--" ? Array(inputs.dropFirst()) : inputs
-        if let option = words.first(where: { $0.hasPrefix("-") && format.parse(Substring($0)).isFailure }), inputs.first != "--" {
-            throw ValidationError("unknown option \(InputProblem.quote(Substring(option)))")
-        }
-        let given: [Input]?
-        do { given = words.isEmpty ? nil : try format.parseArguments(words) } catch { throw ValidationError(error.description) }
-        Descendants.adoptOrphans()
-        SignalWatcher.start()
-        // Started after the watcher, so its thread inherits the blocked stop signals.
-        let stream = given == nil ? InputStream(format: format).start() : nil
-        // Before any library is loaded here: its constructors may print too.
-        let output = OutputStream.claimStandardOutput()
-        let call = try start()
-        let progress = Progress(total: given?.count)
-        var answered = 0
-        let extra = memoryLimit.map { "\"memory_limit\":\($0)" } ?? ""
-        func answer(_ inputs: [Input]) throws {
-            let outcomes: Outcomes
-            do { outcomes = try call(inputs) } catch let error as PoolError {
-                // The pool could not go on (its helper could not be started again):
-                // not a usage error. What was answered stays printed.
-                output.flush()
-                StandardError.write("faultline: the run cannot go on: \(error)")
-                throw ExitCode(70)
-            }
-            let replays = outcomes.replays
-            for (index, (input, outcome)) in zip(inputs, outcomes).enumerated() {
-                output.write(outcome, inputJSON: inputJSON(input), replay: replays.isEmpty ? nil : replays[index], extra: extra)
-            }
-            output.flush()
-            answered += inputs.count
-            progress.update(done: answered)
-        }
-        // Chunks let output stream out and progress show on long runs.
-        if let given {
-            var first = 0
-            while first < given.count {
-                try answer(Array(given[first..<min(given.count, first + chunk)]))
-                first += chunk
-            }
-        } else if let stream {
-            while let inputs = stream.next(maximum: chunk) { try answer(inputs) }
-            if let problem = stream.problem {
-                progress.finish()
-                throw ValidationError(problem.description)
-            }
-        }
-        progress.finish()
-    }
-
-    /// Inputs handed to the strategy at once, at most.
-    private static let chunk = 65536
-    /// The same for calls with a signature (an input may hold a megabyte of bytes).
-    private static let signatureChunk = 1024
-
-    private func makeStrategy() throws -> any Strategy {
-        switch strategy {
-        case .guard:
-            let function = try NativeFunction.loadChecked(library: library, symbol: symbol)
-            return GuardStrategy(function, initializer: try loadInitializer())
-        case .fork:
-            let function = try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline)
-            return ForkStrategy(function, timeout: deadline, initializer: try loadInitializer())
-        case .pool:
-            guard let initializer else {
-                return PoolStrategy(try WorkerPool(library: library, symbol: symbol, configuration: poolConfiguration))
-            }
-            // A pool with an initializer carries argument records, even for int32(int32).
-            let pool = try WorkerPool(library: library, symbol: symbol, signature: .default, initializer: initializer,
-                                      configuration: poolConfiguration)
-            return PoolRecordStrategy(pool: pool)
-        }
-    }
-
-    /// The pool's configuration from the options.
-    private var poolConfiguration: WorkerPool.Configuration {
-        var configuration = WorkerPool.Configuration(workers: workers ?? WorkerPool.onlineCores, timeout: deadline,
-                                                     recycleAfter: maxCallsPerWorker, memoryLimit: memoryLimit)
-        configuration.verifyCrashes = verifyCrashes
-        return configuration
-    }
-
-    /// `--timeout` as a duration.
-    private var deadline: Duration? { timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) } }
-
-    /// `--init SYMBOL` for the guard and fork (loaded here, after the library
-    /// passed the helper's check); a missing symbol is a ``LoadError``.
-    private func loadInitializer() throws -> Initializer? {
-        guard let initializer else { return nil }
-        return try Initializer(library: library, symbol: initializer)
-    }
-
-    /// The adapter of the chosen strategy for calls with `signature` (the
-    /// library is first loaded in a helper process: the pool's, or a probe
-    /// before the guard and fork load it here).
-    private func makeSignatureCaller(_ signature: Signature) throws -> any SignatureCaller {
-        switch strategy {
-        case .guard, .fork:
-            _ = try NativeFunction.loadChecked(library: library, symbol: symbol, timeout: deadline)
-            let function = try NativeFunction(library: library, symbol: symbol, signature: signature)
-            if strategy == .guard {
-                return GuardSignatureCaller(strategy: GuardStrategy(function, initializer: try loadInitializer()))
-            }
-            return ForkSignatureCaller(strategy: ForkStrategy(function, timeout: deadline, initializer: try loadInitializer()))
-        case .pool:
-            let pool = try WorkerPool(library: library, symbol: symbol, signature: signature, initializer: initializer,
-                                      configuration: poolConfiguration)
-            SignalWatcher.onStop { pool.shutdown() }
-            return PoolSignatureCaller(pool: pool)
         }
     }
 }

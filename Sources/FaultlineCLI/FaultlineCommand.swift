@@ -3,19 +3,32 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// The `faultline` command: call crash-prone native code and print exact outcomes.
+/// The `faultline` command: call crash-prone native code (any C signature, with
+/// any strategy) and print exact outcomes; or measure the strategies.
 @main
 struct FaultlineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faultline",
         abstract: "Call crash-prone native code and get an exact, typed outcome for every call.",
         discussion: """
-        Faultline calls `int f(int)` functions from shared libraries and reports, for each input, \
-        whether the call returned, was killed by a signal (with fault address and backtrace), \
-        ended its process with exit(), or passed a deadline — without dying or hanging itself.
+        `faultline call LIBRARY SYMBOL` calls a function from a shared library once per input and \
+        prints one JSON line per input, in input order, with its outcome: returned (the typed \
+        value, and the output buffers), signaled (signal, fault address, backtrace), exited (the \
+        status the callee passed to exit()), timed_out (with --timeout), or corrupted (Faultline's \
+        own record of the call was destroyed; never a guess). Faultline itself neither dies nor \
+        hangs with the callee.
+
+        Any C signature, named with --signature, e.g. 'double(string, double, out_string[64])': \
+        integers, float, double, bool, strings, byte buffers and output buffers (without it: \
+        int32(int32), one JSON integer per input). Strategies, with --strategy: pool (the \
+        default: supervised worker processes; a crash fails exactly its input), fork (a fresh \
+        process per call), guard (in this process, with signal handlers: fast, unsafe).
+
+        `faultline bench` measures every strategy against floors measured in the same run and \
+        judges the targets. See 'faultline help call' for the whole contract.
         """,
         version: faultlineVersion,
-        subcommands: [CallCommand.self, BenchCommand.self]
+        subcommands: [CallCommand.self, TriageCommand.self, BenchCommand.self]
     )
 
     /// Runs the command. Every failure of the command line itself (bad flag,

@@ -1,3 +1,4 @@
+import Faultline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +20,7 @@ struct InputProblem: Error, CustomStringConvertible {
 
     /// Where the input was.
     var place: Place
-    /// What is wrong, without the input itself (e.g. `expected a decimal integer`).
+    /// What is wrong, without the input itself (e.g. `invalid JSON at '+8': expected a JSON value`).
     var problem: String
     /// The input's text (only its beginning is ever shown).
     var text: Substring
@@ -68,16 +69,22 @@ struct InputFormat<Input: Sendable>: Sendable {
 }
 
 extension InputFormat where Input == Int32 {
-    /// `int32(int32)`: a decimal integer, with or without spaces around it, or a one-element JSON array.
+    /// `int32(int32)`: the inputs of ``Signature/default``, read by the one
+    /// parser of every signature (``Signature/parseInput(_:)``), so that
+    /// `--signature 'int32(int32)'` and no signature accept and refuse the
+    /// same texts: a JSON integer (optional `-`, digits, no `+`, no leading
+    /// zero; `-0` is 0) from -2147483648 to 2147483647, or a one-element JSON
+    /// array of one; spaces around it allowed.
     static var int32: InputFormat<Int32> {
-        InputFormat { text in
-            var digits = text
-            if digits.first == "[", digits.last == "]" { digits = digits.dropFirst().dropLast().trimmingSpaces() }
-            if let value = Int32(digits) { return .success(value) }
-            let allDigits = !digits.isEmpty && digits.drop { $0 == "-" || $0 == "+" }.allSatisfy { $0.isASCII && $0.isNumber }
-            return .failure(.init(problem: allDigits
-                ? "out of range: an int32 is from \(Int32.min) to \(Int32.max)"
-                : "expected a decimal integer from \(Int32.min) to \(Int32.max)"))
+        let values = InputFormat<[Value]>.signature(.default)
+        return InputFormat { text in
+            switch values.parse(text) {
+            case .success(let parsed):
+                guard case .int32(let value) = parsed.first else { preconditionFailure("int32(int32) reads one int32") }
+                return .success(value)
+            case .failure(let problem):
+                return .failure(InputFormat<Int32>.InputProblemKind(problem: problem.problem))
+            }
         }
     }
 }

@@ -232,6 +232,31 @@ int fl_thread_faults_later(int r) {
     return -r;
 }
 
+/* Recursion without end in small frames, each written (a return address and
+   a local): whatever memory it runs through is overwritten word by word. */
+static NOINLINE int recurse_without_end(int depth) {
+    volatile int here = depth;
+    return recurse_without_end(depth + 1) + here;
+}
+
+static void overflowing_handler(int signo) { recurse_without_end(signo); }
+
+/* A SIGUSR1 handler of the callee's own, on the alternate signal stack in
+   force (SA_ONSTACK: Faultline's), that recurses without end, then SIGUSR1.
+   Below an alternate stack without a guard page the recursion runs on
+   through whatever memory lies there. */
+int fl_altstack_overflow(int r) {
+    if (r >= 0) return r;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = overflowing_handler;
+    action.sa_flags = SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR1, &action, NULL);
+    raise(SIGUSR1);
+    return -r;
+}
+
 /* A fault two frames below a function whose name is 1,000 characters long,
    as C++ template instantiations often are. */
 NOINLINE int fl_long_named_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiation_template_instantiati(int r) {

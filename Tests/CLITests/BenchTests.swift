@@ -43,7 +43,7 @@ final class BenchTests: XCTestCase {
         let (report, _) = try runBench(["--json", "--quick"])
         let left = ProcessTable.descendants(of: getpid()).filter { !before.contains($0.pid) }
         XCTAssertEqual(left, [], "left behind: \(left)")
-        for key in ["schema", "run", "strategies", "floors", "fork_cost", "rss", "peers", "unwinder", "targets"] {
+        for key in ["schema", "run", "strategies", "floors", "fork_cost", "rss", "peers", "unwinder", "symbolize", "targets"] {
             XCTAssertNotNil(report[key], "missing \(key)")
         }
 
@@ -135,7 +135,7 @@ final class BenchTests: XCTestCase {
         let names = Set(targets.compactMap { $0["name"] as? String })
         for name in ["pool_outcome_latency", "pool_capacity_restored", "pool_vs_pebble_mixed_5", "pool_vs_pebble_mixed_25",
                      "fork_server_vs_c_floor", "cli_guard_fault_cost", "cli_pool_crash_rate", "signature_guard_overhead",
-                     "pool_string_calls_per_second", "pool_bytes_throughput"] {
+                     "pool_string_calls_per_second", "pool_bytes_throughput", "symbolize_frame_cost"] {
             XCTAssertTrue(names.contains(name), "no target \(name) in \(names.sorted())")
         }
         for target in targets {
@@ -168,6 +168,28 @@ final class BenchTests: XCTestCase {
         XCTAssertNotEqual(status, .exitCode(0))
         XCTAssertEqual(process.standardOutput, "")
         XCTAssertTrue(process.standardError.contains("unknown section 'nonsense'"), process.standardError)
+    }
+
+    /// `--only symbolize` names distinct offsets of a library it compiles with DWARF, cold, and judges
+    /// `symbolize_frame_cost` on that figure (the timing itself is the bench's business).
+    func testSymbolizeSectionMeasuresItsTarget() throws {
+        let (report, _) = try runBench(["--json", "--quick", "--only", "symbolize"])
+        let symbolize = try XCTUnwrap(report["symbolize"] as? [String: Any])
+        let targets = try XCTUnwrap(report["targets"] as? [[String: Any]])
+        let target = try XCTUnwrap(targets.first { $0["name"] as? String == "symbolize_frame_cost" }, "no symbolize_frame_cost")
+        XCTAssertEqual((target["limit"] as? NSNumber)?.doubleValue, 50_000)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") else {
+            XCTAssertTrue(target["measured"] is NSNull)
+            XCTAssertNotNil(target["note"] as? String, "unmeasured without a reason: \(target)")
+            return
+        }
+        XCTAssertGreaterThan(number(symbolize, "cold_lookup_ns", "symbolize") ?? 0, 0)
+        XCTAssertGreaterThan(number(symbolize, "first_lookup_ns", "symbolize") ?? 0, 0)
+        let offsets = number(symbolize, "offsets", "symbolize") ?? 0
+        XCTAssertGreaterThan(offsets, 0)
+        XCTAssertEqual(number(symbolize, "named_with_line", "symbolize"), offsets, "every offset gets a name and a line: \(symbolize)")
+        XCTAssertEqual((target["measured"] as? NSNumber)?.doubleValue, number(symbolize, "cold_lookup_ns", "symbolize"))
+        XCTAssertNotNil(target["pass"] as? Bool, "measured but not judged: \(target)")
     }
 
     func testHumanTableGoesToStdoutAndProgressToStderr() throws {

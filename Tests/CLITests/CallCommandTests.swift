@@ -27,7 +27,7 @@ final class CallCommandTests: XCTestCase {
         XCTAssertEqual(ownStatus, .exitCode(0), ownRun.standardError)
         let objects = try lines(ownRun.standardOutput)
         XCTAssertEqual(objects.map { $0["outcome"] as? String }, ["returned", "signaled"])
-        XCTAssertTrue((objects.last?["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("raise_a_fault+0x") }, "\(objects)")
+        XCTAssertTrue((objects.last?["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("raise_a_fault (victims.c:") }, "\(objects)")
         // A faultline-helper of another version beside the program (here: one that refuses every
         // configuration, exit status 2) is replaced by the program itself; named, it is an error.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("faultline-stale-\(getpid())")
@@ -57,6 +57,40 @@ final class CallCommandTests: XCTestCase {
         }
     }
 
+    /// Exit status 70: a callee kills the pool's helper, and the helper's program
+    /// (a copy of faultline-helper named by FAULTLINE_HELPER) was deleted after
+    /// the pool started, so no helper can be started again. What was answered
+    /// stays on stdout; stderr is one line; nothing is left running.
+    func testAHelperThatCannotBeStartedAgainEndsTheRunWith70() throws {
+        var template = Array("/tmp/faultline-helper-gone-XXXXXX".utf8CString)
+        let folder = try XCTUnwrap(mkdtemp(&template).map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let helper = folder + "/faultline-helper"
+        let output = folder + "/stdout"
+        try FileManager.default.copyItem(atPath: Fixtures.buildDirectory + "/faultline-helper", toPath: helper)
+        // Input 1 is answered by the first helper; once its line is out, the helper's
+        // program is deleted, then input -1 kills the helper (fl_kill_parent).
+        let script = """
+            { echo 1; until [ -s "$1" ]; do sleep 0.01; done; rm -f "$2"; echo -1; } |
+                "$3" call "$4" fl_kill_parent --workers 1 > "$1"
+            """
+        let (process, status) = try ChildProcess.run("/bin/sh", ["-c", script, "sh", output, helper, Fixtures.faultline,
+                                                                 Fixtures.victimsLibrary],
+                                                     environment: ["FAULTLINE_HELPER": helper], timeout: 60)
+        XCTAssertEqual(status, .exitCode(70), process.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: helper), "the helper's program was not deleted: the run never got there")
+        XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), #"{"input":1,"outcome":"returned","value":1}"# + "\n")
+        let errorLines = process.standardError.split(separator: "\n")
+        XCTAssertEqual(errorLines.count, 1, process.standardError)
+        XCTAssertTrue(process.standardError.hasPrefix("faultline: the run cannot go on: "), process.standardError)
+        // Nothing runs the deleted program any more (the killed helper's workers died with it).
+        let left = ProcessTable.all().filter { entry in
+            entry.state != "Z" && ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry.pid)/exe"))?
+                .hasPrefix(folder) ?? false)
+        }
+        XCTAssertEqual(left, [], "processes of the deleted helper left running")
+    }
+
     func testEveryStrategyAnswersTheBlogInputsInOrder() throws {
         let inputs = ["1", "2", "3", "4", "5", "4", "3", "2", "1", "10", "2"]
         for strategy in ["pool", "fork", "guard"] {
@@ -71,7 +105,7 @@ final class CallCommandTests: XCTestCase {
                     XCTAssertEqual(object["signal"] as? String, "SIGSEGV")
                     XCTAssertEqual(object["signo"] as? Int, 11)
                     XCTAssertEqual(object["address"] as? String, "0x0")
-                    XCTAssertTrue((object["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("raise_a_fault+0x") }, "\(object)")
+                    XCTAssertTrue((object["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("raise_a_fault (victims.c:") }, "\(object)")
                 } else {
                     XCTAssertEqual(object["outcome"] as? String, "returned", strategy)
                     XCTAssertEqual(object["value"] as? Int, input)
@@ -144,12 +178,12 @@ final class CallCommandTests: XCTestCase {
     }
 
     func testArgumentsAndLinesFollowTheSameRules() throws {
-        let words = ["  5 ", "[6]", "-7", "+8"]
+        let words = ["  5 ", "[6]", "-7", "-0"]
         let fromArguments = try call([Fixtures.victimsLibrary, "fl_identity", "--"] + words)
         let fromLines = try call([Fixtures.victimsLibrary, "fl_identity"], stdin: words.joined(separator: "\n"))
         XCTAssertEqual(fromArguments.status, .exitCode(0), fromArguments.stderr)
         XCTAssertEqual(fromArguments.stdout, fromLines.stdout)
-        XCTAssertEqual(try lines(fromLines.stdout).map { $0["value"] as? Int }, [5, 6, -7, 8])
+        XCTAssertEqual(try lines(fromLines.stdout).map { $0["value"] as? Int }, [5, 6, -7, 0])
     }
 
     func testClosedOrUnwritableStdoutExits74WithoutResultsOnStderr() throws {

@@ -137,7 +137,7 @@ final class CallSignatureTests: XCTestCase {
             XCTAssertEqual(objects.map { $0["outcome"] as? String }, ["returned", "signaled", "returned"])
             XCTAssertEqual(objects[1]["signal"] as? String, "SIGSEGV")
             XCTAssertEqual(objects[1]["address"] as? String, "0x0")
-            XCTAssertTrue((objects[1]["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("fl_sig_crash_on+0x") }, "\(objects[1])")
+            XCTAssertTrue((objects[1]["backtrace"] as? [String] ?? []).contains { $0.hasPrefix("fl_sig_crash_on (signatures.c:") }, "\(objects[1])")
             XCTAssertNil(objects[1]["value"])
             XCTAssertEqual(objects[2]["value"] as? Int, 5)
             XCTAssertTrue(result.stdout.hasPrefix(#"{"input":["ok"],"outcome":"returned","value":2}"#), result.stdout)
@@ -232,6 +232,20 @@ final class CallSignatureTests: XCTestCase {
         for text in ["--signature", "SIGNATURE := RETURN", "out_string[", "{\"base64\":", "--init", "init 'setup' returned 7",
                      "Exit status", "line 7 of standard input", "130 or 143", "74"] {
             XCTAssertTrue(process.standardOutput.contains(text), "help lacks \(text)")
+        }
+    }
+
+    /// `faultline --help` describes the tool as it is: any signature through
+    /// --signature, the three strategies, every outcome, both subcommands; no
+    /// longer a tool for `int f(int)` functions only.
+    func testRootHelpDescribesSignaturesStrategiesAndOutcomes() throws {
+        let (process, status) = try ChildProcess.run(Fixtures.faultline, ["--help"], timeout: 30)
+        XCTAssertEqual(status, .exitCode(0), process.standardError)
+        let help = process.standardOutput
+        XCTAssertFalse(help.contains("int f(int)"), "the help still describes int f(int) functions: \(help)")
+        for text in ["--signature", "signature", "--strategy", "pool", "fork", "guard", "returned", "signaled", "exited",
+                     "timed_out", "corrupted", "call", "bench", "int32(int32)"] {
+            XCTAssertTrue(help.contains(text), "faultline --help lacks \(text): \(help)")
         }
     }
 

@@ -45,6 +45,23 @@ final class ForkStrategyTests: XCTestCase {
         XCTAssertTrue(blocked.backtrace.isEmpty)
     }
 
+    /// A callee's own SA_ONSTACK handler that recurses without end runs on the
+    /// child's alternate stack (fl_altstack_overflow). The guard page below that
+    /// stack ends the child with SIGSEGV on a protected page, reported in full
+    /// (nothing below the stack was run over), long before the watchdog deadline;
+    /// without it the recursion ran on through memory below (reports lost, or a spin).
+    func testACalleeHandlerOverflowingTheAlternateStackEndsWithSIGSEGV() throws {
+        let strategy = ForkStrategy(try Fixtures.victim("fl_altstack_overflow"), timeout: .seconds(20))
+        let outcome = try strategy.call(-1)
+        if case .timedOut = outcome { XCTFail("the overflow ran until the watchdog: \(outcome)") }
+        let fault = try XCTUnwrap(outcome.fault, "\(outcome)")
+        XCTAssertEqual(fault.signal, .segmentationFault)
+        XCTAssertEqual(fault.code, 2 /* SEGV_ACCERR: the guard page */, "\(fault)")
+        XCTAssertNotNil(fault.address, "the report was lost: \(fault)")
+        XCTAssertTrue(fault.backtrace.contains { $0.image?.hasSuffix("libFaultlineVictims.so") == true }, "\(fault.backtrace.prefix(4))")
+        XCTAssertEqual(try strategy.call(7), .returned(7))
+    }
+
     func testFaultOutsideAGuardedCallIsPassedOn() throws {
         // In the child, the guard saves the child's fault reporter as "previous"; a fault
         // outside fl_guard_call must reach it and kill the child with the same signal.

@@ -108,6 +108,28 @@ final class HostilePoolTests: XCTestCase {
         XCTAssertEqual(Array(try pool.run([1, 2, 3])), [.returned(1), .returned(2), .returned(3)])
     }
 
+    /// A callee's own SA_ONSTACK handler that recurses without end runs on the
+    /// worker's alternate stack (fl_altstack_overflow): the guard page below it
+    /// ends the worker with SIGSEGV on a protected page, reported in full, in the
+    /// pool and in the fork server, long before the watchdog deadline.
+    func testACalleeHandlerOverflowingTheAlternateStackEndsWithSIGSEGV() throws {
+        let watchdog = Duration.seconds(20)
+        let pooled = try pool("fl_altstack_overflow", workers: 1, timeout: watchdog)
+        defer { pooled.shutdown() }
+        let server = try ForkServerStrategy(library: Fixtures.victimsLibrary, symbol: "fl_altstack_overflow", timeout: watchdog)
+        for (name, outcomes) in [("pool", Array(try pooled.run([3, -1, 4]))), ("fork server", Array(try server.call([3, -1, 4])))] {
+            XCTAssertEqual(outcomes.count, 3, name)
+            XCTAssertEqual(outcomes.first, .returned(3), name)
+            XCTAssertEqual(outcomes.last, .returned(4), name)
+            if case .timedOut = outcomes[1] { XCTFail("\(name): the overflow ran until the watchdog: \(outcomes[1])") }
+            let fault = try XCTUnwrap(outcomes[1].fault, "\(name): \(outcomes[1])")
+            XCTAssertEqual(fault.signal, .segmentationFault, name)
+            XCTAssertEqual(fault.code, 2 /* SEGV_ACCERR: the guard page */, "\(name): \(fault)")
+            XCTAssertNotNil(fault.address, "\(name): the report was lost: \(fault)")
+            XCTAssertTrue(fault.backtrace.contains { $0.image?.hasSuffix("libFaultlineVictims.so") == true }, name)
+        }
+    }
+
     func testPthreadExitIsAnExitWithStatusZero() throws {
         assertHonest(try run("fl_pthread_exit", [1, -5, 2, 3])) { _, outcome in outcome == .exited(status: 0) }
     }

@@ -6,12 +6,13 @@
  * in those places. Each .c file is one mechanism and states its limits at the top:
  *
  *   guard.c      in-process guard: sigaction handlers + sigsetjmp/siglongjmp
- *   altstack.c   per-thread alternate signal stacks (sigaltstack)
+ *   altstack.c   alternate signal stacks with a guard page below (sigaltstack)
  *   backtrace.c  libunwind, loaded with dlopen(RTLD_LOCAL), walked from a signal context
  *   fault_report.c what every fault handler shares: the fault signals, filling a report, dying of a signal
  *   child.c      what a forked child does before the callee runs, and its fault reporter
  *   fork_call.c  one fork per call, result in a shared page, classified by waitpid
  *   symbol.c     the one symbolizer: dladdr + demangling, for the helper and for Swift
+ *   image.c      the loaded object of an address: path, load bias, build-id (dl_iterate_phdr)
  *   process.c    pidfd_open, subreaper, parent-death signal, the set-up of every child
  *   io.c         EINTR-safe send/recv/sendmsg/recvmsg/waitpid/poll (internal)
  *   clock.c      the monotonic clock
@@ -35,6 +36,17 @@ typedef int (*fl_function)(int);
 
 /** How many return addresses a report holds at most. */
 #define FL_MAX_FRAMES 48
+
+/** Bytes of a report's `message`. */
+#define FL_MESSAGE_MAX 240
+
+/** What the faulting instruction did at the fault address (x86-64 page faults only). */
+typedef enum fl_access {
+    FL_ACCESS_UNKNOWN = 0,
+    FL_ACCESS_READ = 1,
+    FL_ACCESS_WRITE = 2,
+    FL_ACCESS_EXEC = 3,
+} fl_access;
 
 /** What happened to one call. */
 typedef enum fl_kind {
@@ -80,6 +92,10 @@ enum {
     FL_REPORT_TRUNCATED = 1u << 1,
     /** CORRUPTED: `value` holds what the call returned before the corruption was found. */
     FL_REPORT_VALUE_KNOWN = 1u << 2,
+    /** SIGNALED: the walk reached Faultline's call machinery and `frames` were cut there:
+        the last frame is the callee's entry. Without it the stack did not lead back to
+        the call (another thread, a recursion deeper than FL_MAX_FRAMES, a torn stack). */
+    FL_REPORT_CUT_AT_CALL = 1u << 3,
 
     /* FL_KIND_CORRUPTED: what was seen (any combination). */
     /** The call returned (`value`, or the result record's return slot) before the damage was found. */
@@ -127,6 +143,13 @@ typedef struct fl_report {
     uint32_t flags;      /**< FL_REPORT_* bits */
     uint32_t frame_count;/**< valid entries of `frames` */
     int64_t elapsed_ns;  /**< TIMED_OUT: how long the call ran before it was killed */
+    uint64_t sp;         /**< the stack pointer at the fault, when DETAILED (0: unknown) */
+    uint32_t access;     /**< an fl_access: what the faulting instruction did at `address` */
+    uint32_t message_length; /**< bytes of `message` (0: none) */
+    /** SIGABRT: the text glibc left for abort() (malloc's checks, stack smashing, fortify,
+        assert), or the type of an uncaught C++ exception as `typeinfo:` and its mangled
+        name; not NUL-terminated, cut at FL_MESSAGE_MAX bytes. */
+    char message[FL_MESSAGE_MAX];
     uint64_t frames[FL_MAX_FRAMES]; /**< instruction addresses, faulting frame first */
 } fl_report;
 
@@ -280,7 +303,7 @@ int fl_fork_invoke(const struct fl_signature *signature, void *function, const u
                    size_t arguments_size, fl_init_function init, int64_t timeout_ns, int options,
                    fl_report *report, uint8_t *result, size_t result_size);
 
-/* ---- symbol.c: the one symbolizer (helper and Swift) ------------------ */
+/* ---- symbol.c: dladdr and demangling ------------------------------------ */
 
 /** What dladdr knows about an address (strings owned by the loader). */
 typedef struct fl_symbol {
@@ -293,32 +316,31 @@ typedef struct fl_symbol {
 /** Looks an address up with dladdr. Returns 1 when the address is in a loaded object. Not for handlers. */
 int fl_symbol_lookup(uint64_t address, fl_symbol *symbol);
 
-/** One backtrace entry with a name: the same for the pool's helper and for Swift's Symbolizer. */
-typedef struct fl_named_frame {
-    uint64_t address;       /**< the instruction address, as given */
-    uint64_t offset;        /**< from the symbol's start, or from the image's base when no symbol */
-    int32_t found;          /**< 1 when the address is in a loaded object (offset and image valid) */
-    int32_t has_symbol;     /**< 1 when `symbol` names the enclosing function */
-    const char *symbol;     /**< demangled name (not NUL-terminated in a decoded packet) */
-    uint32_t symbol_length; /**< bytes of `symbol` */
-    const char *image;      /**< path of the object */
-    uint32_t image_length;  /**< bytes of `image` */
-} fl_named_frame;
+/** Demangles a C++ (`_Z`) or Swift (`$s`, `$S`, `_T`) name into `buffer` (NUL-terminated, cut to
+    `capacity`); an unknown name is copied unchanged. Returns the full length. Not for handlers. */
+size_t fl_demangle(const char *name, char *buffer, size_t capacity);
+
+/* ---- image.c: the loaded object of an address ---------------------------- */
+
+/** Where an instruction address lies: the object's file, load bias and build-id. */
+typedef struct fl_image_location {
+    /** The object's path (dlpi_name; the program's real path for the main program; "[vdso]"),
+        owned by the loader or by image.c: valid while the object stays loaded. */
+    const char *path;
+    /** dlpi_addr, the load bias: `pc - bias` is the image offset (the ELF virtual address). */
+    uint64_t bias;
+    /** The NT_GNU_BUILD_ID note read from memory (the first `build_id_length` bytes). */
+    uint8_t build_id[40];
+    /** Bytes of `build_id`; 0 when the object has no build-id note. */
+    uint32_t build_id_length;
+} fl_image_location;
 
 /**
- * Names `address` (a return address, when `is_return_address`, is looked up
- * one byte earlier so that a call at the very end of a function names that
- * function): dladdr, then __cxa_demangle for `_Z` names and swift_demangle for
- * `$s`, `$S` and `_T` names. The demangled name is copied to `buffer` (NUL
- * terminated, truncated to `capacity`); frame->symbol points into it,
- * frame->image at the loader's string. Returns the full length of the name:
- * larger than `capacity` - 1 means it was cut. Not for handlers (dladdr and
- * the demanglers take locks and allocate).
+ * Finds the loaded object with a PT_LOAD segment containing `pc` (dl_iterate_phdr)
+ * and fills `out`. Returns 1 when found, 0 otherwise (`out` zeroed).
+ * Not for signal handlers: dl_iterate_phdr takes the loader's lock.
  */
-size_t fl_symbolize(uint64_t address, int is_return_address, fl_named_frame *frame, char *buffer, size_t capacity);
-
-/** Demangles a C++ or Swift name into `buffer` (as fl_symbolize); an unknown name is copied unchanged. */
-size_t fl_demangle(const char *name, char *buffer, size_t capacity);
+int fl_image_locate(uint64_t pc, fl_image_location *out);
 
 /* ---- process.c --------------------------------------------------------- */
 

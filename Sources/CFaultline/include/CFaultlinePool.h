@@ -2,9 +2,14 @@
  * CFaultlinePool.h: the supervised worker pool, C half.
  *
  *   supervisor side (your process):
- *   pool.c          creating, running (the event loop), deadlines, statistics
+ *   pool_create.c   creating, shutting down, destroying
+ *   pool.c          running (the event loop), deadlines, a killed helper replaced
+ *   pool_stats.c    statistics, worker pids
+ *   pool_dispatch.c batches out; suspects alone
  *   pool_helper.c   the helper's program, starting it, its configuration message, loading, reaping it
  *   pool_workers.c  the table of workers the helper handed over
+ *   pool_records.c  records verified; what a death does to a batch
+ *   pool_names.c    named frames cached per stack
  *   pool_blame.c    blame: what a worker's death means for its batch (a pure function)
  *   helper side (the helper process, C only):
  *   helper_config.c takes over the started program, reads its configuration
@@ -112,16 +117,27 @@ typedef struct fl_pool_error {
 typedef struct fl_pool_failure {
     uint64_t index;       /**< position of the input in the run */
     fl_report report;     /**< kind, signal, address, frames, elapsed */
-    char *frames;         /**< named frames (decode with fl_frames_next), or NULL; malloc'd */
+    char *frames;         /**< located frames (decode with fl_frames_next), or NULL; malloc'd */
     size_t frames_length; /**< bytes of `frames` */
 } fl_pool_failure;
 
+/** One frame of a crash as the helper located it: the image holding it, to be named by the supervisor. */
+typedef struct fl_located_frame {
+    uint64_t address;          /**< the instruction address in the worker */
+    uint64_t bias;             /**< the image's load bias: `address - bias` is the image offset */
+    int32_t found;             /**< 1 when a loaded object contains the address */
+    uint32_t build_id_length;  /**< bytes of `build_id` (0: none) */
+    const uint8_t *build_id;   /**< the image's GNU build-id */
+    uint32_t image_length;     /**< bytes of `image` */
+    const char *image;         /**< the image's absolute path (not NUL-terminated) */
+} fl_located_frame;
+
 /**
- * Decodes the named frame at *cursor of `bytes` (an fl_pool_failure's
- * `frames`) into `frame`, whose strings point into `bytes` and are not
- * NUL-terminated. Returns 1 and advances *cursor, or 0 at the end.
+ * Decodes the located frame at *cursor of `bytes` (an fl_pool_failure's
+ * `frames`) into `frame`, whose pointers point into `bytes`. Returns 1 and
+ * advances *cursor, or 0 at the end.
  */
-int fl_frames_next(const char *bytes, size_t length, size_t *cursor, fl_named_frame *frame);
+int fl_frames_next(const char *bytes, size_t length, size_t *cursor, fl_located_frame *frame);
 
 /** Counters since the pool was created. */
 typedef struct fl_pool_stats {

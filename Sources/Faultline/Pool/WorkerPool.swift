@@ -66,47 +66,6 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Counters since the pool was created.
-    public struct Statistics: Sendable, Hashable {
-        /// Workers forked so far (the initial ones and every replacement).
-        public var workersStarted: Int
-        /// Workers that died (crash, exit, deadline, recycling).
-        public var workerDeaths: Int
-        /// Workers alive now.
-        public var liveWorkers: Int
-        /// Inputs answered.
-        public var calls: Int
-        /// Batches handed out.
-        public var batches: Int
-        /// Times a run woke up with no event, only to check deadlines (0 without a deadline).
-        public var idleWakeups: Int
-        /// The helper process's id.
-        public var helperPID: pid_t
-        /// Workers ready beside the live ones, each taking a dead worker's place at once: one,
-        /// and up to four while workers die faster than the helper forks.
-        public var standbyWorkers: Int = 0
-        /// The last crash a worker reported, on the path to its outcome (nil before any).
-        public var lastCrash: CrashTimeline?
-    }
-
-    /// Where the time went between a worker's fault and its outcome, for the
-    /// last crash a worker reported itself (monotonic clock, nanoseconds).
-    public struct CrashTimeline: Sendable, Hashable {
-        /// When the worker's fault handler ran.
-        public var faultNanoseconds: Int64
-        /// When the handler had written its report (the backtrace walked).
-        public var reportedNanoseconds: Int64
-        /// When the supervisor held the outcome, with its backtrace addresses (before any names).
-        public var outcomeNanoseconds: Int64
-        /// When the pool was last back at full strength after a death (a standby promoted,
-        /// or a new worker arrived); may precede the outcome when a standby was ready.
-        public var restoredNanoseconds: Int64
-        /// From the fault to the outcome.
-        public var outcomeLatency: Duration { .nanoseconds(outcomeNanoseconds - faultNanoseconds) }
-        /// From the fault to full strength.
-        public var restoredLatency: Duration { .nanoseconds(max(restoredNanoseconds, outcomeNanoseconds) - faultNanoseconds) }
-    }
-
     /// The number of online processors.
     public static var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
@@ -306,60 +265,6 @@ public final class WorkerPool: @unchecked Sendable {
     public func call(_ input: Int32) throws(PoolError) -> Outcome {
         try run([input])[0]
     }
-
-    /// Runs `inputs` on a thread of its own and resumes when all are answered.
-    ///
-    /// Cancelling the task shuts the pool down (every worker and the helper
-    /// are killed and reaped) and this throws `CancellationError`; the pool
-    /// cannot be used afterwards.
-    public func run(_ inputs: [Int32]) async throws -> Outcomes {
-        let outcome: Result<Outcomes, any Error> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                PoolRunThread(pool: self, inputs: inputs, continuation: continuation).start()
-            }
-        } onCancel: {
-            self.shutdown()
-        }
-        if Task.isCancelled { throw CancellationError() }
-        return try outcome.get()
-    }
-
-    /// The process ids of the workers serving calls, once every worker that
-    /// died has been replaced (this waits for the replacement: an event).
-    public var workerPIDs: [pid_t] {
-        var pids = [pid_t](repeating: 0, count: Self.maximumWorkers)
-        let count = fl_pool_worker_pids(pool, &pids, Int32(pids.count))
-        return Array(pids.prefix(Int(min(Int(count), pids.count))))
-    }
-
-    /// Counters since the pool was created, once the pool is settled: every
-    /// dead worker replaced and reaped.
-    public var statistics: Statistics {
-        let stats = fl_pool_statistics(pool)
-        return Self.statistics(stats)
-    }
-
-    /// The program the helper runs, chosen when the pool was created:
-    /// `faultline-helper` beside this executable when it is there (its forks
-    /// are cheaper), a program named by `FAULTLINE_HELPER`, or this
-    /// executable (`/proc/self/exe`), always for a function of this executable.
-    public var helperExecutable: String { String(cString: fl_pool_helper_executable(pool)) }
-
-    /// The last crash a worker reported (``CrashTimeline``), read at once,
-    /// without waiting for replacements as ``statistics`` does.
-    public var lastCrash: CrashTimeline? { Self.statistics(fl_pool_current_statistics(pool)).lastCrash }
-
-    private static func statistics(_ stats: fl_pool_stats) -> Statistics {
-        let crash = stats.last_fault_ns > 0 && stats.last_outcome_ns > 0
-            ? CrashTimeline(faultNanoseconds: stats.last_fault_ns, reportedNanoseconds: stats.last_reported_ns,
-                            outcomeNanoseconds: stats.last_outcome_ns,
-                            restoredNanoseconds: stats.last_restored_ns)
-            : nil
-        return Statistics(workersStarted: Int(stats.workers_started), workerDeaths: Int(stats.worker_deaths),
-                          liveWorkers: Int(stats.live_workers), calls: Int(stats.calls), batches: Int(stats.batches),
-                          idleWakeups: Int(stats.idle_wakeups), helperPID: stats.helper_pid,
-                          standbyWorkers: Int(stats.standby_workers), lastCrash: crash)
-    }
 }
 
 extension Duration {
@@ -372,58 +277,4 @@ extension Duration {
 private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let string else { return body(nil) }
     return string.withCString { body($0) }
-}
-
-/// Where a function pointer lives, so that a re-executed helper can find it again.
-enum FunctionLocation {
-    case library(path: String, symbol: String)
-    case mainExecutable(offset: UInt64)
-    case unknown
-
-    init(_ pointer: NativeFunction.Pointer) {
-        let address = UInt64(UInt(bitPattern: unsafeBitCast(pointer, to: UnsafeRawPointer.self)))
-        let offset = fl_main_image_offset(pointer)
-        if offset != 0 {
-            self = .mainExecutable(offset: offset)
-            return
-        }
-        var symbol = fl_symbol()
-        if fl_symbol_lookup(address, &symbol) != 0, let name = symbol.symbol, let image = symbol.image,
-           symbol.symbol_address == address {
-            self = .library(path: String(cString: image), symbol: String(cString: name))
-        } else {
-            self = .unknown
-        }
-    }
-}
-
-/// A thread that runs one pool run for the async API (pool runs block).
-private final class PoolRunThread: @unchecked Sendable {
-    let pool: WorkerPool
-    let inputs: [Int32]
-    let continuation: CheckedContinuation<Result<Outcomes, any Error>, Never>
-
-    init(pool: WorkerPool, inputs: [Int32], continuation: CheckedContinuation<Result<Outcomes, any Error>, Never>) {
-        self.pool = pool
-        self.inputs = inputs
-        self.continuation = continuation
-    }
-
-    func start() {
-        var thread = pthread_t()
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        let created = pthread_create(&thread, nil, { argument in
-            let work = Unmanaged<PoolRunThread>.fromOpaque(argument!).takeRetainedValue()
-            do { work.continuation.resume(returning: .success(try work.pool.run(work.inputs))) } catch {
-                work.continuation.resume(returning: .failure(error))
-            }
-            return nil
-        }, retained)
-        if created == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<PoolRunThread>.fromOpaque(retained).release()
-            continuation.resume(returning: .failure(SystemError("pthread_create", errno: created)))
-        }
-    }
 }

@@ -13,15 +13,15 @@ extension Signature {
     public func parseInput(_ text: some StringProtocol) throws(InputError) -> [Value] {
         var scanner = JSONScanner(Array(text.utf8))
         scanner.skipSpace()
-        let inputs = inputParameters
         if self == .default, scanner.peek != UInt8(ascii: "[") {
             let node = try scanner.value(depth: 0)
             try scanner.end()
             guard case .number = node.kind else {
                 throw InputError(.wrongType(expected: .scalar(.int32)), parameter: 0, quote: scanner.quote(node))
             }
-            return [try convert(node, to: inputs[0], index: 0, scanner: scanner)]
+            return [try convert(node, to: .scalar(.int32), index: 0, scanner: scanner)]
         }
+        let inputs = inputParameters
         guard scanner.peek == UInt8(ascii: "[") else {
             throw scanner.invalid(.expectedArray)
         }
@@ -51,10 +51,11 @@ extension Signature {
 
     private func convert(_ node: JSONScanner.Node, to parameter: Parameter, index: Int,
                          scanner: JSONScanner) throws(InputError) -> Value {
-        let quote = scanner.quote(node)
+        // Quoted only for an error: quoting costs more than reading a number.
+        var quote: String { scanner.quote(node) }
         switch parameter {
         case .scalar(let type):
-            return try Self.scalar(node, type, index: index, quote: quote)
+            return try Self.scalar(node, type, index: index, quote: { scanner.quote(node) })
         case .string:
             guard case .string(let bytes) = node.kind else {
                 throw InputError(.wrongType(expected: .string), parameter: index, quote: quote)
@@ -83,11 +84,11 @@ extension Signature {
     }
 
     private static func scalar(_ node: JSONScanner.Node, _ type: ScalarType, index: Int,
-                               quote: String) throws(InputError) -> Value {
+                               quote: () -> String) throws(InputError) -> Value {
         switch type {
         case .bool:
             guard case .bool(let flag) = node.kind else {
-                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote())
             }
             return .bool(flag)
         case .float, .double:
@@ -100,25 +101,25 @@ extension Signature {
                 let special: Double = word == "nan" ? .nan : (word == "inf" ? .infinity : -.infinity)
                 return type == .float ? .float(Float(special)) : .double(special)
             default:
-                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote())
             }
             if type == .float {
                 guard let value = Float(text), value.isFinite else {
-                    throw InputError(.outOfRange(type), parameter: index, quote: quote)
+                    throw InputError(.outOfRange(type), parameter: index, quote: quote())
                 }
                 return .float(value)
             }
             guard let value = Double(text), value.isFinite else {
-                throw InputError(.outOfRange(type), parameter: index, quote: quote)
+                throw InputError(.outOfRange(type), parameter: index, quote: quote())
             }
             return .double(value)
         default:
             guard case .number(let digits, let isInteger) = node.kind else {
-                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote)
+                throw InputError(.wrongType(expected: .scalar(type)), parameter: index, quote: quote())
             }
-            guard isInteger else { throw InputError(.fraction(type), parameter: index, quote: quote) }
+            guard isInteger else { throw InputError(.fraction(type), parameter: index, quote: quote()) }
             let text = String(decoding: digits, as: UTF8.self)
-            let outOfRange = InputError(.outOfRange(type), parameter: index, quote: quote)
+            var outOfRange: InputError { InputError(.outOfRange(type), parameter: index, quote: quote()) }
             if type == .uint64 {
                 guard let value = UInt64(text) else { throw outOfRange }
                 return .uint64(value)

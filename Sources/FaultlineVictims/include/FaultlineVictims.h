@@ -105,6 +105,9 @@ int fl_alarm(int r);
 int fl_thread_faults_later(int r);
 /* Faults inside a function whose (exported) name is 1,000 characters long. */
 int fl_fault_in_long_name(int r);
+/* Installs a SIGUSR1 handler on the alternate signal stack in force (SA_ONSTACK)
+   that recurses without end, and raises SIGUSR1. */
+int fl_altstack_overflow(int r);
 /* -1: alarm(1); -2: a thread that faults 300 ms later; r > 0: sleeps r ms. Returns |r|. */
 int fl_leave_state_then_sleep(int r);
 

@@ -12,10 +12,11 @@ from ._outcomes import Corrupted, Exited, Frame, Outcome, Returned, Signaled, Ti
 from ._run import (FaultlineError, FaultlineNotFoundError, FaultlineUsageError, call,
                    find_executable, stream)
 from ._executor import FaultlineExecutor
+from ._triage import Group, Triage, triage
 from ._version import __version__
 
 __all__ = [
-    "call", "stream", "find_executable", "FaultlineExecutor",
+    "call", "stream", "triage", "find_executable", "FaultlineExecutor", "Triage", "Group",
     "Outcome", "Returned", "Signaled", "Exited", "TimedOut", "Corrupted", "Frame",
     "FaultlineError", "FaultlineUsageError", "FaultlineNotFoundError",
 ]

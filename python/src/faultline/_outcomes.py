@@ -25,12 +25,29 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Frame:
-    """One backtrace frame: its address, and when known its symbol, offset and image."""
+    """One backtrace frame: its address, and when known its function
+    (``symbol``, demangled), ``offset`` into it, the ``image`` (path), its
+    ``build_id`` (hex), the ``image_offset`` (address minus the load bias,
+    what ``addr2line -e`` takes), and from DWARF ``file``, ``line`` and
+    ``column``. ``inlined`` marks a function inlined into the next frame."""
 
     address: int
     symbol: Optional[str] = None
     offset: Optional[int] = None
     image: Optional[str] = None
+    build_id: Optional[str] = None
+    image_offset: Optional[int] = None
+    file: Optional[str] = None
+    line: Optional[int] = None
+    column: Optional[int] = None
+    inlined: bool = False
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Frame":
+        """A frame of the command's ``frames`` array."""
+        return cls(obj.get("address", 0), obj.get("symbol"), obj.get("offset"), obj.get("image"),
+                   obj.get("build_id"), obj.get("image_offset"), obj.get("file"), obj.get("line"),
+                   obj.get("column"), bool(obj.get("inlined", False)))
 
 
 @dataclass(frozen=True)
@@ -47,8 +64,14 @@ class Returned(Outcome):
 @dataclass(frozen=True)
 class Signaled(Outcome):
     """A signal ended the call: ``signal`` is its name (``"SIGSEGV"``),
-    ``address`` the fault address as ``"0x…"`` (or None), ``backtrace`` one
-    ``symbol+0xoffset`` string per frame.
+    ``address`` the fault address as ``"0x…"`` (None for a sent signal such as
+    abort(), or a non-canonical pointer), ``backtrace`` one string per frame
+    (``symbol (file:line)``, ``symbol+0xoffset`` or ``image+0xoffset``), cut at
+    the call; ``frames`` the same as ``Frame`` objects. ``bucket`` is the crash's
+    group key (``fl1-`` and 16 hex digits: the same bug gives the same key),
+    ``access`` ``"read"``, ``"write"``, ``"exec"`` or None, ``message`` what the
+    C runtime said before aborting (e.g. ``free(): double free detected in
+    tcache 2``), ``severity`` a heuristic ``{"class": …, "exploitability": …}``.
 
     Equality compares ``signal``, ``address`` and ``replay`` only (the same
     crash has other addresses in another worker's backtrace)."""
@@ -62,6 +85,10 @@ class Signaled(Outcome):
     truncated: bool = field(default=False, compare=False)
     input: Any = field(default=None, compare=False)
     replay: Optional[Outcome] = None
+    bucket: Optional[str] = field(default=None, compare=False)
+    access: Optional[str] = field(default=None, compare=False)
+    message: Optional[str] = field(default=None, compare=False)
+    severity: Optional[dict] = field(default=None, compare=False, repr=False)
     kind = "signaled"
 
 
@@ -124,14 +151,12 @@ def parse_outcome(obj: dict, input: Any = None, floating: bool = False) -> Outco
         out = tuple(decode_value(v) for v in obj.get("out", ()))
         return Returned(decode_value(obj.get("value"), floating), out, input=input, replay=replayed)
     if kind == "signaled":
-        frames = tuple(
-            Frame(f.get("address", 0), f.get("symbol"), f.get("offset"), f.get("image"))
-            for f in obj.get("frames", ())
-        )
+        frames = tuple(Frame.from_json(f) for f in obj.get("frames", ()))
         return Signaled(
             obj["signal"], obj.get("address"), tuple(obj.get("backtrace", ())),
             obj.get("signo", 0), obj.get("code"), frames, bool(obj.get("truncated", False)),
-            input=input, replay=replayed,
+            input=input, replay=replayed, bucket=obj.get("bucket"), access=obj.get("access"),
+            message=obj.get("message"), severity=obj.get("severity"),
         )
     if kind == "exited":
         return Exited(obj["status"], input=input, replay=replayed)

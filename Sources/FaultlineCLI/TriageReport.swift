@@ -1,0 +1,110 @@
+import Faultline
+
+/// What `faultline triage` prints: one block (or JSON object) per group, then the totals.
+struct TriageReport {
+    /// Inputs a group shows: its first and up to 4 more.
+    static let shownInputs = 5
+    /// Frames a group shows.
+    static let shownFrames = 5
+
+    let triage: Triage
+    /// The JSON form of the inputs a group shows, by input index.
+    let inputs: [Int: String]
+    let replayer: Replayer
+
+    /// One group with what its block needs.
+    private struct Entry {
+        var group: Triage.Group
+        var inputs: [String]
+        var reproduce: [String]
+        var reproduced: Int
+    }
+
+    private var entries: [Entry] {
+        triage.groups.map { group in
+            let shown = group.indices.prefix(Self.shownInputs).map { inputs[$0] ?? "null" }
+            let first = shown.first ?? "null"
+            return Entry(group: group, inputs: shown, reproduce: replayer.command(inputJSON: first),
+                         reproduced: replayer.times > 0 ? replayer.reproduced(key: group.key, inputJSON: first) : 0)
+        }
+    }
+
+    /// `--json`: one object per group, then `{"total":N,"returned":R,"groups":K}`.
+    func jsonLines() -> [String] {
+        entries.map { entry in
+            let group = entry.group
+            var members = ["\"bucket\":" + JSONText.quoted(group.key), "\"count\":\(group.count)",
+                           "\"outcome\":\"\(group.outcome.kind)\""]
+            if let fault = group.outcome.fault {
+                let severity = fault.severity
+                members += ["\"signal\":\"\(fault.signal.name)\"",
+                            "\"access\":" + (fault.access.map { "\"\($0.rawValue)\"" } ?? "null"),
+                            "\"severity\":{\"class\":\"\(severity.crashClass)\",\"exploitability\":\"\(severity.exploitability.rawValue)\"}",
+                            "\"message\":" + (fault.message.map(JSONText.quoted) ?? "null"),
+                            "\"frames\":[" + fault.backtrace.prefix(Self.shownFrames).map(JSONText.frame).joined(separator: ",") + "]"]
+            }
+            if case .exited(let status) = group.outcome { members.append("\"status\":\(status)") }
+            members += ["\"inputs\":[" + entry.inputs.joined(separator: ",") + "]",
+                        "\"reproduce\":[" + entry.reproduce.map(JSONText.quoted).joined(separator: ",") + "]",
+                        "\"reproduced\":\(entry.reproduced)", "\"replays\":\(replayer.times)"]
+            return "{" + members.joined(separator: ",") + "}"
+        } + ["{\"total\":\(triage.total),\"returned\":\(triage.returned),\"groups\":\(triage.groups.count)}"]
+    }
+
+    /// The blocks for a person.
+    func textLines() -> [String] {
+        var lines: [String] = []
+        for (number, entry) in entries.enumerated() {
+            let group = entry.group
+            let share = triage.total > 0 ? Double(group.count) * 100 / Double(triage.total) : 0
+            lines.append("#\(number + 1)  \(group.count) input\(group.count == 1 ? "" : "s") (\(Self.percent(share)))  \(group.key)")
+            lines.append("    " + Self.headline(group.outcome))
+            if let fault = group.outcome.fault {
+                if let message = fault.message { lines.append("    message: \(message)") }
+                for (index, frame) in fault.backtrace.prefix(Self.shownFrames).enumerated() {
+                    lines.append((index == 0 ? "    at " : "       ") + frame.description + (frame.inlined ? " [inlined]" : ""))
+                }
+                if fault.backtrace.count > Self.shownFrames { lines.append("       … \(fault.backtrace.count - Self.shownFrames) more") }
+            }
+            let more = group.count > entry.inputs.count ? " … (\(group.count - entry.inputs.count) more)" : ""
+            lines.append("    inputs: " + entry.inputs.joined(separator: ", ") + more)
+            lines.append("    reproduce: " + entry.reproduce.map(Self.shellQuoted).joined(separator: " "))
+            if replayer.times > 0 {
+                let verdict = entry.reproduced == replayer.times ? "reproduced" : entry.reproduced == 0 ? "not reproduced" : "flaky"
+                lines.append("    \(verdict) \(entry.reproduced)/\(replayer.times)")
+            }
+            lines.append("")
+        }
+        let failed = triage.total - triage.returned
+        lines.append("\(triage.total) inputs: \(triage.returned) returned, \(failed) failed in \(triage.groups.count) group\(triage.groups.count == 1 ? "" : "s")")
+        return lines
+    }
+
+    /// `SIGSEGV, write at 0x0, DestAvNearNull (PROBABLY_EXPLOITABLE)`, or the outcome's own words.
+    private static func headline(_ outcome: Outcome) -> String {
+        guard let fault = outcome.fault else { return outcome.description }
+        var text = fault.signal.name
+        if let access = fault.access { text += ", \(access.rawValue)" }
+        text += fault.address.map { " at 0x\(String($0, radix: 16))" } ?? (fault.access == nil ? "" : " (address unknown)")
+        return text + ", " + fault.severity.description + " [heuristic]"
+    }
+
+    private static func percent(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) %"
+    }
+
+    /// A word as a POSIX shell reads it back.
+    static func shellQuoted(_ word: String) -> String {
+        let safe = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:+,@".contains($0) }
+        if safe && !word.isEmpty { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+extension String {
+    /// `replacingOccurrences` without Foundation.
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
