@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CFaultline
 import CFaultlineSymbols
 import Synchronization
@@ -128,8 +131,9 @@ public enum SourceSymbolizer {
     }
 
     /// Closes the image files the symbolizer keeps open (at most 64: one
-    /// descriptor per image, more for separate debug files), keeping the names
-    /// already resolved. An image needed again is opened again (~0.1 ms).
+    /// descriptor per image, more for separate debug files) and returns the
+    /// memory of their indexes, keeping the names already resolved. An image
+    /// needed again is opened again (~0.1 ms).
     public static func closeImages() {
         fl_symbols_close_all()
     }
