@@ -139,7 +139,7 @@ enum fl_message_type {
    sources (an older faultline-helper beside a newer program) refuses the
    configuration (exit status 2), and the pool then re-executes its own
    program. Change it whenever a message changes. */
-#define FL_HELPER_PROTOCOL 14u
+#define FL_HELPER_PROTOCOL 15u
 
 /* Room for a configuration (a path and a symbol) or the located frames of one crash. */
 #define FL_MESSAGE_TEXT 32768
