@@ -19,6 +19,7 @@ let experiments = [
     "10-hostile-callees",
     "11-real-library",
     "12-python-and-dask",
+    "14-containment",
 ]
 
 /// What an experiment needs beyond Faultline, FaultlineHarness and ExperimentKit.
