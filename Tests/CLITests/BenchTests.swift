@@ -192,6 +192,14 @@ final class BenchTests: XCTestCase {
         XCTAssertNotNil(target["pass"] as? Bool, "measured but not judged: \(target)")
     }
 
+    func testHumanTableGoesToStdoutAndProgressToStderr() throws {
+        let (process, status) = try ChildProcess.run(Fixtures.faultline,
+                                                      ["bench", "--quick", "--no-peers", "--parent-mib", "8"], timeout: 240)
+        XCTAssertEqual(status, .exitCode(0))
+        XCTAssertTrue(process.standardOutput.contains("Targets"), process.standardOutput)
+        XCTAssertTrue(process.standardError.contains("floors (C)"), process.standardError)
+    }
+
     /// `--only sandbox` measures `--sandbox pure` against no sandbox and judges its three targets on those
     /// figures (whether they pass is the bench's business, not a test's).
     func testSandboxSectionReportsItsTargets() throws {
@@ -220,13 +228,5 @@ final class BenchTests: XCTestCase {
                        number(sandbox, "pool_calls_ratio", "sandbox"))
         // The other sections were not selected: their targets say so.
         XCTAssertTrue(targets.first { $0["name"] as? String == "pool_calls_per_second" }?["measured"] is NSNull)
-    }
-
-    func testHumanTableGoesToStdoutAndProgressToStderr() throws {
-        let (process, status) = try ChildProcess.run(Fixtures.faultline,
-                                                      ["bench", "--quick", "--no-peers", "--parent-mib", "8"], timeout: 240)
-        XCTAssertEqual(status, .exitCode(0))
-        XCTAssertTrue(process.standardOutput.contains("Targets"), process.standardOutput)
-        XCTAssertTrue(process.standardError.contains("floors (C)"), process.standardError)
     }
 }
