@@ -20,6 +20,7 @@ let experiments = [
     "11-real-library",
     "12-python-and-dask",
     "13-triage",
+    "14-containment",
 ]
 
 /// What an experiment needs beyond Faultline, FaultlineHarness and ExperimentKit.

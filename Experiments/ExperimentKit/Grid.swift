@@ -1,6 +1,6 @@
 /// A table of verdicts: one row per case an experiment tries, one column per
 /// way of calling, one ``GridCell`` in each place (experiment 10: hostile
-/// behaviour × strategy).
+/// behaviour × strategy; experiment 14: what a taken-over callee tries × caller).
 ///
 /// Every cell carries its evidence (the record of the input under test, the
 /// counts of the other inputs, how the caller ended, what it left behind); the
@@ -40,7 +40,7 @@ public struct Grid: Codable, Sendable {
     }
 
     /// The table in Markdown: a cell's text, in bold when its verdict is
-    /// ``GridVerdict/wrong`` or ``GridVerdict/hang``; `—` where no cell exists.
+    /// ``GridVerdict/wrong``, ``GridVerdict/hang`` or ``GridVerdict/escaped``; `—` where no cell exists.
     public var markdown: String {
         var lines = [
             "| \(rowTitle) | " + columns.map { escape($0.label) }.joined(separator: " | ") + " |",
@@ -50,7 +50,7 @@ public struct Grid: Codable, Sendable {
             let texts = columns.map { column -> String in
                 guard let cell = cell(row: row.key, column: column.key) else { return "—" }
                 let text = escape(cell.text)
-                return cell.verdict == .wrong || cell.verdict == .hang ? "**\(text)**" : text
+                return [.wrong, .hang, .escaped].contains(cell.verdict) ? "**\(text)**" : text
             }
             lines.append("| \(escape(row.label)) | " + texts.joined(separator: " | ") + " |")
         }
@@ -93,6 +93,14 @@ public enum GridVerdict: String, Codable, Sendable, CaseIterable, Comparable {
     case hang
     /// The way of calling is not available here (e.g. a Python package is missing).
     case unavailable
+    /// Containment grids (experiment 14): what the callee tried did not happen
+    /// outside its process (denied, or ended by a limit or a deadline).
+    case contained
+    /// Containment grids: it happened, where nothing was meant to stop it (no sandbox,
+    /// or a path the sandbox allows).
+    case reached
+    /// Containment grids: it happened under a sandbox meant to stop it.
+    case escaped
 
     /// The order of the cases above.
     public static func < (lhs: GridVerdict, rhs: GridVerdict) -> Bool {

@@ -51,6 +51,7 @@ public enum Bench {
 
     /// A part of the run that `--only` can select.
     public enum Section: String, CaseIterable, Sendable {
+        case sandbox
         case floors, limitFloors = "limit-floors", direct, fork, `guard`, pool, forkServer = "fork-server"
         case signatures, cli, largeParent = "large-parent", unwinder, peers, symbolize
     }
@@ -150,6 +151,10 @@ public enum Bench {
         if wanted(.symbolize) {
             progress("source-level names of frames: SourceSymbolizer on a C library with DWARF, cold")
             report.symbolize = SymbolizeBench.measure(rounds: quick ? 3 : 15)
+        }
+        if wanted(.sandbox) {
+            progress("the sandbox: pool calls/s, an allowed system call, a worker's start, with --sandbox pure and without")
+            report.sandbox = SandboxBench.measure(library: library, workers: workers, quick: quick, budget: budget)
         }
         if options.noPeers {
             report.peers.unavailable = "not measured: --no-peers"

@@ -106,6 +106,7 @@ extension Target {
         targets += signatureTargets(report)
         targets += cliTargets(report)
         targets.append(symbolizeTarget(report))
+        targets += sandboxTargets(report)
         for index in targets.indices { targets[index].profile = profiles[targets[index].name] }
         return targets
     }

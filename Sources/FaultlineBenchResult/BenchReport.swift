@@ -4,7 +4,7 @@
 ///
 /// The JSON object has these keys, in this order:
 /// `schema`, `run` (budget, machine), `strategies` (name → figures),
-/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `symbolize`, `targets`. A strategy object always
+/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `sandbox`, `symbolize`, `targets`. A strategy object always
 /// has `available`; when true it also has `calls_per_second`, `p50_ns`,
 /// `p99_ns` (the cheap `identity` workload), `recovery_p50_ns`,
 /// `recovery_p99_ns` (null where it does not apply), and `workloads`
@@ -37,6 +37,8 @@ public struct BenchReport: Codable, Sendable {
     public var signatures = SignatureFigures()
     /// `faultline call` end to end.
     public var cli = CLIFigures()
+    /// The sandbox against no sandbox.
+    public var sandbox = SandboxFigures()
     /// Source-level naming of frames (SourceSymbolizer).
     public var symbolize = SymbolizeFigures()
     /// The performance targets judged on these figures (filled by the bench at the end of the run).
@@ -62,6 +64,7 @@ public struct BenchReport: Codable, Sendable {
         try object.encode(unwinder, forKey: "unwinder")
         try object.encode(signatures, forKey: "signatures")
         try object.encode(cli, forKey: "cli")
+        try object.encode(sandbox, forKey: "sandbox")
         try object.encode(symbolize, forKey: "symbolize")
         try object.encode(targets, forKey: "targets")
     }
@@ -84,6 +87,7 @@ public struct BenchReport: Codable, Sendable {
         unwinder = try object.decode(UnwinderFigures.self, forKey: "unwinder")
         signatures = try object.decodeIfPresent(SignatureFigures.self, forKey: "signatures") ?? SignatureFigures()
         cli = try object.decodeIfPresent(CLIFigures.self, forKey: "cli") ?? CLIFigures()
+        sandbox = try object.decodeIfPresent(SandboxFigures.self, forKey: "sandbox") ?? SandboxFigures()
         symbolize = try object.decodeIfPresent(SymbolizeFigures.self, forKey: "symbolize") ?? SymbolizeFigures()
         targets = try object.decode([Target].self, forKey: "targets")
     }

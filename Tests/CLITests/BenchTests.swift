@@ -199,4 +199,34 @@ final class BenchTests: XCTestCase {
         XCTAssertTrue(process.standardOutput.contains("Targets"), process.standardOutput)
         XCTAssertTrue(process.standardError.contains("floors (C)"), process.standardError)
     }
+
+    /// `--only sandbox` measures `--sandbox pure` against no sandbox and judges its three targets on those
+    /// figures (whether they pass is the bench's business, not a test's).
+    func testSandboxSectionReportsItsTargets() throws {
+        ProcessTable.becomeSubreaper()
+        let before = Set(ProcessTable.descendants(of: getpid()).map(\.pid))
+        let (report, _) = try runBench(["--json", "--quick", "--only", "sandbox"])
+        let left = ProcessTable.descendants(of: getpid()).filter { !before.contains($0.pid) }
+        XCTAssertEqual(left, [], "left behind: \(left)")
+        let sandbox = try XCTUnwrap(report["sandbox"] as? [String: Any], "no sandbox section")
+        XCTAssertNil(sandbox["note"], "\(sandbox)")
+        for key in ["pool_calls_per_second", "sandboxed_pool_calls_per_second", "pool_calls_ratio", "syscall_ns", "sandboxed_syscall_ns",
+                    "worker_cycle_ns", "sandboxed_worker_cycle_ns", "pool_start_ns", "sandboxed_pool_start_ns"] {
+            XCTAssertGreaterThan(number(sandbox, key, "sandbox") ?? 0, 0, "sandbox.\(key)")
+        }
+        let targets = try XCTUnwrap(report["targets"] as? [[String: Any]])
+        let limits: [String: (Double, String)] = ["sandbox_pool_calls_ratio": (0.9, ">="), "sandbox_syscall_cost": (2, "<="),
+                                                  "sandbox_worker_start": (1.5, "<=")]
+        for (name, (limit, comparison)) in limits {
+            let target = try XCTUnwrap(targets.first { $0["name"] as? String == name }, "no target \(name)")
+            XCTAssertEqual((target["limit"] as? NSNumber)?.doubleValue, limit, name)
+            XCTAssertEqual(target["comparison"] as? String, comparison, name)
+            XCTAssertGreaterThan((target["measured"] as? NSNumber)?.doubleValue ?? 0, 0, "\(name): \(target)")
+            XCTAssertNotNil(target["pass"] as? Bool, "\(name) measured but not judged")
+        }
+        XCTAssertEqual((targets.first { $0["name"] as? String == "sandbox_pool_calls_ratio" }?["measured"] as? NSNumber)?.doubleValue,
+                       number(sandbox, "pool_calls_ratio", "sandbox"))
+        // The other sections were not selected: their targets say so.
+        XCTAssertTrue(targets.first { $0["name"] as? String == "pool_calls_per_second" }?["measured"] is NSNull)
+    }
 }

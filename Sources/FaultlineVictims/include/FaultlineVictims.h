@@ -299,3 +299,24 @@ int fl_sb_open_many(const char *path, int32_t count);
 #endif
 #endif
 /* ==== end of sandbox_victims.c ==== */
+
+/* ==== containment_victims.c: a taken-over callee reaching outside its process (experiment 14) ==== */
+#ifndef FAULTLINE_VICTIMS_CONTAINMENT_H
+#define FAULTLINE_VICTIMS_CONTAINMENT_H
+#include <stddef.h>
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+int fl_ct_sendto_udp(int32_t port);          /* int32(int32): a datagram to 127.0.0.1:port; bytes sent */
+int fl_ct_read_into(const char *path, char *out, size_t size); /* int32(string, out_string[N]): bytes read into out */
+int fl_ct_spawn_touch(const char *marker);   /* int32(string): fork, exec sh -c 'touch MARKER', wait: its status */
+int fl_ct_signal_parent(int32_t signo);      /* int32(int32): kill(getppid(), signo) */
+int fl_ct_ptrace_seize(int32_t pid);         /* int32(int32): ptrace(PTRACE_SEIZE, pid), left attached */
+int fl_ct_sigsys_then_connect(int32_t port); /* int32(int32): a SIGSYS handler, then TCP connect to 127.0.0.1:port */
+int fl_getppid_loop(int32_t n);              /* int32(int32): n getppid() system calls; returns n */
+#ifdef __cplusplus
+}
+#endif
+#endif
+/* ==== end of containment_victims.c ==== */
