@@ -105,6 +105,7 @@ extension Target {
             note: report.forkCost.largeNote ?? large?.forkServerNote ?? sizeNote))
         targets += signatureTargets(report)
         targets += cliTargets(report)
+        targets += crashTargets(report)
         targets.append(symbolizeTarget(report))
         for index in targets.indices { targets[index].profile = profiles[targets[index].name] }
         return targets
@@ -154,6 +155,35 @@ extension Target {
                        + "\(cli.inputs.dropFirst(3).first ?? 0) inputs: faultline call \(showRate(cli.poolCrashesPerSecond)) / "
                        + "WorkerPool.run \(showRate(cli.libraryCrashesPerSecond))",
                    note: notMeasured ?? cli.poolNote),
+        ]
+    }
+
+    /// The pool's crash rate against its C floor, and triage against call: each against a baseline of the same run.
+    static func crashTargets(_ report: BenchReport) -> [Target] {
+        let crash = report.crashRate
+        let crashNote = crash.crashes == 0 ? "not measured: the crash-rate section did not run"
+            : crash.poolNote ?? crash.floorNote ?? (crash.workers == 2 ? nil : "measured with \(crash.workers) workers, not 2")
+        let rounds = { (values: [Double]) in "[" + values.map(showRate).joined(separator: ", ") + "]" }
+        let triage = report.triage
+        let triageNote = triage.inputs == 0 ? "not measured: the triage section did not run" : triage.note
+        return [
+            Target(name: "pool_crash_rate_vs_c_floor",
+                   description: "pool crashes per second ≥ 0.9× a plain C fork-per-crash floor that walks with libunwind",
+                   measured: benchRatio(crash.poolCrashesPerSecond, crash.floorCrashesPerSecond), unit: "ratio", limit: 0.9,
+                   atMost: false,
+                   detail: "WorkerPool.run of \(crash.crashes) fl_mixed(-1) (SIGSEGV, backtraces on), \(crash.workers) workers, until "
+                       + "every worker is replaced: median \(showRate(crash.poolCrashesPerSecond)) \(rounds(crash.poolRounds)) / "
+                       + "faultline-floors fork_crash_unwind (the same libraries loaded, a child per crash faults, unw_backtrace "
+                       + "on an alternate stack, _exit; 2 forkers) median \(showRate(crash.floorCrashesPerSecond)) "
+                       + "\(rounds(crash.floorRounds)), rounds alternating",
+                   note: crashNote),
+            Target(name: "triage_overhead",
+                   description: "faultline triage --replays 0 --json ≤ 1.3× faultline call on the same inputs",
+                   measured: benchRatio(triage.triageSeconds, triage.callSeconds), unit: "ratio", limit: 1.3, atMost: true,
+                   detail: "\(triage.inputs) inputs on stdin, \(triage.faults) faulting in 3 bugs of fl_mixed (SIGSEGV, SIGFPE, SIGILL; "
+                       + "\(triage.groups) groups found), \(triage.workers) workers, child processes, runs alternating: triage median "
+                       + "\(showNs(triage.triageSeconds.map { $0 * 1e9 })) / call median \(showNs(triage.callSeconds.map { $0 * 1e9 }))",
+                   note: triageNote),
         ]
     }
 

@@ -4,7 +4,7 @@
 ///
 /// The JSON object has these keys, in this order:
 /// `schema`, `run` (budget, machine), `strategies` (name → figures),
-/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `symbolize`, `targets`. A strategy object always
+/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `symbolize`, `crash_rate`, `triage`, `targets`. A strategy object always
 /// has `available`; when true it also has `calls_per_second`, `p50_ns`,
 /// `p99_ns` (the cheap `identity` workload), `recovery_p50_ns`,
 /// `recovery_p99_ns` (null where it does not apply), and `workloads`
@@ -39,6 +39,10 @@ public struct BenchReport: Codable, Sendable {
     public var cli = CLIFigures()
     /// Source-level naming of frames (SourceSymbolizer).
     public var symbolize = SymbolizeFigures()
+    /// The pool's crash rate against its C floor.
+    public var crashRate = CrashRateFigures()
+    /// `faultline triage` against `faultline call`.
+    public var triage = TriageFigures()
     /// The performance targets judged on these figures (filled by the bench at the end of the run).
     public var targets: [Target] = []
 
@@ -63,6 +67,8 @@ public struct BenchReport: Codable, Sendable {
         try object.encode(signatures, forKey: "signatures")
         try object.encode(cli, forKey: "cli")
         try object.encode(symbolize, forKey: "symbolize")
+        try object.encode(crashRate, forKey: "crash_rate")
+        try object.encode(triage, forKey: "triage")
         try object.encode(targets, forKey: "targets")
     }
 
@@ -85,6 +91,8 @@ public struct BenchReport: Codable, Sendable {
         signatures = try object.decodeIfPresent(SignatureFigures.self, forKey: "signatures") ?? SignatureFigures()
         cli = try object.decodeIfPresent(CLIFigures.self, forKey: "cli") ?? CLIFigures()
         symbolize = try object.decodeIfPresent(SymbolizeFigures.self, forKey: "symbolize") ?? SymbolizeFigures()
+        crashRate = try object.decodeIfPresent(CrashRateFigures.self, forKey: "crash_rate") ?? CrashRateFigures()
+        triage = try object.decodeIfPresent(TriageFigures.self, forKey: "triage") ?? TriageFigures()
         targets = try object.decode([Target].self, forKey: "targets")
     }
 }
