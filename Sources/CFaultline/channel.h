@@ -233,5 +233,13 @@ void fl_worker_bind_handler_calls(void);
    guard page below it, altstack.c) that every worker's fault handler runs on.
    0 or an errno value. */
 int fl_worker_map_altstack(void);
+/* In the helper, after fl_worker_map_altstack and before it forks any worker
+   (options: FL_CAPTURE_BACKTRACE, else nothing): one fault caught through the
+   workers' own reporter, on their alternate stack, then the helper's signal
+   state put back. The return addresses of the reporter's walk are then in the
+   libunwind caches every worker inherits: a worker's walks look up only its
+   own frames (each miss costs a search of the loaded modules, ~4 sigprocmask
+   system calls, and the copy of a cache page). */
+void fl_worker_rehearse_fault_path(int options);
 
 #endif

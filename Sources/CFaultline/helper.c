@@ -77,6 +77,7 @@ void fl_helper_main(int control, const fl_helper_config *config) {
     fl_helper_warm_up_unwinder(config->options);
     fl_worker_bind_handler_calls();
     if (fl_worker_map_altstack() != 0) _exit(4);
+    fl_worker_rehearse_fault_path(config->options);
     send_ready(control);
     /* From here on the control socket's end-of-file tells us the supervisor is
        gone; the parent-death signal, tied to the thread that spawned us, would

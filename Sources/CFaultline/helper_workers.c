@@ -87,6 +87,9 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     }
     uint64_t secret = fl_new_secret();
     pid_t helper = getpid();
+    /* The frames above this one are the worker's too: walked here (hits once
+       cached), the worker's own walks find them in the caches it inherits. */
+    if (workers->options & FL_CAPTURE_BACKTRACE) fl_backtrace_walk_once();
     pid_t pid = fork();
     if (pid == 0) {
         close(pair[0]);

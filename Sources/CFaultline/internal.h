@@ -43,6 +43,11 @@ void fl_die_of_signal(int signo) __attribute__((noreturn));
    callee forked, even by a raw clone) a fault restores the default action and
    re-raises, touching nothing (see fault_report.c). */
 void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *stack, size_t stack_size);
+/* The two halves of fl_backtrace_warm_up (backtrace.c): one walk of this thread's
+   stack (libunwind's caches filled in this process), and every loaded module's
+   program headers read (their pages mapped). Never in a handler. */
+void fl_backtrace_walk_once(void);
+void fl_backtrace_map_headers(void);
 
 /* altstack.c: an alternate signal stack, `size` usable bytes from `base`, with a
    PROT_NONE guard page just below `base`. */

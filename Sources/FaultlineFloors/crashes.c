@@ -15,7 +15,8 @@
  * done. Nothing is pinned; a loaded machine lowers it.
  *
  * Between fork() and _exit() the child runs the callee and the handler:
- * unw_backtrace (documented signal-safe by libunwind) and _exit only.
+ * unw_backtrace (documented signal-safe by libunwind) and _exit only, each
+ * bound before the fork (libunwind loaded RTLD_NOW, _exit through a pointer).
  *
  * Limits: without libunwind, libffi or the victims library the figure is an
  * error (ENOENT), not a floor without them.
@@ -36,6 +37,10 @@ enum { FRAMES = 64, ALTSTACK = 128 * 1024, EXPECTED_FRAMES = 3 };
 
 static int (*unwind_backtrace)(void **, int);
 static int (*victim)(int);
+/* _exit through a pointer the loader fills at start-up: the child never binds a
+   symbol lazily (a search through every loaded library, as the pool's helper
+   avoids with fl_worker_bind_handler_calls). */
+static void (*const exit_now)(int) = _exit;
 
 static void crash_handler(int signo, siginfo_t *info, void *context) {
     (void)signo;
@@ -43,7 +48,7 @@ static void crash_handler(int signo, siginfo_t *info, void *context) {
     (void)context;
     void *frames[FRAMES];
     int count = unwind_backtrace(frames, FRAMES);
-    _exit(count > 100 ? 100 : count);
+    exit_now(count > 100 ? 100 : count);
 }
 
 /* Loads the libraries and walks once; 0 or an errno value (the reason on stderr). */
@@ -82,7 +87,7 @@ static void forker(pid_t parent, int go, int crashes) {
     for (int i = 0; i < crashes; i++) {
         pid_t pid = fork();
         if (pid < 0) _exit(1);
-        if (pid == 0) _exit(victim(-1) == -1 ? 101 : 102); /* not reached: fl_mixed(-1) faults */
+        if (pid == 0) exit_now(victim(-1) == -1 ? 101 : 102); /* not reached: fl_mixed(-1) faults */
         int status = reap(pid);
         if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) < EXPECTED_FRAMES || WEXITSTATUS(status) > 100) _exit(1);
     }
