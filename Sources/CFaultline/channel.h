@@ -126,17 +126,25 @@ enum fl_message_type {
     FL_MSG_CONFIGURE = 1, /* supervisor -> helper, first: `configure`; text = library bytes, then symbol bytes */
     FL_MSG_READY,         /* helper -> supervisor: the function is loaded */
     FL_MSG_ERROR,         /* helper -> supervisor: `error`; text = dlerror's raw text (LIBRARY) */
-    FL_MSG_SPAWNED,       /* helper -> supervisor: pid, `spawned`; fds = socket, memfd, pidfd */
+    FL_MSG_SPAWNED,       /* helper -> supervisor: pid, `spawned`; fds = socket, [memfd,] pidfd */
     FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = located frames (frames.c) */
     FL_MSG_CRASHED,       /* helper -> supervisor: pid's handler reported a fault (channel.crash), `crashed`;
                              text = located frames. The worker is dying of that signal; EXITED follows when reaped. */
+    FL_MSG_RELEASE,       /* supervisor -> helper: `release`: the supervisor reads nothing more in that kept channel */
 };
+
+/* Channels at once, by id (helper_channels.c): the supervisor keeps its mapping of a kept channel by id. */
+#define FL_POOL_CHANNELS (2 * FL_POOL_MAX_WORKERS + 8)
+/* SPAWNED's channel flags: the channel's memfd comes with this message (descriptor 1); the
+   channel is kept (reused by a later worker once the supervisor releases it). */
+#define FL_SPAWNED_MEMFD 1u
+#define FL_SPAWNED_KEPT 2u
 
 /* The messages' version, first in CONFIGURE: a helper program built from other
    sources (an older faultline-helper beside a newer program) refuses the
    configuration (exit status 2), and the pool then re-executes its own
    program. Change it whenever a message changes. */
-#define FL_HELPER_PROTOCOL 13u
+#define FL_HELPER_PROTOCOL 14u
 
 /* Room for a configuration (a path and a symbol) or the located frames of one crash. */
 #define FL_MESSAGE_TEXT 32768
@@ -172,7 +180,12 @@ typedef struct fl_message {
         } error;
         struct {
             uint64_t secret;         /* the worker's secret (integrity.h) */
+            uint32_t channel;        /* the channel's id (< FL_POOL_CHANNELS) */
+            uint32_t channel_flags;  /* FL_SPAWNED_MEMFD, FL_SPAWNED_KEPT */
         } spawned;
+        struct {
+            uint32_t channel;        /* a kept channel whose worker the supervisor has freed */
+        } release;
         struct {
             int32_t wait_status;     /* waitpid's status of the worker */
         } exited;
