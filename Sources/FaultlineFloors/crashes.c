@@ -40,7 +40,7 @@ static int (*victim)(int);
 /* _exit through a pointer the loader fills at start-up: the child never binds a
    symbol lazily (a search through every loaded library, as the pool's helper
    avoids with fl_worker_bind_handler_calls). */
-static void (*const exit_now)(int) = _exit;
+static void (*volatile const exit_now)(int) = _exit;
 
 static void crash_handler(int signo, siginfo_t *info, void *context) {
     (void)signo;
