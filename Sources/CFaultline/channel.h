@@ -238,9 +238,10 @@ typedef struct fl_worker_config {
 } fl_worker_config;
 void fl_worker_main(const fl_worker_config *config) __attribute__((noreturn));
 /* In the helper, before it forks any worker: makes once, harmlessly, every
-   call the workers' fault handler makes through the procedure linkage table,
-   so that the dynamic linker's lazy binding (a symbol search through every
-   loaded library, page faults included) happens here and never in a handler. */
+   call the workers' fault handler (and set-up) makes through the procedure
+   linkage table, so that the dynamic linker's lazy binding (a symbol search
+   through every loaded library, page faults included) happens here, once, and
+   never in a handler or in every worker. */
 void fl_worker_bind_handler_calls(void);
 /* In the helper, before it forks any worker: maps the alternate stack (with a
    guard page below it, altstack.c) that every worker's fault handler runs on.

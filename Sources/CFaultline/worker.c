@@ -88,8 +88,9 @@ static volatile uint64_t private_canary;
    inherited by every worker; its pages cost nothing until touched. */
 #define FL_WORKER_ALTSTACK_SIZE (128 * 1024)
 static fl_altstack worker_altstack;
-/* The top of the handler's stack that a fault report uses (the handler and a libunwind walk), touched before the first call. */
-#define FL_WARM_ALTSTACK (32 * 1024)
+/* The top of the handler's stack that a fault report uses (the handler and a libunwind walk: ~12 KiB
+   here, in the helper's rehearsal), touched before the first call. */
+#define FL_WARM_ALTSTACK (16 * 1024)
 
 /* Set while this thread is in the handler (thread-local: it lives with the
    thread's stack, which the contract leaves alone). */
@@ -239,7 +240,12 @@ static void call_loop(const fl_worker_config *argument) {
     }
 }
 
+/* on_exit through a pointer the loader fills at start-up: a worker binds no symbol
+   lazily (a search of every loaded library, in every worker). */
+static int (*volatile const register_on_exit)(void (*)(int, void *), void *) = on_exit;
+
 void fl_worker_bind_handler_calls(void) {
+    (void)setpgid(-1, -1); /* EINVAL: binds the symbol each worker's set-up calls */
     (void)fl_now_ns();
     (void)send(-1, NULL, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)kill(getpid(), 0);
@@ -296,7 +302,7 @@ void fl_worker_main(const fl_worker_config *config) {
     if (config->signature) mprotect(FL_CHANNEL_ARGUMENTS(channel), FL_ARGUMENT_AREA, PROT_READ);
     /* A process the callee forks does not inherit the channel at all. */
     madvise(channel, FL_CHANNEL_SIZE(config->signature != NULL), MADV_DONTFORK);
-    on_exit(worker_exit, NULL);
+    register_on_exit(worker_exit, NULL);
     if ((config->options & FL_CAPTURE_BACKTRACE) && config->recycle_after != 1) {
         /* Before the first call, off any crash's path (a standby worker does
            this while the others work): libunwind's caches, the top of the
