@@ -19,6 +19,7 @@ let experiments = [
     "10-hostile-callees",
     "11-real-library",
     "12-python-and-dask",
+    "13-triage",
 ]
 
 /// What an experiment needs beyond Faultline, FaultlineHarness and ExperimentKit.
@@ -37,6 +38,7 @@ let package = Package(
         .library(name: "Faultline", targets: ["Faultline"]),
         .library(name: "FaultlineVictims", type: .dynamic, targets: ["FaultlineVictims"]),
         .library(name: "FaultlineSimulator", type: .dynamic, targets: ["FaultlineSimulator"]),
+        .library(name: "FaultlineBugs", type: .dynamic, targets: ["FaultlineBugs"]),
         .executable(name: "faultline", targets: ["FaultlineCLI"]),
         .executable(name: "faultline-helper", targets: ["faultline-helper"]),
     ] + experiments.map { .executable(name: $0, targets: [$0]) },
@@ -65,20 +67,28 @@ let package = Package(
         .target(
             name: "FaultlineVictims",
             dependencies: ["CFaultlineCOnly"],
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-fno-omit-frame-pointer"])],
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("pthread")]
         ),
         // A small C++ library behind extern "C" functions, with real-looking bugs (experiment 11).
         .target(
             name: "FaultlineSimulator",
-            cxxSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer"])]
+            cxxSettings: [.unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])]
         ),
-        // Source-level names of code addresses through elfutils' libdwfl, for crash reports.
-        // Links libdw: a dependency of the Swift `Faultline` only (never of the helper or the victims).
+        // A C++ record parser behind extern "C" with six real-looking bugs, and a shim that hands
+        // zlib a bad destination (experiment 13: triage). With DWARF; without the Swift runtime.
+        .target(
+            name: "FaultlineBugs",
+            dependencies: ["CFaultlineCOnly"],
+            cxxSettings: [.unsafeFlags(["-g", "-O2", "-fno-omit-frame-pointer"])]
+        ),
+        // Source-level names of code addresses through elfutils' libdwfl, for crash reports. Loads
+        // libdw.so.1 with dlopen on first use (libdw.c); builds with libdw-dev's headers. A dependency
+        // of the Swift `Faultline` only (never of the helper or the victims).
         .target(
             name: "CFaultlineSymbols",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("pthread")]
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
         // The public Swift API: outcomes, strategies, the worker pool.
         .target(name: "Faultline", dependencies: ["CFaultline", "CFaultlineSymbols"]),
@@ -117,6 +127,6 @@ let package = Package(
                     path: "Tests/\(room)", exclude: room == "CLITests" ? ["Fixtures/post_program.py"] : [])
     } + experiments.map {
         .executableTarget(name: $0, dependencies: ["Faultline", "FaultlineHarness", "ExperimentKit"] + (labTargets[$0] ?? []), path: "Experiments/\($0)",
-                          exclude: ["09-python-peers": ["peers.py"], "11-real-library": ["peers11.py"], "12-python-and-dask": ["dask12.py"]][$0] ?? [])
+                          exclude: ["09-python-peers": ["peers.py"], "11-real-library": ["peers11.py"], "12-python-and-dask": ["dask12.py"], "13-triage": ["peers13.py"]][$0] ?? [])
     }
 )

@@ -99,8 +99,8 @@ Experiment(
     ]
 ) { result, options, supervisor in
     let child = try supervisor.start(subject: "fork")
-    // The zoo includes a 0.3 s call and a 0.2 s deadline: never cut the subject short of that.
-    let status = child.wait(max(options.budget, 3))
+    // The zoo includes a 0.3 s call and a 0.2 s deadline: never cut the subject short of that (nor of the first naming of libc frames from its debug files, ~0.2 s).
+    let status = child.wait(max(options.budget, 6))
     let lines = child.lines
     result.calls = Blog.records(lines.calls(), status: status)
     let exact = Blog.exact(result.calls)
@@ -130,9 +130,9 @@ Experiment(
     if let perCall = lines.metric("cost_per_call"), let crash = lines.metric("cost_per_crash"), let bare = lines.metric("crash_no_backtrace") {
         summary.append("cost per call: \(Format.seconds(perCall)); per crash: \(Format.seconds(crash)) with a symbolized backtrace, \(Format.seconds(bare)) without")
     }
-    summary.append("caller after all that: RSS \(rss >= 0 ? "+" : "")\(Format.bytes(rss)), descriptors \(fds >= 0 ? "+" : "")\(Int(fds)), children left \(Int(lines.metric("children_left") ?? -1))")
+    summary.append("caller after all that: RSS \(rss >= 0 ? "+" : "")\(Format.bytes(rss)), descriptors \(fds.isFinite ? (fds >= 0 ? "+" : "") + String(Int(fds)) : "not reported"), children left \(Int(lines.metric("children_left") ?? -1))")
     summary.append(probe.line)
-    if status == nil { summary.append("subject stopped by the watchdog after \(Format.seconds(max(options.budget, 3)))") }
+    if status == nil { summary.append("subject stopped by the watchdog after \(Format.seconds(max(options.budget, 6)))") }
     result.summary = summary
     result.measure("zoo_matched", Double(matched), "count", "victims with exactly the documented outcome")
     result.measure("zoo_size", Double(zoo.count), "count", "victims in the zoo")

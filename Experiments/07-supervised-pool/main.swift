@@ -115,7 +115,7 @@ Experiment(
         summary.append("cost per call: \(Format.seconds(perCall)) in a batch of 20000, \(Format.seconds(sequentialCall)) one call at a time; per crash: \(Format.seconds(crash)) one at a time, \(Format.seconds(batchCrash)) each in a batch of 200 crashes")
     }
     summary.append("time lost to the \(sequential.filter { $0.status == .crashed }.count) crashes, call by call: \(Format.seconds(lost))")
-    summary.append("caller afterwards: RSS \(rss >= 0 ? "+" : "")\(Format.bytes(rss)), descriptors \(fds >= 0 ? "+" : "")\(Int(fds)), processes left \(Int(lines.metric("children_left") ?? -1))")
+    summary.append("caller afterwards: RSS \(rss >= 0 ? "+" : "")\(Format.bytes(rss)), descriptors \(fds.isFinite ? (fds >= 0 ? "+" : "") + String(Int(fds)) : "not reported"), processes left \(Int(lines.metric("children_left") ?? -1))")
     summary.append(probe.line)
     if status == nil { summary.append("subject stopped by the watchdog after \(Format.seconds(wait))") }
     result.summary = summary

@@ -51,7 +51,7 @@ let inputs: [[Value]] = programs.map { [.string($0.program), .double($0.steps)] 
 func cell(_ outcome: Outcome) -> String {
     switch outcome {
     case .returned(let value, let out): "returned \(value.json)" + (out.first.map { ", out \($0.json)" } ?? "")
-    case .signaled(let fault): fault.signal.name + (fault.address.map { " at 0x\(String($0, radix: 16))" } ?? "")
+    case .signaled(let fault): fault.description
     default: outcome.description
     }
 }

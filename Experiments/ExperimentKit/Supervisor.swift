@@ -20,13 +20,14 @@ public final class Supervisor {
         try start(program: Victims.executablePath, ["--subject", name] + arguments, environment: environment)
     }
 
-    /// Starts any program in its own process group. The Swift runtime's crash
+    /// Starts any program in its own process group, with `stdin` as its standard
+    /// input (else /dev/null). The Swift runtime's crash
     /// backtracer is switched off in it (`SWIFT_BACKTRACE=enable=no`): the
     /// victims library carries the Swift runtime, whose reporter would
     /// otherwise spend milliseconds and pages of stderr on every crash.
-    public func start(program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> SupervisedChild {
+    public func start(program: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> SupervisedChild {
         let merged = environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { mine, _ in mine }
-        let child = SupervisedChild(try ChildProcess(program, arguments, environment: merged))
+        let child = SupervisedChild(try ChildProcess(program, arguments, environment: merged, stdin: stdin))
         children.append(child)
         return child
     }

@@ -59,6 +59,7 @@ static void load(void) {
 int fl_backtrace_load(void) {
     pthread_once(&load_once, load);
     fl_fault_facts_load();
+    fl_image_notes_prepare();
     return loaded;
 }
 

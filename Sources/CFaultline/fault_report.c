@@ -6,7 +6,8 @@
  * Used by the guard (guard.c), forked children (child.c) and pool workers
  * (worker.c). Everything here is async-signal-safe: memset, sigaction,
  * sigprocmask, sigaltstack, getpid, raise, _exit, libunwind's local walk, and
- * fault_facts.c (access, stack pointer, abort message, the cut at the call).
+ * fault_facts.c (access, stack pointer, abort message, the cut at the call) and
+ * image_notes.c (libraries the callee loaded, noted from the link map).
  *
  * A reporter acts only in the process it was installed for. Handlers and the
  * alternate stack are inherited by fork() and clone(): a child the callee
@@ -52,6 +53,7 @@ void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void
         report->frames[0] = fl_context_pc(context);
         report->frame_count = 1;
     }
+    fl_image_notes_capture(report);
 }
 
 void fl_set_default_action(int signo) {

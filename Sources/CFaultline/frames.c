@@ -13,7 +13,9 @@
  *
  * followed by the build-id's and the image path's bytes. Lengths are
  * explicit, so any byte may appear in a path. A relative path (a library
- * dlopen'ed as `./libfoo.so`) is made absolute here, in the helper.
+ * dlopen'ed as `./libfoo.so`) is made absolute here, in the helper. An
+ * address in no object the helper has loaded (a library the callee loaded in
+ * the worker) is located by the worker's own note of it (image_notes.c).
  *
  * Encoding keeps a cache of encoded frames by address: crashes tend to
  * happen at the same few places.
@@ -46,8 +48,18 @@ static void put64(char *at, uint64_t value) { memcpy(at, &value, sizeof value); 
 static uint32_t get32(const char *at) { uint32_t value; memcpy(&value, at, sizeof value); return value; }
 static uint64_t get64(const char *at) { uint64_t value; memcpy(&value, at, sizeof value); return value; }
 
+/* The worker's note of an image the helper never loaded (a callee's dlopen) that holds `pc`. */
+static const fl_image_note *noted_image(const fl_report *crash, uint64_t pc) {
+    uint32_t notes = crash->image_note_count > FL_IMAGE_NOTES ? FL_IMAGE_NOTES : crash->image_note_count;
+    for (uint32_t n = 0; n < notes; n++) {
+        const fl_image_note *note = &crash->image_notes[n];
+        if (pc >= note->low && pc < note->high && memchr(note->path, '\0', sizeof note->path)) return note;
+    }
+    return NULL;
+}
+
 /* The encoded frame for `address`, from the cache or made now; NULL without memory. */
-static const char *encoded_frame(uint64_t address, int is_return_address, size_t *length) {
+static const char *encoded_frame(const fl_report *crash, uint64_t address, int is_return_address, size_t *length) {
     size_t slot = (size_t)((address >> 2) % CACHE_SLOTS);
     if (cache[slot].bytes && cache[slot].address == address) {
         *length = cache[slot].length;
@@ -55,7 +67,18 @@ static const char *encoded_frame(uint64_t address, int is_return_address, size_t
     }
     fl_image_location location;
     /* A return address may be one past its image's last byte: located one byte earlier. */
-    int found = address > 0 && fl_image_locate(is_return_address ? address - 1 : address, &location);
+    uint64_t pc = is_return_address && address > 0 ? address - 1 : address;
+    int found = address > 0 && fl_image_locate(pc, &location);
+    /* Not loaded here: the worker's own note, never cached (another worker may have
+       loaded something else at that address). */
+    const fl_image_note *note = found || address == 0 ? NULL : noted_image(crash, pc);
+    if (note) {
+        found = 1;
+        location.path = note->path;
+        location.bias = note->bias;
+        location.build_id_length = note->build_id_length <= sizeof note->build_id ? note->build_id_length : 0;
+        memcpy(location.build_id, note->build_id, location.build_id_length);
+    }
     const char *path = found && location.path ? location.path : "";
     char resolved[PATH_MAX];
     if (path[0] != '\0' && path[0] != '/' && path[0] != '[' && realpath(path, resolved)) path = resolved;
@@ -71,6 +94,10 @@ static const char *encoded_frame(uint64_t address, int is_return_address, size_t
     put32(bytes + 24, image_length);
     if (id_length) memcpy(bytes + FRAME_HEADER, location.build_id, id_length);
     if (image_length) memcpy(bytes + FRAME_HEADER + id_length, path, image_length);
+    if (note) {
+        *length = size;
+        return bytes; /* the caller frees it */
+    }
     free(cache[slot].bytes);
     cache[slot].address = address;
     cache[slot].bytes = bytes;
@@ -83,10 +110,15 @@ size_t fl_frames_encode(const fl_report *crash, char *out, size_t capacity) {
     size_t used = 0;
     for (uint32_t i = 0; i < crash->frame_count && i < FL_MAX_FRAMES; i++) {
         size_t length = 0;
-        const char *bytes = encoded_frame(crash->frames[i], i > 0, &length);
-        if (!bytes || length > capacity - used) break;
+        const char *bytes = encoded_frame(crash, crash->frames[i], i > 0, &length);
+        int owned = bytes && !(cache[(size_t)((crash->frames[i] >> 2) % CACHE_SLOTS)].bytes == bytes);
+        if (!bytes || length > capacity - used) {
+            if (owned) free((void *)bytes);
+            break;
+        }
         memcpy(out + used, bytes, length);
         used += length;
+        if (owned) free((void *)bytes);
     }
     return used;
 }

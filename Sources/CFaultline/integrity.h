@@ -54,6 +54,16 @@ static inline uint64_t fl_crash_check(uint64_t secret, uint64_t seq, uint64_t in
     folded = fl_mix64(folded ^ message_length);
     for (uint32_t i = 0; i < message_length; i++) folded = fl_mix64(folded ^ (uint8_t)crash->message[i]);
     for (uint32_t i = 0; i < frame_count; i++) folded = fl_mix64(folded ^ crash->frames[i]);
+    uint32_t notes = crash->image_note_count > FL_IMAGE_NOTES ? FL_IMAGE_NOTES : crash->image_note_count;
+    folded = fl_mix64(folded ^ notes);
+    for (uint32_t n = 0; n < notes; n++) {
+        const uint8_t *bytes = (const uint8_t *)&crash->image_notes[n];
+        for (size_t i = 0; i + 8 <= sizeof crash->image_notes[n]; i += 8) {
+            uint64_t word;
+            __builtin_memcpy(&word, bytes + i, 8);
+            folded = fl_mix64(folded ^ word);
+        }
+    }
     return fl_event_check(secret, FL_SALT_CRASH, seq, index, folded);
 }
 

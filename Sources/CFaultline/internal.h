@@ -33,6 +33,13 @@ uint32_t fl_frames_cut_at_call(const uint64_t *frames, uint32_t count, int *cut)
    backtrace can be cut where the callee's frames end (fault_facts.c). */
 #define FL_CALLS_SECTION _Pragma("clang section text=\"fl_calls\"")
 
+/* image_notes.c: remembers the executable segments of every object loaded now (not
+   for handlers: dl_iterate_phdr). Call before forking, and when the guard is installed. */
+void fl_image_notes_prepare(void);
+/* image_notes.c, async-signal-safe: notes in `report` the objects holding frames outside
+   the remembered segments (a library the callee loaded), from the process's link map. */
+void fl_image_notes_capture(fl_report *report);
+
 /* Puts back SIG_DFL for signo. */
 void fl_set_default_action(int signo);
 /* Default action, unblocked, raised: the process dies of signo. */

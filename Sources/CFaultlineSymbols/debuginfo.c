@@ -19,7 +19,6 @@
  */
 #include "symbols_internal.h"
 
-#include <elfutils/libdwelf.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -101,19 +100,16 @@ static int find_local_debuginfo(Dwfl_Module *module, void **userdata, const char
     return fd;
 }
 
-static const Dwfl_Callbacks local_callbacks = {
-    .find_elf = no_elf,
-    .find_debuginfo = find_local_debuginfo,
-    .section_address = dwfl_offline_section_address,
-};
+static Dwfl_Callbacks local_callbacks, standard_callbacks;
 
-static const Dwfl_Callbacks standard_callbacks = {
-    .find_elf = no_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-};
-
+/* Under the lock, after fl_dw_load: the callbacks point at libdw's functions, known only now. */
 const Dwfl_Callbacks *fl_symbols_callbacks(void) {
+    if (!local_callbacks.find_debuginfo) {
+        local_callbacks = (Dwfl_Callbacks){
+            .find_elf = no_elf, .find_debuginfo = find_local_debuginfo, .section_address = dwfl_offline_section_address };
+        standard_callbacks = (Dwfl_Callbacks){
+            .find_elf = no_elf, .find_debuginfo = dwfl_standard_find_debuginfo, .section_address = dwfl_offline_section_address };
+    }
     const char *allowed = getenv("FAULTLINE_DEBUGINFOD");
     return allowed && strcmp(allowed, "1") == 0 ? &standard_callbacks : &local_callbacks;
 }

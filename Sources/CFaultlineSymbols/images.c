@@ -20,6 +20,8 @@
  */
 #include "symbols_internal.h"
 
+#include <malloc.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -140,6 +142,8 @@ void fl_symbols_close_all(void) {
         images[i].path = NULL;
     }
     pthread_mutex_unlock(&fl_symbols_lock);
+    /* The indexes were many small allocations: give the freed pages back. */
+    malloc_trim(0);
 }
 
 size_t fl_symbols_open_images(void) {

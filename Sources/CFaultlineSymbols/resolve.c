@@ -192,6 +192,7 @@ static uint32_t collect(fl_image *image, uint64_t offset, uint64_t pc, fl_source
 int fl_symbols_resolve(const char *path, const uint8_t *build_id, size_t build_id_length, uint64_t offset,
                        int is_return_address, fl_source_frames **result) {
     *result = NULL;
+    if (!fl_dw_load()) return FL_SYMBOLS_UNAVAILABLE;
     uint64_t pc = is_return_address && offset > 0 ? offset - 1 : offset;
     pthread_mutex_lock(&fl_symbols_lock);
     int status = FL_SYMBOLS_OK;
@@ -208,3 +209,5 @@ int fl_symbols_resolve(const char *path, const uint8_t *build_id, size_t build_i
 }
 
 void fl_symbols_free(fl_source_frames *frames) { free(frames); }
+
+int fl_symbols_available(void) { return fl_dw_load(); }

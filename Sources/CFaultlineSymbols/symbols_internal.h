@@ -4,8 +4,8 @@
 
 #include "include/CFaultlineSymbols.h"
 
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
+#include "libdw.h"
+
 #include <pthread.h>
 
 struct fl_symbol_table;

@@ -73,7 +73,7 @@ static struct fl_unit_table *build(Dwfl_Module *module) {
             return table;
         }
         table->units = units;
-        int split = type == DW_UT_skeleton && dwarf_tag(&sub_die) == DW_TAG_compile_unit;
+        int split = type == DW_UT_skeleton && sub_die.cu != NULL && dwarf_tag(&sub_die) == DW_TAG_compile_unit;
         table->units[table->unit_count++] = (fl_unit){ .lines = unit_die, .code = split ? sub_die : unit_die };
     }
     qsort(table->ranges, table->range_count, sizeof(unit_range), by_low);

@@ -38,7 +38,8 @@ extension Outcome {
                 message: detailed ? Fault.message(of: report) : nil,
                 stackPointer: detailed && report.sp != 0 ? report.sp : nil,
                 backtrace: namedFrames
-                    ?? (symbolize ? Symbolizer.frames(for: addresses) : addresses.map { Frame(address: $0) }),
+                    ?? (symbolize ? Symbolizer.frames(for: addresses, notes: Fault.notedImages(of: report))
+                                  : addresses.map { Frame(address: $0) }),
                 truncated: report.flags & UInt32(FL_REPORT_TRUNCATED) != 0,
                 cutAtCall: report.flags & UInt32(FL_REPORT_CUT_AT_CALL) != 0))
         case FL_KIND_CORRUPTED:
@@ -148,6 +149,25 @@ extension Fault {
     /// signal (`si_code` ≤ 0: `si_addr` then holds the sender's pid) nor for `SI_KERNEL`.
     static func meaningfulAddress(_ address: UInt64, code: Int32) -> UInt64? {
         code > 0 && code != kernelCode ? address : nil
+    }
+
+    /// The images the crashed process noted (libraries its callee loaded).
+    static func notedImages(of report: fl_report) -> [Symbolizer.NotedImage] {
+        let count = Int(min(report.image_note_count, UInt32(FL_IMAGE_NOTES)))
+        guard count > 0 else { return [] }
+        return withUnsafeBytes(of: report.image_notes) { raw in
+            raw.bindMemory(to: fl_image_note.self).prefix(count).compactMap { note in
+                var note = note
+                let path = withUnsafeBytes(of: &note.path) { bytes in
+                    String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard !path.isEmpty, note.low < note.high else { return nil }
+                let idLength = Int(min(note.build_id_length, 32))
+                let buildID = idLength == 0 ? nil : withUnsafeBytes(of: note.build_id) { Array($0.prefix(idLength)) }
+                return Symbolizer.NotedImage(low: note.low, high: note.high,
+                                             location: ImageLocation(path: path, bias: note.bias, buildID: buildID))
+            }
+        }
     }
 
     /// The access kind of an `fl_access`.

@@ -137,12 +137,13 @@ public struct Fault: Hashable, Sendable, CustomStringConvertible {
         self.cutAtCall = cutAtCall
     }
 
-    /// `SIGSEGV at 0x0 in raise_a_fault`.
+    /// `SIGSEGV at 0x0 in raise_a_fault`, or `… in parse_header (parser.c:88)` with DWARF.
     public var description: String {
         var text = signal.name
         if let address { text += " at 0x\(String(address, radix: 16))" }
         if let first = backtrace.first(where: { $0.symbol != nil }) ?? backtrace.first {
-            text += " in \(first.symbol ?? first.description)"
+            let place = first.symbol.map { symbol in first.sourceLocation.map { "\(symbol) (\($0))" } ?? symbol }
+            text += " in \(place ?? first.description)"
         }
         if let message { text += ": \(message)" }
         return text

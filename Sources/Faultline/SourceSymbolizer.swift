@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CFaultline
 import CFaultlineSymbols
 import Synchronization
@@ -36,11 +39,12 @@ public struct SourceFrame: Hashable, Sendable, Codable {
 /// too), file, line, column, and the functions inlined there. For crash
 /// reports, after the fact: never in a signal handler.
 ///
-/// The work is C's (CFaultlineSymbols, over elfutils' libdwfl): one Dwfl per
-/// image, opened on first use; names from `.symtab`, else `.dynsym`, and only
-/// from a symbol whose extent contains the address (a stripped library's
-/// local function has no name rather than a wrong one); DWARF from the image
-/// or a separate debug file found locally (build-id, `.gnu_debuglink`).
+/// The work is C's (CFaultlineSymbols, over elfutils' libdwfl, loaded with
+/// dlopen on the first look-up): one Dwfl per image, opened on first use;
+/// names from `.symtab`, else `.dynsym`, and only from a symbol whose extent
+/// contains the address (a stripped library's local function has no name
+/// rather than a wrong one); DWARF from the image or a separate debug file
+/// found locally (build-id, `.gnu_debuglink`).
 /// debuginfod is off unless the environment has `FAULTLINE_DEBUGINFOD=1`
 /// (then `DEBUGINFOD_URLS` is honoured). Names are demangled here (C++ and
 /// Swift, as ``Symbolizer/demangle(_:)``).
@@ -88,6 +92,10 @@ public enum SourceSymbolizer {
                        isReturnAddress: isReturnAddress)
     }
 
+    /// True when elfutils' libdw.so.1 can be loaded (it is loaded on first use, not linked);
+    /// without it every look-up gives no frames.
+    public static var isAvailable: Bool { fl_symbols_available() != 0 }
+
     /// The name without the suffixes compilers add to clones and split parts:
     /// `.cold`, `.isra.N`, `.constprop.N`, `.part.N`, `.lto_priv.N`,
     /// `.localalias`, `.llvm.N`, and C++'s demangled ` [clone .isra.0]`.
@@ -128,8 +136,9 @@ public enum SourceSymbolizer {
     }
 
     /// Closes the image files the symbolizer keeps open (at most 64: one
-    /// descriptor per image, more for separate debug files), keeping the names
-    /// already resolved. An image needed again is opened again (~0.1 ms).
+    /// descriptor per image, more for separate debug files) and returns the
+    /// memory of their indexes, keeping the names already resolved. An image
+    /// needed again is opened again (~0.1 ms).
     public static func closeImages() {
         fl_symbols_close_all()
     }

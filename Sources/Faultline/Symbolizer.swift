@@ -30,6 +30,29 @@ public enum Symbolizer {
     /// Resolves a whole backtrace. The first address is the faulting
     /// instruction; the others are return addresses, looked up one byte
     /// earlier so that a call at the very end of a function names that function.
+    /// An image the crashed process loaded that this process has not (a callee's
+    /// dlopen in a forked call), as the crashed process noted it.
+    struct NotedImage {
+        var low: UInt64
+        var high: UInt64
+        var location: ImageLocation
+    }
+
+    /// Resolves a whole backtrace whose report carries notes of images this
+    /// process may not have loaded: an address no loaded object holds is
+    /// located by the note that covers it.
+    static func frames(for addresses: [UInt64], notes: [NotedImage]) -> [Frame] {
+        guard !notes.isEmpty else { return frames(for: addresses) }
+        return addresses.enumerated().flatMap { index, address -> [Frame] in
+            let pc = index > 0 && address > 0 ? address - 1 : address
+            if address != 0, ImageLocation.locate(pc) == nil,
+               let note = notes.first(where: { pc >= $0.low && pc < $0.high }) {
+                return frames(for: address, in: note.location, isReturnAddress: index > 0)
+            }
+            return frames(for: address, isReturnAddress: index > 0)
+        }
+    }
+
     public static func frames(for addresses: [UInt64]) -> [Frame] {
         // Crash loops repeat whole backtraces: those are kept too (up to 1024),
         // and the last one is compared before anything is hashed.

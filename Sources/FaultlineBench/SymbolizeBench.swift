@@ -70,13 +70,11 @@ enum SymbolizeBench {
         }
         fputs(source, file)
         fclose(file)
-        guard let (compiled, status) = try? BenchChildren.run(compiler, ["-shared", "-fPIC", "-O2", "-g", "-o", library, sourcePath],
-                                                              timeout: 60),
-              status == .exitCode(0) else {
+        let compiled = try? BenchChildren.run(compiler, ["-shared", "-fPIC", "-O2", "-g", "-o", library, sourcePath], timeout: 60)
+        guard compiled?.status == .exitCode(0) else {
             figures.note = "not measured: \(compiler) could not build the library"
             return figures
         }
-        _ = compiled
         guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
             figures.note = "not measured: dlopen \(library) failed"
             return figures

@@ -24,6 +24,11 @@ struct FaultlineCommand: ParsableCommand {
         default: supervised worker processes; a crash fails exactly its input), fork (a fresh \
         process per call), guard (in this process, with signal handlers: fast, unsafe).
 
+        `faultline triage LIBRARY SYMBOL` runs the inputs the same way and groups the failures \
+        by bug: one group per crash bucket (signal, access and the top frames, named with file \
+        and line), largest first, each with a command that reproduces it and how many of 3 \
+        replays did.
+
         `faultline bench` measures every strategy against floors measured in the same run and \
         judges the targets. See 'faultline help call' for the whole contract.
         """,

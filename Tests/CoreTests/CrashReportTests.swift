@@ -164,6 +164,45 @@ final class CrashReportTests: XCTestCase {
                       "\(Bucket.significantFrames(of: nullRead))")
     }
 
+    func testKeysDoNotDependOnDebugInformation() throws {
+        let built = try CompiledCode.library("bugs_dwarf", Self.source, flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
+        let bare = try CompiledCode.copy(built, to: "libbugs_nodwarf.so")
+        try CompiledCode.run("/usr/bin/strip", ["--strip-debug", bare])
+        func keys(_ library: String) throws -> [String?] {
+            let pool = try WorkerPool(library: library, symbol: "bug", configuration: .init(workers: 1))
+            return try pool.run(Self.inputs).map { Triage.key(of: $0) }
+        }
+        let withDWARF = try keys(built)
+        XCTAssertEqual(withDWARF, try keys(bare))
+        XCTAssertEqual(Set(withDWARF.compactMap { $0 }).count, 5)
+    }
+
+    func testALibraryTheCalleeLoadsDuringTheCallIsNamedInEveryStrategy() throws {
+        let inner = try CompiledCode.library("lazy_inner", """
+        __attribute__((noinline)) static int deep(int *p) { return *p; }
+        int inner_crash(int n) { return deep((int *)(long)(n * 16)); }
+        """, flags: ["-O0", "-g"])
+        let outer = try CompiledCode.library("lazy_outer", """
+        #include <dlfcn.h>
+        int bug(int n) {
+            void *h = dlopen("\(inner)", RTLD_NOW);
+            if (!h || n == 0) return n;
+            int (*f)(int) = (int (*)(int))dlsym(h, "inner_crash");
+            return f(n) + 1;
+        }
+        """, flags: ["-O0", "-g", "-ldl"])
+        // Loaded after the pool's helper (and this process) last looked: the crashed process notes it.
+        let outcomes = try buckets(outer, inputs: [1, 2, 0])
+        for (strategy, list) in outcomes {
+            let fault = try XCTUnwrap(list[0].fault, strategy)
+            XCTAssertEqual(fault.backtrace.map(\.symbol), ["deep", "inner_crash", "bug"], "\(strategy): \(fault.backtrace)")
+            XCTAssertEqual(fault.backtrace.first?.imageName, "liblazy_inner.so")
+            XCTAssertNotNil(fault.backtrace.first?.buildID)
+            XCTAssertEqual(Triage.key(of: list[0]), Triage.key(of: outcomes["fork"]![1]), strategy)
+            XCTAssertEqual(list[2], .returned(0))
+        }
+    }
+
     func testCxxNamesAndAnUncaughtException() throws {
         let library = try CompiledCode.library("bugs_cxx", Self.cxxSource, cxx: true, flags: ["-O2", "-g", "-fno-omit-frame-pointer"])
         let inputs: [Int32] = [1, 11, 6, 16, 0]

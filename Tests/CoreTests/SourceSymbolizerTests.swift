@@ -1,5 +1,7 @@
 import CFaultline
 @_spi(Measurement) import Faultline
+import FaultlineHarness
+import FaultlineTestSupport
 import Foundation
 import XCTest
 #if canImport(Glibc)
@@ -325,6 +327,35 @@ final class SourceSymbolizerTests: XCTestCase {
         SourceSymbolizer.clearCaches()
         _ = try frames(try library.recorded(0))
         XCTAssertGreaterThan(server.connections(waiting: 5), 0, "the control: with FAULTLINE_DEBUGINFOD=1 the server is asked")
+    }
+
+    /// libdw is loaded on the first look-up, not linked: `faultline` (which links Faultline) maps none of it
+    /// while it only calls (a callee reads the maps of the process it runs in, under the guard).
+    func testLibdwIsMappedOnlyOnceSomethingIsNamed() throws {
+        let probe = try CompiledCode.library("sym_maps", """
+            #include <stdio.h>
+            #include <string.h>
+            int maps_libdw(int x) {
+                FILE *maps = fopen("/proc/self/maps", "r");
+                char line[4096];
+                int found = 0;
+                while (maps && fgets(line, sizeof line, maps)) found |= strstr(line, "/libdw") != NULL;
+                if (maps) fclose(maps);
+                return found + x;
+            }
+            """, flags: ["-O1"])
+        let (process, status) = try ChildProcess.run(Fixtures.faultline, ["call", probe, "maps_libdw", "--strategy", "guard", "0"],
+                                                     timeout: 60)
+        XCTAssertEqual(status, .exitCode(0), process.standardError)
+        XCTAssertEqual(process.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines),
+                       #"{"input":0,"outcome":"returned","value":0}"#)
+        // The control: once this process has named a frame, libdw is mapped here.
+        let library = try openC("sym_mapped", ["-O0"])
+        XCTAssertFalse(try frames(try library.recorded(0)).1.isEmpty)
+        XCTAssertTrue(SourceSymbolizer.isAvailable)
+        let handle = try XCTUnwrap(dlopen(probe, RTLD_NOW | RTLD_LOCAL))
+        typealias Probe = @convention(c) (Int32) -> Int32
+        XCTAssertEqual(unsafeBitCast(try XCTUnwrap(dlsym(handle, "maps_libdw")), to: Probe.self)(0), 1)
     }
 
     func testBaseNameStripsCompilerSuffixesOnly() {

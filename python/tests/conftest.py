@@ -1,7 +1,6 @@
 """Shared fixtures: the executable and victims library, a per-test alarm, and a
 check that no faultline process outlives a test."""
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -46,26 +45,9 @@ def cli_supports(option):
     return option in _help_text
 
 
-class TestTimeLimit(Exception):
-    pass
+from time_limit import time_limit_fixture  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def time_limit(request):
-    """Every test is bounded: SIGALRM raises in the test after its limit."""
-    marker = request.node.get_closest_marker("alarm")
-    seconds = marker.args[0] if marker else 30
-
-    def expired(signo, frame):
-        raise TestTimeLimit(f"test exceeded its {seconds} s limit")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+time_limit = time_limit_fixture(30)
 
 
 def _stat(pid):

@@ -2,7 +2,8 @@
 wheel provides faultline (scripts/test sets it up): a small C library compiled
 here, and a time limit on every test."""
 import os
-import signal
+import pathlib
+import sys
 import subprocess
 
 import pytest
@@ -79,23 +80,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "alarm(seconds): this test's time limit (default 60 s)")
 
 
-class TestTimeLimit(Exception):
-    pass
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from time_limit import time_limit_fixture  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def time_limit(request):
-    """Every test is bounded: SIGALRM raises in the test after its limit."""
-    marker = request.node.get_closest_marker("alarm")
-    seconds = marker.args[0] if marker else 60
-
-    def expired(signo, frame):
-        raise TestTimeLimit(f"test exceeded its {seconds} s limit")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+time_limit = time_limit_fixture(60)

@@ -24,8 +24,8 @@ def check(outcomes):
     assert outcomes == EXPECTED
     assert [o.input for o in outcomes] == INPUTS
     # libunwind walked the stack: the faulting function and its caller, by name.
-    segv = outcomes[1].backtrace
-    assert segv[0].startswith("wheel_fault+0x") and segv[1].startswith("mixed+0x"), segv
+    names = [frame.symbol for frame in outcomes[1].frames]
+    assert names[:2] == ["wheel_fault", "mixed"], outcomes[1].backtrace
 
 
 def test_only_the_wheel_provides_faultline():

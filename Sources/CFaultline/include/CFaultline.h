@@ -130,6 +130,20 @@ enum {
     FL_CAPTURE_BACKTRACE = 1u << 0,
 };
 
+/** Bytes of an image note's path. */
+#define FL_IMAGE_NOTE_PATH 200
+/** Image notes a report holds at most. */
+#define FL_IMAGE_NOTES 2
+
+/** An object the crashed process loaded that Faultline had not seen (image_notes.c). */
+typedef struct fl_image_note {
+    uint64_t bias;              /**< its load bias: `pc - bias` is the image offset */
+    uint64_t low, high;         /**< the executable segment the frame is in */
+    uint32_t build_id_length;   /**< bytes of `build_id` (0: none) */
+    uint8_t build_id[32];       /**< its GNU build-id */
+    char path[FL_IMAGE_NOTE_PATH]; /**< its path, NUL-terminated */
+} fl_image_note;
+
 /**
  * The report of one call. Fixed size and free of pointers, so that it can
  * cross a pipe or shared memory in one async-signal-safe write.
@@ -150,6 +164,10 @@ typedef struct fl_report {
         assert), or the type of an uncaught C++ exception as `typeinfo:` and its mangled
         name; not NUL-terminated, cut at FL_MESSAGE_MAX bytes. */
     char message[FL_MESSAGE_MAX];
+    uint32_t image_note_count; /**< valid entries of `image_notes` */
+    uint32_t reserved;
+    /** SIGNALED: objects holding frames that were loaded after Faultline last looked (a callee's dlopen). */
+    fl_image_note image_notes[FL_IMAGE_NOTES];
     uint64_t frames[FL_MAX_FRAMES]; /**< instruction addresses, faulting frame first */
 } fl_report;
 
@@ -303,45 +321,6 @@ int fl_fork_invoke(const struct fl_signature *signature, void *function, const u
                    size_t arguments_size, fl_init_function init, int64_t timeout_ns, int options,
                    fl_report *report, uint8_t *result, size_t result_size);
 
-/* ---- symbol.c: dladdr and demangling ------------------------------------ */
-
-/** What dladdr knows about an address (strings owned by the loader). */
-typedef struct fl_symbol {
-    const char *symbol;      /**< nearest dynamic symbol, or NULL */
-    uint64_t symbol_address; /**< its start */
-    const char *image;       /**< path of the containing object, or NULL */
-    uint64_t image_base;     /**< load address of that object */
-} fl_symbol;
-
-/** Looks an address up with dladdr. Returns 1 when the address is in a loaded object. Not for handlers. */
-int fl_symbol_lookup(uint64_t address, fl_symbol *symbol);
-
-/** Demangles a C++ (`_Z`) or Swift (`$s`, `$S`, `_T`) name into `buffer` (NUL-terminated, cut to
-    `capacity`); an unknown name is copied unchanged. Returns the full length. Not for handlers. */
-size_t fl_demangle(const char *name, char *buffer, size_t capacity);
-
-/* ---- image.c: the loaded object of an address ---------------------------- */
-
-/** Where an instruction address lies: the object's file, load bias and build-id. */
-typedef struct fl_image_location {
-    /** The object's path (dlpi_name; the program's real path for the main program; "[vdso]"),
-        owned by the loader or by image.c: valid while the object stays loaded. */
-    const char *path;
-    /** dlpi_addr, the load bias: `pc - bias` is the image offset (the ELF virtual address). */
-    uint64_t bias;
-    /** The NT_GNU_BUILD_ID note read from memory (the first `build_id_length` bytes). */
-    uint8_t build_id[40];
-    /** Bytes of `build_id`; 0 when the object has no build-id note. */
-    uint32_t build_id_length;
-} fl_image_location;
-
-/**
- * Finds the loaded object with a PT_LOAD segment containing `pc` (dl_iterate_phdr)
- * and fills `out`. Returns 1 when found, 0 otherwise (`out` zeroed).
- * Not for signal handlers: dl_iterate_phdr takes the loader's lock.
- */
-int fl_image_locate(uint64_t pc, fl_image_location *out);
-
 /* ---- process.c --------------------------------------------------------- */
 
 /** pidfd_open(2): a descriptor that becomes readable when `pid` exits. -1 with errno on failure.
@@ -374,5 +353,6 @@ int64_t fl_now_ns(void);
 #endif
 
 /* The worker pool has its own header; the umbrella pulls it in. */
+#include "CFaultlineImages.h"
 #include "CFaultlinePool.h"
 #include "CFaultlineSignature.h"

@@ -2,9 +2,12 @@
  * CFaultlineSymbols: source-level names of code addresses, through elfutils'
  * libdwfl. For crash reports, outside any signal handler.
  *
- * Linked by the Swift module `Faultline` only, never by CFaultline, the
- * pool's small `faultline-helper` or the victims: it links libdw and libelf.
+ * A dependency of the Swift module `Faultline` only, never of CFaultline, the
+ * pool's small `faultline-helper` or the victims. libdw.so.1 is loaded with
+ * dlopen on the first look-up (libdw.c), not linked: a process that never
+ * names a frame maps none of it, and its forks stay as cheap as before.
  *
+ *   libdw.c      loads libdw.so.1 (RTLD_LOCAL) and the functions used, once
  *   images.c     one Dwfl per image path, opened lazily, checked against a build-id; the lock
  *   debuginfo.c  where separate debug files are looked for (local only unless FAULTLINE_DEBUGINFOD=1)
  *   symtab.c     which sized function symbol contains an address
@@ -60,6 +63,8 @@ enum {
     FL_SYMBOLS_BUILD_ID_MISMATCH = -2,
     /** Out of memory. */
     FL_SYMBOLS_NO_MEMORY = -3,
+    /** libdw.so.1 could not be loaded (package libdw1 missing): no look-up is possible. */
+    FL_SYMBOLS_UNAVAILABLE = -4,
 };
 
 /**
@@ -79,6 +84,9 @@ enum {
  */
 int fl_symbols_resolve(const char *path, const uint8_t *build_id, size_t build_id_length, uint64_t offset,
                        int is_return_address, fl_source_frames **result);
+
+/** 1 when libdw.so.1 is loaded (loading it now if needed), 0 when it cannot be. */
+int fl_symbols_available(void);
 
 /** Frees what fl_symbols_resolve returned (NULL is fine). */
 void fl_symbols_free(fl_source_frames *frames);

@@ -13,7 +13,9 @@
 ///    repeats counts once); for a stack overflow the key is the recursion
 ///    itself, its functions in sorted order, so that where in the cycle the
 ///    stack ran out does not matter;
-/// 3. each frame is named by its function (compiler suffixes such as
+/// 3. inlined frames are left out (they exist only where DWARF was found, so
+///    installing debug files must not change a key);
+/// 4. each frame is named by its function (compiler suffixes such as
 ///    `.cold` or `.isra.0` removed) where known, else by
 ///    `image@build-id+offset` (the image's file name).
 ///
@@ -55,7 +57,9 @@ public enum Bucket {
 
     /// The names of the frames the key is made of, innermost first (at most ``keyFrames``).
     public static func significantFrames(of fault: Fault) -> [String] {
-        let all = fault.backtrace.map { (name: name(of: $0), runtime: isRuntime($0)) }
+        // Inlined frames exist only where DWARF was found: left out, so that installing
+        // debug files does not change a key.
+        let all = fault.backtrace.filter { !$0.inlined }.map { (name: name(of: $0), runtime: isRuntime($0)) }
         let kept = all.filter { !$0.runtime }.map(\.name)
         let names = kept.isEmpty ? all.map(\.name) : kept
         if fault.isStackOverflow {
