@@ -93,16 +93,25 @@ static int touch_headers(struct dl_phdr_info *info, size_t size, void *sum) {
     return 0;
 }
 
-void fl_backtrace_warm_up(void) {
+void fl_backtrace_walk_once(void) {
     /* unw_backtrace is the walk the handler tries first (libunwind >= 1.1). */
     if (!loaded || !unwind_backtrace) return;
     void *raw[FL_MAX_FRAMES];
     unwind_backtrace(raw, FL_MAX_FRAMES);
+}
+
+void fl_backtrace_map_headers(void) {
+    if (!loaded) return;
     /* A frame the caches do not know (the callee's) makes libunwind look at
        every loaded module's headers: map those pages now, not in the handler
        (in a forked process each is a page fault of several µs). */
     uint64_t sum = 0;
     dl_iterate_phdr(touch_headers, &sum);
+}
+
+void fl_backtrace_warm_up(void) {
+    fl_backtrace_walk_once();
+    fl_backtrace_map_headers();
 }
 
 uint32_t fl_backtrace_from_context(void *context, uint64_t *frames, uint32_t capacity) {

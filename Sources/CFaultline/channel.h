@@ -126,20 +126,28 @@ enum fl_message_type {
     FL_MSG_CONFIGURE = 1, /* supervisor -> helper, first: `configure`; text = library bytes, then symbol bytes */
     FL_MSG_READY,         /* helper -> supervisor: the function is loaded */
     FL_MSG_ERROR,         /* helper -> supervisor: `error`; text = dlerror's raw text (LIBRARY) */
-    FL_MSG_SPAWNED,       /* helper -> supervisor: pid, `spawned`; fds = socket, memfd, pidfd */
+    FL_MSG_SPAWNED,       /* helper -> supervisor: pid, `spawned`; fds = socket, [memfd,] pidfd */
     FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = located frames (frames.c) */
     FL_MSG_CRASHED,       /* helper -> supervisor: pid's handler reported a fault (channel.crash), `crashed`;
                              text = located frames. The worker is dying of that signal; EXITED follows when reaped. */
     FL_MSG_SANDBOX,       /* supervisor -> helper, right after CONFIGURE when configure.sandbox is 1: `sandbox`;
                              text = the seccomp program (filter_length * 8 bytes), then each read path and
                              each write path as a u32 length (host order) and its bytes */
+    FL_MSG_RELEASE,       /* supervisor -> helper: `release`: the supervisor reads nothing more in that kept channel */
 };
+
+/* Channels at once, by id (helper_channels.c): the supervisor keeps its mapping of a kept channel by id. */
+#define FL_POOL_CHANNELS (2 * FL_POOL_MAX_WORKERS + 8)
+/* SPAWNED's channel flags: the channel's memfd comes with this message (descriptor 1); the
+   channel is kept (reused by a later worker once the supervisor releases it). */
+#define FL_SPAWNED_MEMFD 1u
+#define FL_SPAWNED_KEPT 2u
 
 /* The messages' version, first in CONFIGURE: a helper program built from other
    sources (an older faultline-helper beside a newer program) refuses the
    configuration (exit status 2), and the pool then re-executes its own
    program. Change it whenever a message changes. */
-#define FL_HELPER_PROTOCOL 15u
+#define FL_HELPER_PROTOCOL 16u
 
 /* Room for a configuration (a path and a symbol) or the located frames of one crash. */
 #define FL_MESSAGE_TEXT 32768
@@ -188,7 +196,12 @@ typedef struct fl_message {
         } ready;
         struct {
             uint64_t secret;         /* the worker's secret (integrity.h) */
+            uint32_t channel;        /* the channel's id (< FL_POOL_CHANNELS) */
+            uint32_t channel_flags;  /* FL_SPAWNED_MEMFD, FL_SPAWNED_KEPT */
         } spawned;
+        struct {
+            uint32_t channel;        /* a kept channel whose worker the supervisor has freed */
+        } release;
         struct {
             int32_t wait_status;     /* waitpid's status of the worker */
         } exited;
@@ -244,13 +257,22 @@ typedef struct fl_worker_config {
 } fl_worker_config;
 void fl_worker_main(const fl_worker_config *config) __attribute__((noreturn));
 /* In the helper, before it forks any worker: makes once, harmlessly, every
-   call the workers' fault handler makes through the procedure linkage table,
-   so that the dynamic linker's lazy binding (a symbol search through every
-   loaded library, page faults included) happens here and never in a handler. */
+   call the workers' fault handler (and set-up) makes through the procedure
+   linkage table, so that the dynamic linker's lazy binding (a symbol search
+   through every loaded library, page faults included) happens here, once, and
+   never in a handler or in every worker. */
 void fl_worker_bind_handler_calls(void);
 /* In the helper, before it forks any worker: maps the alternate stack (with a
    guard page below it, altstack.c) that every worker's fault handler runs on.
    0 or an errno value. */
 int fl_worker_map_altstack(void);
+/* In the helper, after fl_worker_map_altstack and before it forks any worker
+   (options: FL_CAPTURE_BACKTRACE, else nothing): one fault caught through the
+   workers' own reporter, on their alternate stack, then the helper's signal
+   state put back. The return addresses of the reporter's walk are then in the
+   libunwind caches every worker inherits: a worker's walks look up only its
+   own frames (each miss costs a search of the loaded modules, ~4 sigprocmask
+   system calls, and the copy of a cache page). */
+void fl_worker_rehearse_fault_path(int options);
 
 #endif

@@ -101,10 +101,12 @@ void fl_helper_main(int control, const fl_helper_config *config) {
         .memory_limit = config->memory_limit,
         .options = config->options,
         .recycle_after = config->recycle_after,
+        .pid = getpid(),
     };
     fl_helper_warm_up_unwinder(config->options);
     fl_worker_bind_handler_calls();
     if (fl_worker_map_altstack() != 0) _exit(4);
+    fl_worker_rehearse_fault_path(config->options);
     fl_sandbox_status sandbox;
     if (config->sandboxed) {
         sandbox = prepare_sandbox(control, config);
@@ -123,7 +125,6 @@ void fl_helper_main(int control, const fl_helper_config *config) {
     int standby = goal > 0 ? 1 : 0;
     int64_t last_death_ns = 0, fork_ns = 0;
     int deaths_seen = 0;
-    static char discarded[256];
     for (;;) {
         int spawn_failed = 0;
         if (goal > 0 && workers.deaths != deaths_seen) {
@@ -143,7 +144,8 @@ void fl_helper_main(int control, const fl_helper_config *config) {
             if (!spawn_failed && took > fork_ns / 2) fork_ns = took;
         }
         if (goal > 0 && !spawn_failed) spawn_failed = fl_helper_ensure_spare(&workers) != 0;
-        struct pollfd watch[2] = {{.fd = control, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
+        /* The control socket wakes us only at its end (RELEASE messages are read when a channel is needed). */
+        struct pollfd watch[2] = {{.fd = control, .events = POLLRDHUP}, {.fd = signal_fd, .events = POLLIN}};
         if (poll(watch, 2, spawn_failed ? 100 : -1) < 0 && errno != EINTR) fl_helper_shut_down();
         if (watch[1].revents) {
             struct signalfd_siginfo drained[16];
@@ -151,10 +153,6 @@ void fl_helper_main(int control, const fl_helper_config *config) {
             }
             fl_helper_collect_deaths(&workers);
         }
-        if (watch[0].revents) {
-            /* The supervisor sends nothing after CONFIGURE: anything readable is its end. */
-            ssize_t got = recv(control, discarded, sizeof discarded, MSG_DONTWAIT);
-            if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) fl_helper_shut_down();
-        }
+        if (watch[0].revents) fl_helper_read_control(control);
     }
 }

@@ -2,10 +2,12 @@
  * helper_workers.c: the helper's workers: forking them (and one spare ahead
  * of need), handing them to the supervisor, and reporting their deaths.
  *
- * A worker gets a socketpair (batches) and a memfd channel, both handed to
- * the supervisor with the worker's pidfd (SPAWNED, SCM_RIGHTS). The spare is
- * forked in advance, so that replacing a dead worker costs one message
- * instead of a fork on the supervisor's critical path.
+ * A worker gets a socketpair (batches) and a channel (helper_channels.c: a
+ * memfd, reused once the supervisor releases it), handed to the supervisor
+ * with the worker's pidfd (SPAWNED, SCM_RIGHTS; the memfd only the first time
+ * a channel is used). The spare is forked in advance, so that replacing a
+ * dead worker costs one message instead of a fork on the supervisor's
+ * critical path.
  *
  * Deaths are events: a worker's fault handler sends SIGUSR1 once its report
  * is in the channel (CRASHED goes out at once, with the frames named here,
@@ -37,35 +39,50 @@ struct helper_slot {
     pid_t pid;
     uint64_t secret;   /* the worker's (integrity.h): only a crash record with a matching check is relayed */
     fl_channel *channel;
+    int channel_id;    /* helper_channels.c */
+    int socket;        /* the supervisor's end of its socket, until announced */
+    int pidfd;         /* likewise (-1: none) */
     int announced; /* 0 for the spare: forked ahead of need, not yet given to the supervisor */
-    int inherited; /* its channel would be copied into the next fork (MADV_DONTFORK failed): unmapped there */
     int crashed;   /* its handler reported a fault: already counted as gone */
 };
 
 static struct helper_slot slots[HELPER_SLOTS];
 static int slots_used; /* the spare and dying workers included */
 
-static struct {
-    pid_t pid;
-    int fds[3];
-    int fd_count;
-} spare;
+static pid_t spare_pid; /* the spare: forked ahead of need, not announced (0: none) */
 
 static fl_message outgoing;
 
-static void announce(helper_workers *workers, pid_t pid, const int *fds, int fd_count) {
+/* SPAWNED: its secret, its channel (with the memfd the first time), its socket and pidfd. */
+static void announce(helper_workers *workers, struct helper_slot *slot) {
     memset(&outgoing, 0, offsetof(fl_message, text));
     outgoing.type = FL_MSG_SPAWNED;
-    outgoing.pid = pid;
-    for (int i = 0; i < slots_used; i++) {
-        if (slots[i].pid == pid) outgoing.spawned.secret = slots[i].secret;
+    outgoing.pid = slot->pid;
+    outgoing.spawned.secret = slot->secret;
+    outgoing.spawned.channel = (uint32_t)slot->channel_id;
+    int fds[3], fd_count = 0;
+    fds[fd_count++] = slot->socket;
+    int memory = fl_helper_channel_descriptor(slot->channel_id);
+    if (memory >= 0) {
+        fds[fd_count++] = memory;
+        outgoing.spawned.channel_flags |= FL_SPAWNED_MEMFD;
     }
+    if (fl_helper_channel_kept(slot->channel_id)) outgoing.spawned.channel_flags |= FL_SPAWNED_KEPT;
+    if (slot->pidfd >= 0) fds[fd_count++] = slot->pidfd;
     fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), fds, fd_count);
-    for (int i = 0; i < fd_count; i++) close(fds[i]);
-    for (int i = 0; i < slots_used; i++) {
-        if (slots[i].pid == pid) slots[i].announced = 1;
-    }
+    close(slot->socket);
+    if (slot->pidfd >= 0) close(slot->pidfd);
+    slot->socket = slot->pidfd = -1;
+    fl_helper_channel_announced(slot->channel_id);
+    slot->announced = 1;
     workers->announced++;
+}
+
+static struct helper_slot *find_slot(pid_t pid) {
+    for (int i = 0; i < slots_used; i++) {
+        if (slots[i].pid == pid) return &slots[i];
+    }
+    return NULL;
 }
 
 /* Forks one worker; as the spare, or announced at once. */
@@ -73,31 +90,28 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     if (slots_used >= HELPER_SLOTS) return -1;
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
-    int memory = memfd_create("faultline-channel", MFD_CLOEXEC);
-    fl_channel *channel = MAP_FAILED;
-    size_t size = FL_CHANNEL_SIZE(workers->signature != NULL);
-    if (memory >= 0 && ftruncate(memory, (off_t)size) == 0) {
-        channel = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memory, 0);
-    }
-    if (channel == MAP_FAILED) {
-        if (memory >= 0) close(memory);
+    int channel_id = fl_helper_channel_take(workers->signature != NULL, workers->control);
+    if (channel_id < 0 || fl_helper_channel_share(channel_id) != 0) {
+        if (channel_id >= 0) fl_helper_channel_unused(channel_id);
         close(pair[0]);
         close(pair[1]);
         return -1;
     }
+    fl_channel *channel = fl_helper_channel_map(channel_id);
     uint64_t secret = fl_new_secret();
-    pid_t helper = getpid();
+    pid_t helper = workers->pid;
+    /* The frames above this one are the worker's too: walked here (hits once
+       cached), the worker's own walks find them in the caches it inherits. */
+    if (workers->options & FL_CAPTURE_BACKTRACE) fl_backtrace_walk_once();
     pid_t pid = fork();
     if (pid == 0) {
         close(pair[0]);
-        close(memory);
         close(workers->control);
         close(workers->signal_fd);
+        fl_helper_channel_drop_inherited(channel_id);
         for (int i = 0; i < slots_used; i++) {
-            if (slots[i].inherited) munmap(slots[i].channel, size);
-        }
-        if (spare.pid > 0) {
-            for (int i = 0; i < spare.fd_count; i++) close(spare.fds[i]);
+            if (slots[i].socket >= 0) close(slots[i].socket); /* the spare's, not yet announced */
+            if (slots[i].pidfd >= 0) close(slots[i].pidfd);
         }
         fl_worker_config config = {.socket_fd = pair[1], .channel = channel, .function = workers->function,
                                    .signature = workers->signature, .options = workers->options, .helper = helper,
@@ -106,42 +120,34 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         fl_worker_main(&config);
     }
     close(pair[1]);
-    if (pid < 0) {
-        close(pair[0]);
-        close(memory);
-        munmap(channel, size);
-        return -1;
-    }
     /* Later workers must not see this channel: not copied into their forks at all (fewer
        mappings to copy and tear down per fork), or else unmapped in them first thing. */
-    int inherited = madvise(channel, size, MADV_DONTFORK) != 0;
-    slots[slots_used] = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel, .inherited = inherited};
-    slots_used++;
-    int pidfd = fl_pidfd_open(pid);
-    int fds[3] = {pair[0], memory, pidfd};
-    int fd_count = pidfd >= 0 ? 3 : 2;
-    if (as_spare) {
-        spare.pid = pid;
-        memcpy(spare.fds, fds, sizeof fds);
-        spare.fd_count = fd_count;
-    } else {
-        announce(workers, pid, fds, fd_count);
+    fl_helper_channel_unshare(channel_id);
+    if (pid < 0) {
+        close(pair[0]);
+        fl_helper_channel_unused(channel_id);
+        return -1;
     }
+    struct helper_slot *slot = &slots[slots_used++];
+    *slot = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel, .channel_id = channel_id,
+                                 .socket = pair[0], .pidfd = fl_pidfd_open(pid)};
+    if (as_spare) spare_pid = pid;
+    else announce(workers, slot);
     return 0;
 }
 
 int fl_helper_add_worker(helper_workers *workers) {
-    if (spare.pid > 0) {
-        pid_t pid = spare.pid;
-        spare.pid = 0;
-        announce(workers, pid, spare.fds, spare.fd_count);
+    struct helper_slot *slot = spare_pid > 0 ? find_slot(spare_pid) : NULL;
+    if (slot) {
+        spare_pid = 0;
+        announce(workers, slot);
         return 0;
     }
     return spawn_worker(workers, 0);
 }
 
 int fl_helper_ensure_spare(helper_workers *workers) {
-    return spare.pid > 0 ? 0 : spawn_worker(workers, 1);
+    return spare_pid > 0 ? 0 : spawn_worker(workers, 1);
 }
 
 /* Names the crash's frames into `outgoing` when the pool symbolizes. */
@@ -174,7 +180,9 @@ static void report_exit(helper_workers *workers, pid_t pid, int status) {
         if (!crashed && WIFSIGNALED(status) && crash_is_genuine(&slots[i]) && crash->signo == WTERMSIG(status)) {
             name_frames(workers, crash);
         }
-        munmap(slots[i].channel, FL_CHANNEL_SIZE(workers->signature != NULL));
+        fl_helper_channel_worker_gone(slots[i].channel_id, announced);
+        if (slots[i].socket >= 0) close(slots[i].socket);
+        if (slots[i].pidfd >= 0) close(slots[i].pidfd);
         slots[i] = slots[--slots_used];
         if (announced) {
             if (!crashed) {
@@ -182,9 +190,8 @@ static void report_exit(helper_workers *workers, pid_t pid, int status) {
                 workers->deaths++;
             }
             fl_send_packet(workers->control, &outgoing, FL_MESSAGE_SIZE(&outgoing), NULL, 0);
-        } else if (spare.pid == pid) { /* the spare died before it was needed */
-            for (int j = 0; j < spare.fd_count; j++) close(spare.fds[j]);
-            spare.pid = 0;
+        } else if (spare_pid == pid) { /* the spare died before it was needed */
+            spare_pid = 0;
         }
         return;
     }

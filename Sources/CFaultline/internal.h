@@ -55,6 +55,11 @@ void fl_install_fault_reporter(void (*handler)(int, siginfo_t *, void *), void *
 /* For a sandboxed process, after fl_install_fault_reporter: SIGSYS to the same
    handler, with SA_RESETHAND (see fault_report.c). Async-signal-safe. */
 void fl_install_sigsys_reporter(void);
+/* The two halves of fl_backtrace_warm_up (backtrace.c): one walk of this thread's
+   stack (libunwind's caches filled in this process), and every loaded module's
+   program headers read (their pages mapped). Never in a handler. */
+void fl_backtrace_walk_once(void);
+void fl_backtrace_map_headers(void);
 
 /* altstack.c: an alternate signal stack, `size` usable bytes from `base`, with a
    PROT_NONE guard page just below `base`. */

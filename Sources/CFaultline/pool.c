@@ -52,7 +52,7 @@ int fl_pool_drain_control(fl_pool *pool, run_state *run, int blocking) {
         blocking = 0;
         const fl_message *message = &pool->incoming;
         if (message->type == FL_MSG_SPAWNED) {
-            fl_pool_add_worker(pool, message->pid, message->spawned.secret, fds, fd_count);
+            fl_pool_add_worker(pool, message, fds, fd_count);
             continue;
         }
         for (int i = 0; i < fd_count; i++) close(fds[i]);
@@ -140,6 +140,7 @@ static void worker_event(fl_pool *pool, run_state *run, pool_worker *worker) {
 static int replace_helper(fl_pool *pool, run_state *run) {
     fl_pool_helper_lost(pool, run);
     fl_pool_forget_names(pool);
+    fl_pool_forget_channels(pool);
     if (pool->control >= 0) {
         epoll_ctl(pool->epoll_fd, EPOLL_CTL_DEL, pool->control, NULL);
         close(pool->control);

@@ -74,6 +74,7 @@ static void release(fl_pool *pool) {
     fl_pool_reap_helper(pool, NULL);
     fl_pool_release_workers(pool);
     fl_pool_forget_names(pool);
+    fl_pool_forget_channels(pool);
     if (pool->helper_pidfd >= 0) close(pool->helper_pidfd);
     if (pool->epoll_fd >= 0) close(pool->epoll_fd);
     pthread_mutex_destroy(&pool->lock);

@@ -22,6 +22,8 @@ typedef struct pool_worker {
     int socket_fd;
     int pidfd;
     fl_channel *channel;
+    int channel_id;          /* the helper's id of its channel */
+    int channel_kept;        /* the mapping is pool->channels[channel_id], kept after the worker (released to the helper) */
     int busy;                /* holds a batch */
     int socket_closed;       /* can take no more batches (dead or dying) */
     int killed_for_deadline;
@@ -83,6 +85,9 @@ struct fl_pool {
         int length;
     } names[FL_POOL_NAME_CACHE];
     int names_next;
+    /* Mappings of the helper's kept channels, by id (helper_channels.c): mapped once,
+       reused by later workers; unmapped when the helper is replaced or the pool destroyed. */
+    fl_channel *channels[FL_POOL_CHANNELS];
 };
 
 /* The state of one fl_pool_run (or fl_pool_run_records). */
@@ -151,8 +156,10 @@ void fl_pool_settle_batch(fl_pool *pool, run_state *run, pool_worker *worker, in
                           const char *text, int text_length);
 
 /* pool_workers.c */
-/* Takes over a worker the helper spawned (fds: socket, memfd, pidfd). */
-int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds, int fd_count);
+/* Takes over a worker the helper spawned (SPAWNED; fds: socket, [memfd,] pidfd). */
+int fl_pool_add_worker(fl_pool *pool, const fl_message *spawned, const int *fds, int fd_count);
+/* Unmaps every kept channel (the helper that made them is gone, or the pool is destroyed). */
+void fl_pool_forget_channels(fl_pool *pool);
 pool_worker *fl_pool_find_worker(fl_pool *pool, pid_t pid);
 /* Stops listening to a worker's socket: it takes no more batches. */
 void fl_pool_forget_socket(fl_pool *pool, pool_worker *worker);

@@ -4,8 +4,9 @@
  * end (crashed, retired, reaped, or lost with the helper).
  *
  * The helper hands each worker over with its socket, its channel (a memfd,
- * mapped here) and its pidfd; the table keeps them by slot (the slot is the
- * worker's epoll tag). What a death does to the worker's batch is
+ * mapped here; a kept channel is mapped once and reused by later workers,
+ * released to the helper when its worker is freed) and its pidfd; the table
+ * keeps them by slot (the slot is the worker's epoll tag). What a death does to the worker's batch is
  * pool_records.c's (fl_pool_settle_batch).
  *
  * Runs in the supervisor with the pool's lock held; never in a handler.
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 pool_worker *fl_pool_find_worker(fl_pool *pool, pid_t pid) {
@@ -77,16 +79,38 @@ static void lose_worker(fl_pool *pool, pool_worker *worker) {
     promote_standby(pool);
 }
 
-int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds, int fd_count) {
-    if (fd_count < 2) {
-        for (int i = 0; i < fd_count; i++) close(fds[i]);
-        return -1;
+/* The worker's channel: the memfd that came with it mapped (and kept by id when the helper
+   reuses it), or the kept mapping of that id. NULL when there is none. */
+static fl_channel *channel_of(fl_pool *pool, uint32_t id, uint32_t flags, int memfd) {
+    int kept = (flags & FL_SPAWNED_KEPT) != 0;
+    if (kept && id >= FL_POOL_CHANNELS) return NULL;
+    if (memfd < 0) return kept ? pool->channels[id] : NULL;
+    fl_channel *channel = mmap(NULL, pool->channel_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (channel == MAP_FAILED) return NULL;
+    if (kept) {
+        if (pool->channels[id]) munmap(pool->channels[id], pool->channel_size);
+        pool->channels[id] = channel;
     }
-    fl_channel *channel = mmap(NULL, pool->channel_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
-    close(fds[1]);
-    if (channel == MAP_FAILED) {
-        close(fds[0]);
-        if (fd_count > 2) close(fds[2]);
+    return channel;
+}
+
+void fl_pool_forget_channels(fl_pool *pool) {
+    for (int id = 0; id < FL_POOL_CHANNELS; id++) {
+        if (pool->channels[id]) munmap(pool->channels[id], pool->channel_size);
+        pool->channels[id] = NULL;
+    }
+}
+
+int fl_pool_add_worker(fl_pool *pool, const fl_message *spawned, const int *fds, int fd_count) {
+    uint32_t flags = spawned->spawned.channel_flags;
+    int memfd = (flags & FL_SPAWNED_MEMFD) && fd_count >= 2 ? fds[1] : -1;
+    int pidfd_at = (flags & FL_SPAWNED_MEMFD) ? 2 : 1;
+    fl_channel *channel = fd_count >= 1 ? channel_of(pool, spawned->spawned.channel, flags, memfd) : NULL;
+    if (memfd >= 0) close(memfd);
+    if (channel == NULL) {
+        for (int i = 0; i < fd_count; i++) {
+            if (fds[i] != memfd) close(fds[i]);
+        }
         return -1;
     }
     int slot = free_slot(pool);
@@ -97,11 +121,13 @@ int fl_pool_add_worker(fl_pool *pool, pid_t pid, uint64_t secret, const int *fds
     pool_worker *worker = pool->workers[slot];
     memset(worker, 0, offsetof(pool_worker, batch));
     worker->in_use = 1;
-    worker->pid = pid;
-    worker->secret = secret;
+    worker->pid = spawned->pid;
+    worker->secret = spawned->spawned.secret;
     worker->socket_fd = fds[0];
-    worker->pidfd = fd_count > 2 ? fds[2] : -1;
+    worker->pidfd = fd_count > pidfd_at ? fds[pidfd_at] : -1;
     worker->channel = channel;
+    worker->channel_id = (int)spawned->spawned.channel;
+    worker->channel_kept = (flags & FL_SPAWNED_KEPT) != 0;
     struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = (uint64_t)slot};
     epoll_ctl(pool->epoll_fd, EPOLL_CTL_ADD, worker->socket_fd, &event);
     pool->stats.workers_started++;
@@ -165,11 +191,27 @@ void fl_pool_worker_crashed(fl_pool *pool, run_state *run, pool_worker *worker, 
     fl_pool_worker_retired(pool, worker);
 }
 
+/* The worker is freed: its kept channel goes back to the helper (nothing here reads it
+   any more); another is unmapped. A RELEASE that cannot be sent leaves the channel
+   held in the helper, which makes another. */
+static void release_channel(fl_pool *pool, pool_worker *worker) {
+    if (!worker->channel_kept) {
+        munmap(worker->channel, pool->channel_size);
+        return;
+    }
+    _Alignas(fl_message) char header[offsetof(fl_message, text)]; /* the message without its text */
+    fl_message *release = (fl_message *)(void *)header;
+    memset(header, 0, sizeof header);
+    release->type = FL_MSG_RELEASE;
+    release->release.channel = (uint32_t)worker->channel_id;
+    if (pool->control >= 0) send(pool->control, header, sizeof header, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void free_worker(fl_pool *pool, run_state *run, pool_worker *worker) {
     fl_pool_attach_names(pool, run, worker, NULL, 0); /* names that never came: the frames keep their addresses */
     fl_pool_forget_socket(pool, worker);
     if (worker->pidfd >= 0) close(worker->pidfd);
-    munmap(worker->channel, pool->channel_size);
+    release_channel(pool, worker);
     worker->in_use = 0;
     pool->stats.worker_deaths++;
     if (!worker->dying) lose_worker(pool, worker);
@@ -197,7 +239,7 @@ void fl_pool_release_workers(fl_pool *pool) {
         if (worker && worker->in_use) {
             if (worker->socket_fd >= 0) close(worker->socket_fd);
             if (worker->pidfd >= 0) close(worker->pidfd);
-            munmap(worker->channel, pool->channel_size);
+            if (!worker->channel_kept) munmap(worker->channel, pool->channel_size); /* kept ones: fl_pool_forget_channels */
         }
         free(worker);
     }

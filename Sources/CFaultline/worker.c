@@ -36,12 +36,16 @@
  * handler's alternate stack, with a guard page below it, is mapped by the
  * helper before it forks (fl_worker_map_altstack).
  *
- * Warm-up: before its first call, a worker that serves many calls walks its
- * stack once (backtrace.c), maps what libunwind reads, touches the top of its
- * handler's stack and the crash record, and takes one fault on purpose
- * through its own reporter (caught with siglongjmp, thrown away): its first
- * real fault then walks in ~40-50 µs instead of 100-200 µs. A standby worker
- * does this while the others work. One-call workers (the fork server) skip it.
+ * Warm-up: before its first call, a worker that serves many calls maps what
+ * libunwind reads (every module's headers), touches the top of its handler's
+ * stack and the crash record, and takes one fault on purpose through its own
+ * reporter (caught with siglongjmp, thrown away; the same call of the capture
+ * as a real fault's): its first real fault then walks in ~40-50 µs instead of
+ * 100-200 µs. The helper rehearsed that path once before forking any worker
+ * (fl_worker_rehearse_fault_path), so a worker's walks look up only its own
+ * frames: each frame libunwind's cache lacks costs a search of the loaded
+ * modules with ~8 sigprocmask calls. A standby worker does this while the
+ * others work. One-call workers (the fork server) skip it.
  *
  * Sandbox (opt-in): after the warm-up, with its fault handlers installed
  * (SIGSYS too, sandboxed), the worker applies the sandbox the helper prepared
@@ -95,8 +99,9 @@ static volatile uint64_t private_canary;
    inherited by every worker; its pages cost nothing until touched. */
 #define FL_WORKER_ALTSTACK_SIZE (128 * 1024)
 static fl_altstack worker_altstack;
-/* The top of the handler's stack that a fault report uses (the handler and a libunwind walk), touched before the first call. */
-#define FL_WARM_ALTSTACK (32 * 1024)
+/* The top of the handler's stack that a fault report uses (the handler and a libunwind walk: ~12 KiB
+   here, in the helper's rehearsal), touched before the first call. */
+#define FL_WARM_ALTSTACK (16 * 1024)
 
 /* Set while this thread is in the handler (thread-local: it lives with the
    thread's stack, which the contract leaves alone). */
@@ -111,24 +116,26 @@ static sigjmp_buf warm_return;
 
 static void worker_fault(int signo, siginfo_t *info, void *context) {
     fl_channel *channel = handler_channel;
-    if (warming == WARMING_MARK && getpid() == handler_pid) {
-        /* The worker's own warm-up: the very walk of a report, into a scratch record. */
-        static fl_report scratch;
-        fl_report_capture(&scratch, signo, info, context, handler_options);
-        warming = 0;
-        siglongjmp(warm_return, 1);
-    }
+    /* The warm-up (this worker's, or the helper's rehearsal): the very walk of a
+       report, into a scratch record, through the same call as a real fault's, so
+       that every return address of this handler is in libunwind's cache. */
+    const int warm_up = warming == WARMING_MARK && getpid() == handler_pid;
     /* A fault inside this handler (its state was written over) ends here: the
        signal still tells the truth, without details. */
-    if (in_fault++) fl_die_of_signal(signo);
+    if (!warm_up && in_fault++) fl_die_of_signal(signo);
     int64_t entered = fl_now_ns();
     /* A child the callee forked inherits this handler: it must not speak for the
        worker. And when the callee wrote over this process's memory, the state
        the handler would use is garbage: die with the bare signal. */
-    if (getpid() == handler_pid && channel != NULL && private_canary == FL_CANARY_PRIVATE(handler_secret)) {
+    if (warm_up || (getpid() == handler_pid && channel != NULL && private_canary == FL_CANARY_PRIVATE(handler_secret))) {
+        static fl_report scratch;
         uint64_t seq = handler_seq;
         uint64_t index = handler_index;
-        fl_report_capture(&channel->crash, signo, info, context, handler_options);
+        fl_report_capture(warm_up ? &scratch : &channel->crash, signo, info, context, handler_options);
+        if (warm_up) {
+            warming = 0;
+            siglongjmp(warm_return, 1);
+        }
         const fl_report *crash = &channel->crash;
         channel->crash_seq = seq;
         channel->crash_index = index;
@@ -249,7 +256,12 @@ static void call_loop(const fl_worker_config *argument) {
     }
 }
 
+/* on_exit through a pointer the loader fills at start-up: a worker binds no symbol
+   lazily (a search of every loaded library, in every worker). */
+static int (*volatile const register_on_exit)(void (*)(int, void *), void *) = on_exit;
+
 void fl_worker_bind_handler_calls(void) {
+    (void)setpgid(-1, -1); /* EINVAL: binds the symbol each worker's set-up calls */
     (void)fl_now_ns();
     (void)send(-1, NULL, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)kill(getpid(), 0);
@@ -264,6 +276,24 @@ void fl_worker_bind_handler_calls(void) {
 
 int fl_worker_map_altstack(void) {
     return worker_altstack.base != NULL ? 0 : fl_altstack_map(FL_WORKER_ALTSTACK_SIZE, &worker_altstack);
+}
+
+void fl_worker_rehearse_fault_path(int options) {
+    if (!(options & FL_CAPTURE_BACKTRACE) || worker_altstack.base == NULL || !fl_backtrace_load()) return;
+    sigset_t kept;
+    sigprocmask(SIG_BLOCK, NULL, &kept);
+    handler_pid = getpid();
+    handler_options = options;
+    fl_install_fault_reporter(worker_fault, worker_altstack.base, worker_altstack.size);
+    warm_up_fault_path();
+    /* Back to the helper's own state: default actions, no alternate stack, its mask. */
+    size_t count;
+    const int *signals = fl_fault_signals(&count);
+    for (size_t i = 0; i < count; i++) fl_set_default_action(signals[i]);
+    stack_t none = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    sigaltstack(&none, NULL);
+    sigprocmask(SIG_SETMASK, &kept, NULL);
+    handler_pid = 0;
 }
 
 void fl_worker_main(const fl_worker_config *config) {
@@ -288,7 +318,7 @@ void fl_worker_main(const fl_worker_config *config) {
     if (config->signature) mprotect(FL_CHANNEL_ARGUMENTS(channel), FL_ARGUMENT_AREA, PROT_READ);
     /* A process the callee forks does not inherit the channel at all. */
     madvise(channel, FL_CHANNEL_SIZE(config->signature != NULL), MADV_DONTFORK);
-    on_exit(worker_exit, NULL);
+    register_on_exit(worker_exit, NULL);
     if ((config->options & FL_CAPTURE_BACKTRACE) && config->recycle_after != 1) {
         /* Before the first call, off any crash's path (a standby worker does
            this while the others work): libunwind's caches, the top of the
@@ -296,7 +326,7 @@ void fl_worker_main(const fl_worker_config *config) {
            fault in the first call walks and reports as fast as in a warm
            worker. Not for a one-call worker (the fork server): there it would
            cost every call ~250 µs of CPU for a crash that is also its end. */
-        fl_backtrace_warm_up();
+        fl_backtrace_map_headers(); /* the walk itself: warm_up_fault_path, through the handler */
         for (size_t at = worker_altstack.size - FL_WARM_ALTSTACK; at < worker_altstack.size; at += 4096) worker_altstack.base[at] = 0;
         memset(&channel->crash, 0, sizeof channel->crash);
     }

@@ -54,6 +54,7 @@ public enum Bench {
         case sandbox
         case floors, limitFloors = "limit-floors", direct, fork, `guard`, pool, forkServer = "fork-server"
         case signatures, cli, largeParent = "large-parent", unwinder, peers, symbolize
+        case crashRate = "crash-rate", triage
     }
 
     /// Kills the process groups of every child the bench is running (the
@@ -93,7 +94,7 @@ public enum Bench {
         }
         if wanted(.limitFloors) {
             progress("floors at the limit: faultline-floors, a minimal C process")
-            report.limitFloors = LimitFloors.measure(iterations: quick ? 200 : 2000)
+            report.limitFloors = LimitFloors.measure(iterations: quick ? 200 : 2000, library: library)
         }
         if wanted(.direct) {
             progress("direct")
@@ -138,6 +139,14 @@ public enum Bench {
         if wanted(.cli) {
             progress("faultline call end to end: --strategy guard per fault, the pool's crash rate (child processes)")
             report.cli = CLIBench.measure(executable: executable, library: library, workers: workers, quick: quick)
+        }
+        if wanted(.crashRate) {
+            progress("the pool's crash rate against its C floor (faultline-floors), alternating rounds")
+            report.crashRate = CrashRateBench.measure(library: library, workers: workers, quick: quick)
+        }
+        if wanted(.triage) {
+            progress("faultline triage --replays 0 against faultline call on the same inputs (child processes)")
+            report.triage = TriageBench.measure(executable: executable, library: library, workers: workers, quick: quick)
         }
         if wanted(.largeParent) {
             progress("fork with a \(parentBytes >> 20) MiB parent (a child process)")

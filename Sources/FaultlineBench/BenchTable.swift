@@ -66,6 +66,7 @@ enum BenchTable {
             out += table([["floor", "p50", "p99"]] + limit.figures.map { name, figure in
                 [String(name.map { $0 == "_" ? " " : $0 }), showNs(figure?.p50), showNs(figure?.p99)]
             })
+            out.append("  fork crash unwind (2 forkers, a child per crash walks with libunwind): \(showRate(limit.forkCrashUnwindPerSecond)) crashes")
         } else {
             out.append("  not measured: \(report.limitFloors?.reason ?? "no faultline-floors run")")
         }
@@ -107,6 +108,21 @@ enum BenchTable {
             + "first look-up of an image \(showNs(symbolize.firstLookupNs)), cached \(showNs(symbolize.warmLookupNs))"
             + (symbolize.note.map { "; \($0)" } ?? ""))
         out.append("")
+
+        let crash = report.crashRate
+        if crash.crashes > 0 {
+            out.append("Crash rate, \(crash.crashes) crashes per round, rounds alternating: pool (\(crash.workers) workers) "
+                + "\(showRate(crash.poolCrashesPerSecond)), C floor (faultline-floors fork_crash_unwind) \(showRate(crash.floorCrashesPerSecond))"
+                + ((crash.poolNote ?? crash.floorNote).map { "; \($0)" } ?? ""))
+            out.append("")
+        }
+        let triage = report.triage
+        if triage.inputs > 0 {
+            out.append("faultline triage --replays 0 --json \(showNs(triage.triageSeconds.map { $0 * 1e9 })), faultline call "
+                + "\(showNs(triage.callSeconds.map { $0 * 1e9 })) (\(triage.inputs) inputs, \(triage.faults) faulting, medians)"
+                + (triage.note.map { "; \($0)" } ?? ""))
+            out.append("")
+        }
 
         let peers = report.peers
         out.append("Python peers (\(peers.python.map { "Python " + $0 } ?? "no python"), same library, \(run.workers) workers)")

@@ -4,7 +4,7 @@
 ///
 /// The JSON object has these keys, in this order:
 /// `schema`, `run` (budget, machine), `strategies` (name → figures),
-/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `sandbox`, `symbolize`, `targets`. A strategy object always
+/// `floors`, `fork_cost`, `rss`, `peers`, `unwinder`, `signatures`, `cli`, `sandbox`, `symbolize`, `crash_rate`, `triage`, `targets`. A strategy object always
 /// has `available`; when true it also has `calls_per_second`, `p50_ns`,
 /// `p99_ns` (the cheap `identity` workload), `recovery_p50_ns`,
 /// `recovery_p99_ns` (null where it does not apply), and `workloads`
@@ -41,6 +41,10 @@ public struct BenchReport: Codable, Sendable {
     public var sandbox = SandboxFigures()
     /// Source-level naming of frames (SourceSymbolizer).
     public var symbolize = SymbolizeFigures()
+    /// The pool's crash rate against its C floor.
+    public var crashRate = CrashRateFigures()
+    /// `faultline triage` against `faultline call`.
+    public var triage = TriageFigures()
     /// The performance targets judged on these figures (filled by the bench at the end of the run).
     public var targets: [Target] = []
 
@@ -66,6 +70,8 @@ public struct BenchReport: Codable, Sendable {
         try object.encode(cli, forKey: "cli")
         try object.encode(sandbox, forKey: "sandbox")
         try object.encode(symbolize, forKey: "symbolize")
+        try object.encode(crashRate, forKey: "crash_rate")
+        try object.encode(triage, forKey: "triage")
         try object.encode(targets, forKey: "targets")
     }
 
@@ -89,6 +95,8 @@ public struct BenchReport: Codable, Sendable {
         cli = try object.decodeIfPresent(CLIFigures.self, forKey: "cli") ?? CLIFigures()
         sandbox = try object.decodeIfPresent(SandboxFigures.self, forKey: "sandbox") ?? SandboxFigures()
         symbolize = try object.decodeIfPresent(SymbolizeFigures.self, forKey: "symbolize") ?? SymbolizeFigures()
+        crashRate = try object.decodeIfPresent(CrashRateFigures.self, forKey: "crash_rate") ?? CrashRateFigures()
+        triage = try object.decodeIfPresent(TriageFigures.self, forKey: "triage") ?? TriageFigures()
         targets = try object.decode([Target].self, forKey: "targets")
     }
 }

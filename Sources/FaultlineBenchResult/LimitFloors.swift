@@ -4,7 +4,8 @@
 /// Swift process, these are what the mechanisms cost a small process.
 ///
 /// In JSON: `available`, `reason` (absent when available), `iterations`, then one
-/// object per figure (`p50_ns`, `p99_ns`), absent when not measured.
+/// object per figure (`p50_ns`, `p99_ns`), absent when not measured, and
+/// `fork_crash_unwind` (`per_second`), the pool's crash floor, a rate.
 public struct LimitFloors: Codable, Sendable, Equatable {
     /// The median and the 99th percentile of one figure, in nanoseconds.
     public struct Figure: Codable, Sendable, Equatable {
@@ -45,6 +46,12 @@ public struct LimitFloors: Codable, Sendable, Equatable {
     public var pipeRoundTrip: Figure?
     /// A caught SIGSEGV and siglongjmp back, in one process.
     public var sigsetjmpFaultLongjmp: Figure?
+    /// Crashes per second of two forkers in parallel, one child per crash that faults in
+    /// the victims library, walks its stack once with libunwind and `_exit`s: the pool's crash floor.
+    public var forkCrashUnwindPerSecond: Double?
+
+    /// The name `faultline-floors` prints the crash floor under (`NAME.per_second V`).
+    public static let crashFloorName = "fork_crash_unwind"
 
     /// The figures' names as `faultline-floors` prints them, in its order.
     public static let names = [
@@ -92,13 +99,14 @@ public struct LimitFloors: Codable, Sendable, Equatable {
         }
     }
 
-    /// Every figure by name, in ``names`` order.
+    /// Every figure by name, in ``names`` order (the crash floor, a rate, is apart).
     public var figures: [(name: String, figure: Figure?)] { Self.names.map { ($0, self[$0]) } }
 
     /// Reads the output of `faultline-floors`: `iterations N`, then `NAME.p50_ns V`
-    /// and `NAME.p99_ns V` per figure (`NAME.error TEXT` for one that failed).
-    /// Unknown lines are ignored. Available only when every figure of ``names``
-    /// has both percentiles; otherwise ``reason`` says what is missing.
+    /// and `NAME.p99_ns V` per figure, `fork_crash_unwind.per_second V` (`NAME.error TEXT`
+    /// for one that failed). Unknown lines are ignored. Available only when every
+    /// figure of ``names`` has both percentiles and the crash floor its rate; otherwise
+    /// ``reason`` says what is missing.
     public static func parse(_ output: String) -> LimitFloors {
         var floors = LimitFloors(available: false, iterations: 0)
         var p50: [String: Double] = [:], p99: [String: Double] = [:], errors: [String] = []
@@ -114,6 +122,7 @@ public struct LimitFloors: Codable, Sendable, Equatable {
             switch field {
             case "p50_ns": p50[name] = Double(value)
             case "p99_ns": p99[name] = Double(value)
+            case "per_second" where name == crashFloorName: floors.forkCrashUnwindPerSecond = Double(value)
             case "error": errors.append("\(name): \(value)")
             default: break
             }
@@ -125,6 +134,9 @@ public struct LimitFloors: Codable, Sendable, Equatable {
             } else if !errors.contains(where: { $0.hasPrefix(name + ":") }) {
                 missing.append(name)
             }
+        }
+        if floors.forkCrashUnwindPerSecond == nil && !errors.contains(where: { $0.hasPrefix(crashFloorName + ":") }) {
+            missing.append(crashFloorName)
         }
         if !missing.isEmpty { errors.append("no figure " + missing.joined(separator: ", ")) }
         floors.available = errors.isEmpty
@@ -141,5 +153,46 @@ public struct LimitFloors: Codable, Sendable, Equatable {
         case eventfdRoundTrip = "eventfd_round_trip"
         case pipeRoundTrip = "pipe_round_trip"
         case sigsetjmpFaultLongjmp = "sigsetjmp_fault_longjmp"
+        case forkCrashUnwind = "fork_crash_unwind"
+    }
+
+    private enum RateKeys: String, CodingKey {
+        case perSecond = "per_second"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var object = encoder.container(keyedBy: CodingKeys.self)
+        try object.encode(available, forKey: .available)
+        try object.encodeIfPresent(reason, forKey: .reason)
+        try object.encode(iterations, forKey: .iterations)
+        try object.encodeIfPresent(forkCallExitWaitpid, forKey: .forkCallExitWaitpid)
+        try object.encodeIfPresent(vforkExitWaitpid, forKey: .vforkExitWaitpid)
+        try object.encodeIfPresent(faultSeenByParent, forKey: .faultSeenByParent)
+        try object.encodeIfPresent(futexWakeRoundTrip, forKey: .futexWakeRoundTrip)
+        try object.encodeIfPresent(eventfdRoundTrip, forKey: .eventfdRoundTrip)
+        try object.encodeIfPresent(pipeRoundTrip, forKey: .pipeRoundTrip)
+        try object.encodeIfPresent(sigsetjmpFaultLongjmp, forKey: .sigsetjmpFaultLongjmp)
+        if let forkCrashUnwindPerSecond {
+            var rate = object.nestedContainer(keyedBy: RateKeys.self, forKey: .forkCrashUnwind)
+            try rate.encode(forkCrashUnwindPerSecond, forKey: .perSecond)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let object = try decoder.container(keyedBy: CodingKeys.self)
+        available = try object.decode(Bool.self, forKey: .available)
+        reason = try object.decodeIfPresent(String.self, forKey: .reason)
+        iterations = try object.decode(Int.self, forKey: .iterations)
+        forkCallExitWaitpid = try object.decodeIfPresent(Figure.self, forKey: .forkCallExitWaitpid)
+        vforkExitWaitpid = try object.decodeIfPresent(Figure.self, forKey: .vforkExitWaitpid)
+        faultSeenByParent = try object.decodeIfPresent(Figure.self, forKey: .faultSeenByParent)
+        futexWakeRoundTrip = try object.decodeIfPresent(Figure.self, forKey: .futexWakeRoundTrip)
+        eventfdRoundTrip = try object.decodeIfPresent(Figure.self, forKey: .eventfdRoundTrip)
+        pipeRoundTrip = try object.decodeIfPresent(Figure.self, forKey: .pipeRoundTrip)
+        sigsetjmpFaultLongjmp = try object.decodeIfPresent(Figure.self, forKey: .sigsetjmpFaultLongjmp)
+        if object.contains(.forkCrashUnwind) {
+            let rate = try object.nestedContainer(keyedBy: RateKeys.self, forKey: .forkCrashUnwind)
+            forkCrashUnwindPerSecond = try rate.decodeIfPresent(Double.self, forKey: .perSecond)
+        }
     }
 }

@@ -29,4 +29,11 @@ int measure_futex(int64_t *samples, int count);
 int measure_eventfd(int64_t *samples, int count);
 int measure_pipe(int64_t *samples, int count);
 
+/* faults.c: a forked child's fault seen by its parent; a fault caught and siglongjmp'd in one process. */
+int measure_fault(int64_t *samples, int count);
+int measure_longjmp(int64_t *samples, int count);
+
+/* crashes.c: the pool's crash floor; crashes per second into `per_second`, returns 0 or an errno. */
+int measure_crash_rate(const char *library, int crashes, double *per_second);
+
 #endif

@@ -9,13 +9,17 @@
  * its figures are what each mechanism costs on this machine when nothing
  * else is in the way, the floor below which no Faultline strategy can go.
  *
- * Usage: faultline-floors [ITERATIONS]   (default 2000, at most 1000000)
+ * Usage: faultline-floors [--only NAME] [ITERATIONS [LIBRARY]]
+ *   ITERATIONS default 2000, at most 1000000; LIBRARY the victims library
+ *   (default: libFaultlineVictims.so beside this executable); --only: that figure alone.
  *
  * Output: on stdout, one `key value` line per figure, value an integer in
  * nanoseconds, first `iterations N`, then for every figure NAME two lines,
  * `NAME.p50_ns V` and `NAME.p99_ns V`: the median and the 99th percentile
  * (nearest rank) of ITERATIONS samples, one sample per operation, after an
- * unrecorded warm-up. A figure that fails prints `NAME.error TEXT` instead,
+ * unrecorded warm-up; fork_crash_unwind, a rate, is one line
+ * `fork_crash_unwind.per_second V` (ITERATIONS crashes, rounded up to even).
+ * A figure that fails prints `NAME.error TEXT` instead,
  * the reason goes to stderr, and the exit status is 1. Exit 0: all figures.
  *
  * The figures, and the Faultline path each is the floor of:
@@ -43,6 +47,9 @@
  *                            handler siglongjmp()s back (SA_NODEFER, no mask
  *                            saved, as the guard does): the guard strategy's
  *                            recovery, without its bookkeeping.
+ *   fork_crash_unwind        crashes per second of two forkers, a child per
+ *                            crash that faults, walks with libunwind and
+ *                            _exit()s (crashes.c): the pool's crash rate.
  *
  * Limits. Built by SwiftPM, this executable is linked by the Swift driver,
  * which adds swiftrt.o and libswiftCore; CFaultlineCOnly keeps the runtime
@@ -64,28 +71,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/futex.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "floors.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 enum { DEFAULT_ITERATIONS = 2000, MAX_ITERATIONS = 1000000, WATCHDOG_SECONDS = 30 };
 
@@ -138,13 +135,6 @@ __attribute__((noinline)) static int trivial(int x) {
     return x + 1;
 }
 static int (*volatile trivial_pointer)(int) = trivial;
-
-/* Writes through NULL: a SIGSEGV at address 0. The pointer and the store are
-   volatile, so no compiler can prove the address or delete the store. */
-static void write_through_null(void) {
-    static int *volatile null_pointer;
-    *(volatile int *)null_pointer = 1;
-}
 
 /* ---- The figures: each writes `count` samples, returns 0 or an errno. ---- */
 
@@ -206,106 +196,6 @@ void close_pair(int pair[2]) {
     close(pair[1]);
 }
 
-/* The faulting child: no core, default SIGSEGV, waits for "go", writes through NULL. */
-static void faulting_child(pid_t parent, int ready, int go) {
-    follow_parent(parent);
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = SIG_DFL;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGSEGV, &action, NULL);
-    char byte = 0, word[2];
-    if (write_all(ready, &byte, 1) == 0 && read_all(go, word, sizeof word) == 0) write_through_null();
-    _exit(0);
-}
-
-/* One faulting child; its sample, or a negative errno. */
-static int64_t fault_once(void) {
-    int ready[2], go[2];
-    if (pipe2(ready, O_CLOEXEC) != 0) return -errno;
-    if (pipe2(go, O_CLOEXEC) != 0) {
-        int error = errno;
-        close_pair(ready);
-        return -error;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(ready[0]);
-        close(go[1]);
-        faulting_child(parent, ready[1], go[0]);
-    }
-    int error = pid < 0 ? errno : 0;
-    close(ready[1]);
-    close(go[0]);
-    int64_t result = -error;
-    if (pid > 0) {
-        current_child = pid;
-        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        char byte;
-        if (pidfd < 0) result = -errno;
-        else if (read_all(ready[0], &byte, 1) != 0) result = -ECHILD;
-        else {
-            int64_t start = now_ns();
-            int written = write_all(go[1], "go", 2);
-            struct pollfd watched = {.fd = pidfd, .events = POLLIN};
-            int polled;
-            while ((polled = poll(&watched, 1, 10000)) < 0 && errno == EINTR) {
-            }
-            int status = written == 0 && polled == 1 ? reap(pid) : -1;
-            int64_t end = now_ns();
-            if (status >= 0) {
-                result = WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV ? end - start : -ECHILD;
-                pid = 0;
-            } else {
-                result = -ETIMEDOUT;
-            }
-        }
-        if (pidfd >= 0) close(pidfd);
-        abandon(pid);
-    }
-    close(ready[0]);
-    close(go[1]);
-    return result;
-}
-
-static int measure_fault(int64_t *samples, int count) {
-    for (int i = 0; i < count; i++) {
-        int64_t sample = fault_once();
-        if (sample < 0) return (int)-sample;
-        samples[i] = sample;
-    }
-    return 0;
-}
-
-static sigjmp_buf fault_return;
-static volatile sig_atomic_t faults_caught;
-
-static void fault_handler(int signal_number) {
-    (void)signal_number;
-    faults_caught++;
-    siglongjmp(fault_return, 1);
-}
-
-static int measure_longjmp(int64_t *samples, int count) {
-    struct sigaction action, previous;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = fault_handler;
-    action.sa_flags = SA_NODEFER;
-    sigemptyset(&action.sa_mask);
-    if (sigaction(SIGSEGV, &action, &previous) != 0) return errno;
-    faults_caught = 0;
-    for (int i = 0; i < count; i++) {
-        volatile int64_t start = now_ns();
-        if (sigsetjmp(fault_return, 0) == 0) write_through_null();
-        samples[i] = now_ns() - start;
-    }
-    sigaction(SIGSEGV, &previous, NULL);
-    return faults_caught == count ? 0 : EPROTO;
-}
-
 /* ---- Driver ---- */
 
 static int compare(const void *a, const void *b) {
@@ -335,13 +225,29 @@ static const struct figure figures[] = {
     {"sigsetjmp_fault_longjmp", measure_longjmp},
 };
 
+/* The victims library beside this executable, into `path`. */
+static const char *victims_beside(char *path, size_t size) {
+    ssize_t length = readlink("/proc/self/exe", path, size - 32);
+    if (length <= 0) return "libFaultlineVictims.so";
+    path[length] = '\0';
+    char *slash = strrchr(path, '/');
+    strcpy(slash ? slash + 1 : path, "libFaultlineVictims.so");
+    return path;
+}
+
 int main(int argc, char **argv) {
     int iterations = DEFAULT_ITERATIONS;
-    if (argc > 2) {
-        fprintf(stderr, "usage: faultline-floors [ITERATIONS]\n");
+    const char *only = NULL;
+    if (argc >= 3 && strcmp(argv[1], "--only") == 0) {
+        only = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
+    if (argc > 3) {
+        fprintf(stderr, "usage: faultline-floors [--only NAME] [ITERATIONS [LIBRARY]]\n");
         return 64;
     }
-    if (argc == 2) {
+    if (argc >= 2) {
         char *end;
         long parsed = strtol(argv[1], &end, 10);
         if (*argv[1] == '\0' || *end != '\0' || parsed < 1 || parsed > MAX_ITERATIONS) {
@@ -349,6 +255,17 @@ int main(int argc, char **argv) {
             return 64;
         }
         iterations = (int)parsed;
+    }
+    char beside[4096];
+    const char *library = argc == 3 ? argv[2] : victims_beside(beside, sizeof beside);
+    size_t known = sizeof figures / sizeof figures[0];
+    if (only && strcmp(only, "fork_crash_unwind") != 0) {
+        size_t f = 0;
+        while (f < known && strcmp(figures[f].name, only) != 0) f++;
+        if (f == known) {
+            fprintf(stderr, "faultline-floors: no figure '%s'\n", only);
+            return 64;
+        }
     }
     signal(SIGALRM, watchdog);
     alarm(WATCHDOG_SECONDS);
@@ -364,7 +281,8 @@ int main(int argc, char **argv) {
     printf("iterations %d\n", iterations);
     fflush(stdout);
     int failed = 0;
-    for (size_t f = 0; f < sizeof figures / sizeof figures[0]; f++) {
+    for (size_t f = 0; f < known; f++) {
+        if (only && strcmp(only, figures[f].name) != 0) continue;
         int error = figures[f].measure(samples, warmup);
         if (error == 0) error = figures[f].measure(samples, iterations);
         if (error != 0) {
@@ -379,5 +297,18 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
     free(samples);
+    if (!only || strcmp(only, "fork_crash_unwind") == 0) {
+        /* Last: it loads libraries into this process, which would make every fork above dearer. */
+        double per_second = 0;
+        int error = measure_crash_rate(library, iterations + iterations % 2, &per_second);
+        if (error != 0) {
+            failed = 1;
+            printf("fork_crash_unwind.error %s\n", strerror(error));
+            fprintf(stderr, "faultline-floors: fork_crash_unwind: %s\n", strerror(error));
+        } else {
+            printf("fork_crash_unwind.per_second %.0f\n", per_second);
+        }
+        fflush(stdout);
+    }
     return failed;
 }

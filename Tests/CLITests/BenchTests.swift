@@ -43,7 +43,8 @@ final class BenchTests: XCTestCase {
         let (report, _) = try runBench(["--json", "--quick"])
         let left = ProcessTable.descendants(of: getpid()).filter { !before.contains($0.pid) }
         XCTAssertEqual(left, [], "left behind: \(left)")
-        for key in ["schema", "run", "strategies", "floors", "fork_cost", "rss", "peers", "unwinder", "symbolize", "targets"] {
+        for key in ["schema", "run", "strategies", "floors", "fork_cost", "rss", "peers", "unwinder", "symbolize", "crash_rate",
+                    "triage", "targets"] {
             XCTAssertNotNil(report[key], "missing \(key)")
         }
 
@@ -135,7 +136,8 @@ final class BenchTests: XCTestCase {
         let names = Set(targets.compactMap { $0["name"] as? String })
         for name in ["pool_outcome_latency", "pool_capacity_restored", "pool_vs_pebble_mixed_5", "pool_vs_pebble_mixed_25",
                      "fork_server_vs_c_floor", "cli_guard_fault_cost", "cli_pool_crash_rate", "signature_guard_overhead",
-                     "pool_string_calls_per_second", "pool_bytes_throughput", "symbolize_frame_cost"] {
+                     "pool_string_calls_per_second", "pool_bytes_throughput", "symbolize_frame_cost", "pool_crash_rate_vs_c_floor",
+                     "triage_overhead"] {
             XCTAssertTrue(names.contains(name), "no target \(name) in \(names.sorted())")
         }
         for target in targets {
@@ -190,6 +192,56 @@ final class BenchTests: XCTestCase {
         XCTAssertEqual(number(symbolize, "named_with_line", "symbolize"), offsets, "every offset gets a name and a line: \(symbolize)")
         XCTAssertEqual((target["measured"] as? NSNumber)?.doubleValue, number(symbolize, "cold_lookup_ns", "symbolize"))
         XCTAssertNotNil(target["pass"] as? Bool, "measured but not judged: \(target)")
+    }
+
+    /// The target of a section run alone: present, with its limit and comparison, judged on the
+    /// figures of the section (the speed itself is the bench's business).
+    private func sectionTarget(_ report: [String: Any], _ name: String, limit: Double, comparison: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let targets = try XCTUnwrap(report["targets"] as? [[String: Any]], file: file, line: line)
+        let target = try XCTUnwrap(targets.first { $0["name"] as? String == name }, "no target \(name)", file: file, line: line)
+        XCTAssertEqual((target["limit"] as? NSNumber)?.doubleValue, limit, file: file, line: line)
+        XCTAssertEqual(target["comparison"] as? String, comparison, file: file, line: line)
+        if target["measured"] is NSNull {
+            XCTAssertNotNil(target["note"] as? String, "\(name) unmeasured without a reason: \(target)", file: file, line: line)
+        } else {
+            XCTAssertNotNil(target["pass"] as? Bool, "\(name) measured but not judged: \(target)", file: file, line: line)
+        }
+        return target
+    }
+
+    /// `--only crash-rate` measures the pool's crash rate and the C floor (faultline-floors) in
+    /// alternating rounds and judges `pool_crash_rate_vs_c_floor` on their medians.
+    func testCrashRateSectionMeasuresPoolAndFloorAndReportsItsTarget() throws {
+        ProcessTable.becomeSubreaper()
+        let before = Set(ProcessTable.descendants(of: getpid()).map(\.pid))
+        let (report, _) = try runBench(["--json", "--quick", "--only", "crash-rate"])
+        let left = ProcessTable.descendants(of: getpid()).filter { !before.contains($0.pid) }
+        XCTAssertEqual(left, [], "left behind: \(left)")
+        let figures = try XCTUnwrap(report["crash_rate"] as? [String: Any])
+        let pool = number(figures, "pool_crashes_per_second", "crash_rate")
+        let floor = number(figures, "floor_crashes_per_second", "crash_rate")
+        XCTAssertGreaterThan(pool ?? 0, 0, "no pool figure: \(figures)")
+        XCTAssertGreaterThan(floor ?? 0, 0, "no floor figure: \(figures)")
+        XCTAssertEqual((figures["pool_rounds"] as? [Any])?.count, (figures["floor_rounds"] as? [Any])?.count, "\(figures)")
+        let target = try sectionTarget(report, "pool_crash_rate_vs_c_floor", limit: 0.9, comparison: ">=")
+        if let pool, let floor {
+            XCTAssertEqual((target["measured"] as? NSNumber)?.doubleValue ?? 0, pool / floor, accuracy: 1e-3 * pool / floor)
+        }
+    }
+
+    /// `--only triage` runs `faultline call` and `faultline triage --replays 0 --json` on the same
+    /// inputs (3 bugs) and judges `triage_overhead` on the medians of their wall times.
+    func testTriageSectionRunsBothCommandsAndReportsItsTarget() throws {
+        let (report, _) = try runBench(["--json", "--quick", "--only", "triage"])
+        let figures = try XCTUnwrap(report["triage"] as? [String: Any])
+        XCTAssertGreaterThan(number(figures, "call_seconds", "triage") ?? 0, 0, "\(figures)")
+        XCTAssertGreaterThan(number(figures, "triage_seconds", "triage") ?? 0, 0, "\(figures)")
+        XCTAssertEqual(number(figures, "groups", "triage"), 3, "one group per bug: \(figures)")
+        let inputs = number(figures, "inputs", "triage") ?? 0
+        XCTAssertEqual(number(figures, "faults", "triage"), inputs / 20, "5 % faulting: \(figures)")
+        let target = try sectionTarget(report, "triage_overhead", limit: 1.3, comparison: "<=")
+        XCTAssertFalse(target["measured"] is NSNull, "\(target)")
     }
 
     func testHumanTableGoesToStdoutAndProgressToStderr() throws {

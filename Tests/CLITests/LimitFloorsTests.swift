@@ -31,6 +31,16 @@ final class LimitFloorsTests: XCTestCase {
         // A sanity bound, not a timing assertion: a whole fork is not ten times cheaper than a fault seen by the parent.
         let fork = try XCTUnwrap(floors.forkCallExitWaitpid), fault = try XCTUnwrap(floors.faultSeenByParent)
         XCTAssertGreaterThan(fork.p50, fault.p50 / 10)
+        XCTAssertGreaterThan(floors.forkCrashUnwindPerSecond ?? 0, 0, "no crash floor")
+    }
+
+    func testTheCrashFloorAloneGivesARate() {
+        let (rate, note) = LimitFloors.crashFloor(crashes: 20, library: Fixtures.victimsLibrary)
+        XCTAssertGreaterThan(rate ?? 0, 0, note ?? "")
+        XCTAssertNil(note)
+        let (missing, why) = LimitFloors.crashFloor(crashes: 2, library: "/nonexistent/libvictims.so")
+        XCTAssertNil(missing)
+        XCTAssertTrue(why?.contains("fork_crash_unwind") == true, why ?? "no reason")
     }
 
     func testTheExecutableIsFoundBesideTheBuiltFaultline() {
@@ -43,12 +53,14 @@ final class LimitFloorsTests: XCTestCase {
         XCTAssertEqual(status, .exitCode(0), process.standardError)
         let lines = process.standardOutput.split(separator: "\n")
         XCTAssertEqual(lines.first, "iterations 1")
-        XCTAssertEqual(lines.count, 1 + 2 * LimitFloors.names.count, process.standardOutput)
+        XCTAssertEqual(lines.count, 1 + 2 * LimitFloors.names.count + 1, process.standardOutput)
+        XCTAssertTrue(lines.last?.hasPrefix("fork_crash_unwind.per_second ") == true, process.standardOutput)
     }
 
     func testABadIterationCountIsRefused() throws {
-        for argument in ["0", "-5", "abc", "", "2000000"] {
-            let (process, status) = try ChildProcess.run(LimitFloors.besideExecutable, [argument], timeout: 10)
+        for arguments in [["0"], ["-5"], ["abc"], [""], ["2000000"], ["--only", "nonsense", "5"], ["1", "lib", "extra"]] {
+            let argument = arguments.joined(separator: " ")
+            let (process, status) = try ChildProcess.run(LimitFloors.besideExecutable, arguments, timeout: 10)
             XCTAssertEqual(status, .exitCode(64), "argument \(argument)")
             XCTAssertEqual(process.standardOutput, "", "argument \(argument)")
         }
@@ -73,18 +85,20 @@ final class LimitFloorsTests: XCTestCase {
         for (index, name) in LimitFloors.names.enumerated() where name != "pipe_round_trip" && name != "eventfd_round_trip" {
             output += "\(name).p50_ns \(100 + index)\n\(name).p99_ns \(200 + index)\n"
         }
-        output += "eventfd_round_trip.error Function not implemented\nsomething else\n"
+        output += "eventfd_round_trip.error Function not implemented\nsomething else\nfork_crash_unwind.per_second 2900\n"
         let floors = LimitFloors.parse(output)
         XCTAssertEqual(floors.iterations, 7)
         XCTAssertEqual(floors.forkCallExitWaitpid, LimitFloors.Figure(p50: 100, p99: 200))
         XCTAssertEqual(floors.sigsetjmpFaultLongjmp, LimitFloors.Figure(p50: 106, p99: 206))
         XCTAssertNil(floors.pipeRoundTrip)
         XCTAssertNil(floors.eventfdRoundTrip)
+        XCTAssertEqual(floors.forkCrashUnwindPerSecond, 2900)
         XCTAssertFalse(floors.available)
         let reason = floors.reason ?? ""
         XCTAssertTrue(reason.contains("eventfd_round_trip: Function not implemented"), reason)
         XCTAssertTrue(reason.contains("no figure pipe_round_trip"), reason)
         XCTAssertFalse(reason.contains("no figure eventfd_round_trip"), reason)
+        XCTAssertTrue(LimitFloors.parse("iterations 1\n").reason?.contains(LimitFloors.crashFloorName) == true)
     }
 
     func testJSONRoundTripKeepsEveryFigure() throws {
@@ -92,10 +106,12 @@ final class LimitFloorsTests: XCTestCase {
         for (index, name) in LimitFloors.names.enumerated() {
             floors[name] = LimitFloors.Figure(p50: Double(index + 1), p99: Double(2 * index + 2))
         }
+        floors.forkCrashUnwindPerSecond = 2950
         let data = try JSONEncoder().encode(floors)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         let fork = try XCTUnwrap(object["fork_call_exit_waitpid"] as? [String: Any])
         XCTAssertEqual(fork["p50_ns"] as? Double, 1)
+        XCTAssertEqual((object["fork_crash_unwind"] as? [String: Any])?["per_second"] as? Double, 2950)
         XCTAssertEqual(try JSONDecoder().decode(LimitFloors.self, from: data), floors)
     }
 }

@@ -32,7 +32,10 @@ public struct Triage: Sendable {
     public private(set) var returned = 0
     private var found: [Group] = []
     private var slots: [String: Int] = [:]
-    private var last: (outcome: Outcome, slot: Int)?
+    /// The last distinct failures added and their groups, most recent first: a run
+    /// repeats a few faults (same frames, same names), whose key is then not made again.
+    private var recent: [(outcome: Outcome, slot: Int)] = []
+    private static let recentLimit = 8
 
     /// An empty triage; see ``add(_:index:)``.
     public init() {}
@@ -47,9 +50,15 @@ public struct Triage: Sendable {
     @discardableResult
     public mutating func add(_ outcome: Outcome, index: Int) -> String? {
         total += 1
-        if let last, last.outcome == outcome {
-            found[last.slot].indices.append(index)
-            return found[last.slot].key
+        if case .returned = outcome {
+            returned += 1
+            return nil
+        }
+        if let seen = recent.firstIndex(where: { $0.outcome == outcome }) {
+            let slot = recent[seen].slot
+            if seen > 0 { recent.insert(recent.remove(at: seen), at: 0) }
+            found[slot].indices.append(index)
+            return found[slot].key
         }
         guard let key = Self.key(of: outcome) else {
             returned += 1
@@ -64,7 +73,8 @@ public struct Triage: Sendable {
             slots[key] = slot
             found.append(Group(key: key, outcome: outcome, indices: [index]))
         }
-        last = (outcome, slot)
+        recent.insert((outcome, slot), at: 0)
+        if recent.count > Self.recentLimit { recent.removeLast() }
         return key
     }
 
