@@ -22,6 +22,8 @@
  * for more than FL_POOL_MAX_WORKERS.
  */
 #include "helper_internal.h"
+#include "helper_learn.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -87,8 +89,17 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     }
     uint64_t secret = fl_new_secret();
     pid_t helper = getpid();
+    const int learning = workers->sandbox != NULL && (workers->sandbox->flags & FL_SANDBOX_LEARN);
+    int handoff[2] = {-1, -1};
+    if (learning && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) != 0) handoff[0] = handoff[1] = -1;
     pid_t pid = fork();
     if (pid == 0) {
+        if (learning) {
+            fl_helper_learn_close_in_child();
+            close(handoff[0]);
+            if (handoff[1] < 0 || dup2(handoff[1], FL_SANDBOX_LEARN_HANDOFF_FD) < 0) _exit(125);
+            close(handoff[1]);
+        }
         close(pair[0]);
         close(memory);
         close(workers->control);
@@ -106,7 +117,9 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         fl_worker_main(&config);
     }
     close(pair[1]);
+    if (learning) close(handoff[1]);
     if (pid < 0) {
+        if (learning) close(handoff[0]);
         close(pair[0]);
         close(memory);
         munmap(channel, size);
@@ -117,6 +130,8 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     int inherited = madvise(channel, size, MADV_DONTFORK) != 0;
     slots[slots_used] = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel, .inherited = inherited};
     slots_used++;
+    /* A worker whose listener did not arrive would wait for an answer forever. */
+    if (learning && fl_helper_learn_receive(handoff[0], pid, channel) != 0) kill(pid, SIGKILL);
     int pidfd = fl_pidfd_open(pid);
     int fds[3] = {pair[0], memory, pidfd};
     int fd_count = pidfd >= 0 ? 3 : 2;
@@ -174,6 +189,7 @@ static void report_exit(helper_workers *workers, pid_t pid, int status) {
         if (!crashed && WIFSIGNALED(status) && crash_is_genuine(&slots[i]) && crash->signo == WTERMSIG(status)) {
             name_frames(workers, crash);
         }
+        fl_helper_learn_forget(pid);
         munmap(slots[i].channel, FL_CHANNEL_SIZE(workers->signature != NULL));
         slots[i] = slots[--slots_used];
         if (announced) {
