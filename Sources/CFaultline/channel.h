@@ -90,6 +90,7 @@ typedef struct fl_channel {
     _Atomic int64_t fault_ns;         /* when the handler was entered (a hint, for the pool's timeline only) */
     _Atomic int64_t reported_ns;      /* when its report was complete (a hint, likewise) */
     fl_report crash;                  /* written by the worker's fault handler */
+    _Alignas(4096) int64_t learn_index[FL_CHANNEL_CAPACITY];   /* learning: each call's index in its run (supervisor) */
     _Alignas(4096) int32_t inputs[FL_CHANNEL_CAPACITY];         /* read-only in the worker */
     _Alignas(4096) fl_call_record records[FL_CHANNEL_CAPACITY]; /* one per call, written after it */
 } fl_channel;
@@ -124,7 +125,8 @@ static inline uint64_t fl_bytes_hash(const uint8_t *bytes, uint64_t size) {
 
 enum fl_message_type {
     FL_MSG_CONFIGURE = 1, /* supervisor -> helper, first: `configure`; text = library bytes, then symbol bytes */
-    FL_MSG_READY,         /* helper -> supervisor: the function is loaded */
+    FL_MSG_READY,         /* helper -> supervisor: the function is loaded; learning: fds = the record's memfd
+                             (FL_SANDBOX_LEARN_SYSCALLS fl_learned_syscall, written by the helper) */
     FL_MSG_ERROR,         /* helper -> supervisor: `error`; text = dlerror's raw text (LIBRARY) */
     FL_MSG_SPAWNED,       /* helper -> supervisor: pid, `spawned`; fds = socket, [memfd,] pidfd */
     FL_MSG_EXITED,        /* helper -> supervisor: pid, `exited`; text = located frames (frames.c) */
@@ -147,7 +149,7 @@ enum fl_message_type {
    sources (an older faultline-helper beside a newer program) refuses the
    configuration (exit status 2), and the pool then re-executes its own
    program. Change it whenever a message changes. */
-#define FL_HELPER_PROTOCOL 16u
+#define FL_HELPER_PROTOCOL 17u
 
 /* Room for a configuration (a path and a symbol) or the located frames of one crash. */
 #define FL_MESSAGE_TEXT 32768

@@ -33,6 +33,7 @@
  * supervisor lives.
  */
 #include "helper_internal.h"
+#include "helper_learn.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -47,12 +48,12 @@
 /* Standby workers at most (announced beyond the goal), while deaths come faster than forks. */
 #define FL_HELPER_MAX_STANDBY 4
 
-static void send_ready(int control, const fl_sandbox_status *sandbox) {
+static void send_ready(int control, const fl_sandbox_status *sandbox, int learn_record) {
     static fl_message message;
     memset(&message, 0, offsetof(fl_message, text));
     message.type = FL_MSG_READY;
     if (sandbox != NULL) message.ready.sandbox = *sandbox;
-    fl_send_packet(control, &message, FL_MESSAGE_SIZE(&message), NULL, 0);
+    fl_send_packet(control, &message, FL_MESSAGE_SIZE(&message), &learn_record, learn_record >= 0 ? 1 : 0);
 }
 
 /* The sandbox every worker applies to itself (its own copy, after fork). */
@@ -112,7 +113,9 @@ void fl_helper_main(int control, const fl_helper_config *config) {
         sandbox = prepare_sandbox(control, config);
         workers.sandbox = &helper_sandbox;
     }
-    send_ready(control, config->sandboxed ? &sandbox : NULL);
+    int learn_record = -1;
+    if (config->sandboxed && (config->sandbox.flags & FL_SANDBOX_LEARN) && (learn_record = fl_helper_learn_record()) < 0) _exit(4);
+    send_ready(control, config->sandboxed ? &sandbox : NULL, learn_record);
     /* From here on the control socket's end-of-file tells us the supervisor is
        gone; the parent-death signal, tied to the thread that spawned us, would
        also fire when that thread ends while its process goes on. */
@@ -145,8 +148,11 @@ void fl_helper_main(int control, const fl_helper_config *config) {
         }
         if (goal > 0 && !spawn_failed) spawn_failed = fl_helper_ensure_spare(&workers) != 0;
         /* The control socket wakes us only at its end (RELEASE messages are read when a channel is needed). */
-        struct pollfd watch[2] = {{.fd = control, .events = POLLRDHUP}, {.fd = signal_fd, .events = POLLIN}};
-        if (poll(watch, 2, spawn_failed ? 100 : -1) < 0 && errno != EINTR) fl_helper_shut_down();
+        struct pollfd watch[2 + FL_HELPER_LEARN_MAX] = {{.fd = control, .events = POLLRDHUP}, {.fd = signal_fd, .events = POLLIN}};
+        int listening = fl_helper_learn_poll(watch + 2, FL_HELPER_LEARN_MAX);
+        if (poll(watch, 2 + (nfds_t)listening, spawn_failed ? 100 : -1) < 0 && errno != EINTR) fl_helper_shut_down();
+        /* Learning: answer first, a worker waits on each. */
+        if (listening > 0) fl_helper_learn_answer(watch + 2, listening);
         if (watch[1].revents) {
             struct signalfd_siginfo drained[16];
             while (read(signal_fd, drained, sizeof drained) > 0) {

@@ -24,6 +24,8 @@
  * for more than FL_POOL_MAX_WORKERS.
  */
 #include "helper_internal.h"
+#include "helper_learn.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -103,8 +105,17 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     /* The frames above this one are the worker's too: walked here (hits once
        cached), the worker's own walks find them in the caches it inherits. */
     if (workers->options & FL_CAPTURE_BACKTRACE) fl_backtrace_walk_once();
+    const int learning = workers->sandbox != NULL && (workers->sandbox->flags & FL_SANDBOX_LEARN);
+    int handoff[2] = {-1, -1};
+    if (learning && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) != 0) handoff[0] = handoff[1] = -1;
     pid_t pid = fork();
     if (pid == 0) {
+        if (learning) {
+            fl_helper_learn_close_in_child();
+            close(handoff[0]);
+            if (handoff[1] < 0 || dup2(handoff[1], FL_SANDBOX_LEARN_HANDOFF_FD) < 0) _exit(125);
+            close(handoff[1]);
+        }
         close(pair[0]);
         close(workers->control);
         close(workers->signal_fd);
@@ -120,10 +131,12 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
         fl_worker_main(&config);
     }
     close(pair[1]);
+    if (learning) close(handoff[1]);
     /* Later workers must not see this channel: not copied into their forks at all (fewer
        mappings to copy and tear down per fork), or else unmapped in them first thing. */
     fl_helper_channel_unshare(channel_id);
     if (pid < 0) {
+        if (learning) close(handoff[0]);
         close(pair[0]);
         fl_helper_channel_unused(channel_id);
         return -1;
@@ -131,6 +144,8 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     struct helper_slot *slot = &slots[slots_used++];
     *slot = (struct helper_slot){.pid = pid, .secret = secret, .channel = channel, .channel_id = channel_id,
                                  .socket = pair[0], .pidfd = fl_pidfd_open(pid)};
+    /* A worker whose listener did not arrive would wait for an answer forever. */
+    if (learning && fl_helper_learn_receive(handoff[0], pid, channel) != 0) kill(pid, SIGKILL);
     if (as_spare) spare_pid = pid;
     else announce(workers, slot);
     return 0;
@@ -180,6 +195,7 @@ static void report_exit(helper_workers *workers, pid_t pid, int status) {
         if (!crashed && WIFSIGNALED(status) && crash_is_genuine(&slots[i]) && crash->signo == WTERMSIG(status)) {
             name_frames(workers, crash);
         }
+        fl_helper_learn_forget(pid);
         fl_helper_channel_worker_gone(slots[i].channel_id, announced);
         if (slots[i].socket >= 0) close(slots[i].socket);
         if (slots[i].pidfd >= 0) close(slots[i].pidfd);

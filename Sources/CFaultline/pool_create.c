@@ -188,6 +188,17 @@ void fl_pool_destroy(fl_pool *pool) {
     if (pool) release(pool);
 }
 
+int fl_pool_learned(fl_pool *pool, fl_learned_syscall *out) {
+    pthread_mutex_lock(&pool->lock);
+    int have = pool->learned != NULL;
+    for (int i = 0; have && i < FL_SANDBOX_LEARN_SYSCALLS; i++) {
+        out[i].count = __atomic_load_n(&pool->learned[i].count, __ATOMIC_RELAXED);
+        out[i].first_input = __atomic_load_n(&pool->learned[i].first_input, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return have;
+}
+
 int fl_pool_sandbox_status(fl_pool *pool, fl_sandbox_status *status) {
     if (pool->config.sandbox == NULL) return 0;
     pthread_mutex_lock(&pool->lock);

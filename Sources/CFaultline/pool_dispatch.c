@@ -37,6 +37,7 @@ static void send_batch(fl_pool *pool, run_state *run, pool_worker *worker, const
     uint64_t offset = FL_ARGUMENT_TABLE;
     for (size_t j = 0; j < count; j++) {
         worker->batch[j] = indices[j];
+        if (pool->learned != NULL) channel->learn_index[j] = (int64_t)indices[j];
         if (!pool->with_records) {
             channel->inputs[j] = run->inputs[indices[j]];
             continue;

@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -295,6 +296,14 @@ int fl_pool_start_helper(fl_pool *pool, const fl_pool_config *config, fl_pool_er
     int fds[FL_IO_MAX_FDS];
     int fd_count = 0;
     ssize_t got = fl_pool_receive(pool, fds, &fd_count, 0);
+    if (got > 0 && pool->incoming.type == FL_MSG_READY && fd_count == 1) {
+        /* Learning: the helper's record, read here at will (a later helper's replaces it). */
+        void *record = mmap(NULL, sizeof(fl_learned_syscall) * FL_SANDBOX_LEARN_SYSCALLS, PROT_READ, MAP_SHARED, fds[0], 0);
+        if (record != MAP_FAILED) {
+            if (pool->learned != NULL) munmap((void *)pool->learned, sizeof(fl_learned_syscall) * FL_SANDBOX_LEARN_SYSCALLS);
+            pool->learned = record;
+        }
+    }
     for (int i = 0; i < fd_count; i++) close(fds[i]);
     if (got > 0 && pool->incoming.type == FL_MSG_READY) {
         pool->sandbox_status = pool->incoming.ready.sandbox;

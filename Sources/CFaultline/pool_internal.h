@@ -73,6 +73,7 @@ struct fl_pool {
     char *config_init;
     fl_sandbox_config sandbox; /* the copy config.sandbox points at (its program and paths malloc'd) */
     fl_sandbox_status sandbox_status; /* what the latest helper's probe enforced */
+    const fl_learned_syscall *learned; /* learning: the latest helper's record (mapped read-only), or NULL */
     /* Named frames of recent crashes, by their stack (the helper locates a stack
        once; the same stack again is named here, without waiting for it): the
        key is a hash of the addresses, the addresses themselves are compared.

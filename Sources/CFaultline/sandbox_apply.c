@@ -30,7 +30,9 @@
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -73,7 +75,36 @@ static uint32_t install_filter(struct fl_sandbox *box) {
     return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0 ? FL_ENFORCED_SECCOMP : 0;
 }
 
+/* Learning (FL_SANDBOX_LEARN): the notifying program with a listener, handed
+   to the helper on FL_SANDBOX_LEARN_HANDOFF_FD (the program allows sendmsg on
+   it alone), then both closed (those closes are the helper's first answers). */
+static uint32_t install_learning(struct fl_sandbox *box) {
+    struct sock_fprog program = {.len = (unsigned short)box->filter_length, .filter = box->filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 0;
+    long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+    if (listener < 0) return 0;
+    char byte = 'L';
+    struct iovec io = {&byte, 1};
+    union {
+        struct cmsghdr header;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    int fd = (int)listener;
+    memcpy(CMSG_DATA(header), &fd, sizeof fd);
+    ssize_t sent = sendmsg(FL_SANDBOX_LEARN_HANDOFF_FD, &message, MSG_NOSIGNAL);
+    close(fd);
+    close(FL_SANDBOX_LEARN_HANDOFF_FD);
+    return sent == 1 ? FL_ENFORCED_SECCOMP : 0;
+}
+
 uint32_t fl_sandbox_apply(struct fl_sandbox *box) {
+    if (box->flags & FL_SANDBOX_LEARN) return box->filter != NULL ? install_learning(box) : 0;
     uint32_t applied = apply_limits(box);
     applied |= enter_namespaces(box);
     applied |= restrict_files(box);

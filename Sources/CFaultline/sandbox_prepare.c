@@ -159,6 +159,11 @@ int fl_sandbox_prepare(struct fl_sandbox *box, const fl_sandbox_config *config, 
         status->error_number = error;
         return -1;
     }
+    if (config->flags & FL_SANDBOX_LEARN) {
+        /* Learning is not a sandbox: no probe (nobody would answer its notifications), nothing enforced. */
+        box->enforced = box->filter != NULL ? FL_ENFORCED_SECCOMP : 0;
+        return box->filter != NULL ? 0 : (status->error_number = EINVAL, -1);
+    }
     if (make_ruleset(box, config, status) != 0) return -1;
     if (config->flags & FL_SANDBOX_NETWORK_NONE) fl_sandbox_make_netns(&box->userns_fd, &box->netns_fd);
     box->enforced = probe(box);

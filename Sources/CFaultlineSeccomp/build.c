@@ -160,3 +160,34 @@ int fl_seccomp_build(uint32_t preset, uint32_t flags, const fl_seccomp_rule *rul
     seccomp_release(context);
     return failed ? -1 : 0;
 }
+
+/* Learning: every call notifies the helper (SCMP_ACT_NOTIFY), except those that
+   must not wait for it: the end of a thread or process and a signal handler's
+   return, and the pool worker's own channel (recvfrom, sendto, kill to the
+   helper) and the listener's hand-over (sendmsg on the hand-over descriptor). */
+int fl_seccomp_build_learning(uint32_t handoff_fd, void **program, uint32_t *length, fl_seccomp_error *error) {
+    *program = NULL;
+    *length = 0;
+    *error = (fl_seccomp_error){0, -1, 0};
+    scmp_filter_ctx context = seccomp_init(SCMP_ACT_NOTIFY);
+    if (context == NULL) {
+        *error = (fl_seccomp_error){FL_SECCOMP_ERROR_SYSTEM, -1, ENOMEM};
+        return -1;
+    }
+    static const char *const exempt[] = {"exit_group", "exit", "rt_sigreturn", "recvfrom", "sendto", "kill"};
+    int failed = seccomp_attr_set(context, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP) != 0;
+    for (size_t i = 0; !failed && i < sizeof exempt / sizeof exempt[0]; i++) {
+        int32_t number = fl_seccomp_number(exempt[i]);
+        if (number >= 0) failed = seccomp_rule_add_exact(context, SCMP_ACT_ALLOW, number, 0) != 0;
+    }
+    int32_t sendmsg = fl_seccomp_number("sendmsg");
+    if (!failed && sendmsg >= 0)
+        failed = seccomp_rule_add_exact(context, SCMP_ACT_ALLOW, sendmsg, 1, SCMP_A0(SCMP_CMP_EQ, handoff_fd)) != 0;
+    int exported = failed ? EINVAL : export_program(context, program, length);
+    seccomp_release(context);
+    if (exported != 0) {
+        *error = (fl_seccomp_error){FL_SECCOMP_ERROR_SYSTEM, -1, exported};
+        return -1;
+    }
+    return 0;
+}

@@ -19,6 +19,8 @@ struct AnsweredChunk {
 /// What the strategy made for a run reports about its sandbox.
 final class SandboxAnnouncement {
     var status: SandboxStatus?
+    /// Learning mode: what the pool recorded.
+    var learned: (() -> [LearnedSyscall]?)?
 }
 
 extension CallOptions {
@@ -31,6 +33,7 @@ extension CallOptions {
         let sandbox = try sandboxOptions.sandbox()
         let announcement = SandboxAnnouncement()
         guard let signatureText = signature else {
+            defer { sandboxOptions.reportLearned(announcement) }
             return try serve(format: .int32, chunk: Self.chunk, inputJSON: { String($0) }, sandbox: sandbox,
                              announcement: announcement, consume: consume) {
                 let strategy = try makeStrategy(sandbox, announcement)
@@ -42,6 +45,7 @@ extension CallOptions {
         }
         let parsed: Signature
         do { parsed = try Signature(parsing: signatureText) } catch { throw ValidationError(error.description) }
+        defer { sandboxOptions.reportLearned(announcement) }
         try serve(format: .signature(parsed), chunk: Self.signatureChunk,
                   inputJSON: Signature.inputJSON, sandbox: sandbox, announcement: announcement, consume: consume) {
             let caller = try makeSignatureCaller(parsed, sandbox, announcement)
@@ -70,7 +74,10 @@ extension CallOptions {
         let output = OutputStream.claimStandardOutput()
         let call = try start()
         var sandboxMember: String?
-        if let sandbox, let status = announcement.status {
+        if let sandbox, sandbox.learn {
+            StandardError.write("faultline: NOT sandboxed: learning mode (--sandbox-learn): every system call is allowed and recorded")
+            sandboxMember = "\"sandbox\":{\"sandboxed\":false,\"learn\":true}"
+        } else if let sandbox, let status = announcement.status {
             StandardError.write("faultline: " + SandboxReport.summary(sandbox, status))
             sandboxMember = SandboxReport.jsonMember(sandbox, status)
         }
@@ -125,12 +132,14 @@ extension CallOptions {
             guard let initializer else {
                 let pool = try WorkerPool(library: library, symbol: symbol, configuration: poolConfiguration(sandbox))
                 announcement.status = pool.sandboxStatus
+                announcement.learned = { pool.learnedSyscalls }
                 return PoolStrategy(pool)
             }
             // A pool with an initializer carries argument records, even for int32(int32).
             let pool = try WorkerPool(library: library, symbol: symbol, signature: .default, initializer: initializer,
                                       configuration: poolConfiguration(sandbox))
             announcement.status = pool.sandboxStatus
+            announcement.learned = { pool.learnedSyscalls }
             return PoolRecordStrategy(pool: pool)
         }
     }
@@ -178,6 +187,7 @@ extension CallOptions {
             let pool = try WorkerPool(library: library, symbol: symbol, signature: signature, initializer: initializer,
                                       configuration: poolConfiguration(sandbox))
             announcement.status = pool.sandboxStatus
+            announcement.learned = { pool.learnedSyscalls }
             SignalWatcher.onStop { pool.shutdown() }
             return PoolSignatureCaller(pool: pool)
         }

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Faultline
 
 /// The sandbox flags of `faultline call` and `faultline triage`.
@@ -30,6 +33,12 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With --sandbox: RLIMIT_NOFILE.", valueName: "n"))
     var openFilesLimit: Int?
 
+    @Flag(name: .customLong("sandbox-learn"), help: "Learning mode (pool only; NOT a sandbox): every system call is allowed and recorded; stderr lists them (name, count, first input).")
+    var learn = false
+
+    @Option(name: .customLong("sandbox-learn-file"), help: ArgumentHelp("With --sandbox-learn: write the calls made as a --sandbox-policy file.", valueName: "file"))
+    var learnFile: String?
+
     @Flag(help: "With --sandbox: exit 2 instead of running with less than asked (see the \"sandbox\" member of the first line).")
     var sandboxStrict = false
 
@@ -43,6 +52,9 @@ struct SandboxOptions: ParsableArguments {
 
     /// Checks the flags against the strategy.
     func validate(strategy: CallOptions.StrategyName) throws {
+        if learnFile != nil && !learn { throw ValidationError("--sandbox-learn-file needs --sandbox-learn") }
+        if learn && preset != nil { throw ValidationError("--sandbox-learn runs without a sandbox: leave out --sandbox") }
+        if learn && strategy != .pool { throw ValidationError("--sandbox-learn needs --strategy pool") }
         if preset == nil, let flag = dependentFlags.first(where: { $0.1 })?.0 {
             throw ValidationError("\(flag) needs --sandbox PRESET (pure or threads)")
         }
@@ -57,6 +69,7 @@ struct SandboxOptions: ParsableArguments {
 
     /// The sandbox the flags describe (rules parsed, the policy file read), or nil without --sandbox.
     func sandbox() throws -> Sandbox? {
+        if learn { return .learning }
         guard let preset else { return nil }
         var rules: [SyscallRule] = []
         do {
@@ -86,6 +99,36 @@ struct SandboxOptions: ParsableArguments {
 
 extension Sandbox.Preset: ExpressibleByArgument {}
 extension Sandbox.Network: ExpressibleByArgument {}
+
+extension SandboxOptions {
+    /// Learning mode, after the run: the calls on stderr, and the policy file if asked.
+    func reportLearned(_ announcement: SandboxAnnouncement) {
+        guard learn, let learned = announcement.learned?() else { return }
+        let made = learned.filter { $0.firstInput != nil }
+        StandardError.write("faultline: learned \(made.count) system calls (NOT sandboxed):")
+        for call in made.sorted(by: { ($0.firstInput!, $0.name) < ($1.firstInput!, $1.name) }) {
+            StandardError.write("faultline:   \(call.name) \(call.count) first input \(call.firstInput!)")
+        }
+        guard let learnFile else { return }
+        let text = LearnedSyscall.policy(learned)
+        if FileManagerless.write(text, to: learnFile) != 0 {
+            StandardError.write("faultline: cannot write '\(learnFile)'")
+        } else {
+            StandardError.write("faultline: wrote the policy \(learnFile) (use: --sandbox pure --sandbox-policy \(learnFile))")
+        }
+    }
+}
+
+/// Writes a file with Glibc only.
+enum FileManagerless {
+    static func write(_ text: String, to path: String) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count ? 0 : EIO
+    }
+}
 
 /// What a run says about its sandbox: one line on stderr, and the `"sandbox"`
 /// member of the first JSON line.

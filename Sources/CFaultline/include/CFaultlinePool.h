@@ -217,6 +217,9 @@ int fl_pool_run_written(fl_pool *pool, const uint64_t *offsets, size_t count, fl
 /** With a sandbox: 1 and what the helper's probe enforced in `status` (the
     latest helper's); 0 without a sandbox. */
 int fl_pool_sandbox_status(fl_pool *pool, fl_sandbox_status *status);
+/** Learning (FL_SANDBOX_LEARN): copies the latest helper's record of
+    FL_SANDBOX_LEARN_SYSCALLS system calls into `out`; 1, or 0 when there is none. */
+int fl_pool_learned(fl_pool *pool, fl_learned_syscall *out);
 
 /** The program the helper runs (chosen once, when the pool was created; see fl_pool_config.executable). */
 const char *fl_pool_helper_executable(fl_pool *pool);

@@ -39,7 +39,19 @@ enum {
     FL_SANDBOX_LIMIT_CPU = 1u << 2,     /**< RLIMIT_CPU = cpu_seconds (soft; hard one second more) */
     FL_SANDBOX_LIMIT_FSIZE = 1u << 3,   /**< RLIMIT_FSIZE = file_size */
     FL_SANDBOX_LIMIT_NOFILE = 1u << 4,  /**< RLIMIT_NOFILE = open_files */
+    FL_SANDBOX_LEARN = 1u << 5,         /**< learning (pool only): NOT a sandbox; the program notifies the helper
+                                             (SECCOMP_RET_USER_NOTIF), which records each call and lets it continue */
 };
+
+/** Learning: the descriptor a worker hands its seccomp listener over (sendmsg, allowed on it alone). */
+#define FL_SANDBOX_LEARN_HANDOFF_FD 1000
+/** Learning: system call numbers recorded (0 ..< this). */
+#define FL_SANDBOX_LEARN_SYSCALLS 512
+/** Learning: what the helper recorded of one system call number. */
+typedef struct fl_learned_syscall {
+    uint64_t count;       /**< notifications, made during a call or not */
+    int64_t first_input;  /**< index (in its fl_pool_run) of the first input during whose call it was made; -1: none */
+} fl_learned_syscall;
 
 /** What a prepared sandbox enforces in its workers (`enforced`, measured by a probe). */
 enum {

@@ -85,6 +85,13 @@ typedef struct fl_seccomp_error {
 int fl_seccomp_build(uint32_t preset, uint32_t flags, const fl_seccomp_rule *rules, size_t count, void **program,
                      uint32_t *length, uint32_t *rule_count, fl_seccomp_error *error);
 
+/**
+ * Learning: a program whose default is SECCOMP_RET_USER_NOTIF, allowing
+ * exit_group, exit, rt_sigreturn, recvfrom, sendto, kill, and sendmsg on
+ * `handoff_fd` (build.c). 0 with a malloc'd program, or -1 and `error`.
+ */
+int fl_seccomp_build_learning(uint32_t handoff_fd, void **program, uint32_t *length, fl_seccomp_error *error);
+
 /** The number of a system call of the native architecture, or -1 when it has none by that name. */
 int32_t fl_seccomp_number(const char *name);
 

@@ -54,6 +54,17 @@ public struct Sandbox: Hashable, Sendable {
     public var openFilesLimit: Int?
     /// Refuse to run (``SandboxError/notEnforced(missing:status:)``) with less than asked.
     public var strict: Bool
+    /// Learning mode (pool only): NOT a sandbox. Every system call is allowed but
+    /// recorded by the helper (seccomp user notification); see
+    /// ``WorkerPool/learnedSyscalls``. The other members are ignored.
+    public var learn: Bool = false
+
+    /// Learning mode: nothing enforced, every system call recorded.
+    public static var learning: Sandbox {
+        var sandbox = Sandbox(.pure, network: .host)
+        sandbox.learn = true
+        return sandbox
+    }
 
     /// Creates a sandbox; see the properties.
     public init(_ preset: Preset = .pure, allowRead: [String] = [], allowWrite: [String] = [], rules: [SyscallRule] = [],

@@ -21,6 +21,20 @@ struct SandboxProgram {
         if let limit = sandbox.cpuLimit, limit < 1 { throw .invalidLimit("the CPU limit must be at least 1 second, got \(limit)") }
         if let limit = sandbox.fileSizeLimit, limit < 0 { throw .invalidLimit("the file size limit must be at least 0 bytes, got \(limit)") }
         if let limit = sandbox.openFilesLimit, limit < 1 { throw .invalidLimit("the open files limit must be at least 1, got \(limit)") }
+        if sandbox.learn {
+            var program: UnsafeMutableRawPointer?
+            var length: UInt32 = 0
+            var error = fl_seccomp_error()
+            guard fl_seccomp_build_learning(UInt32(FL_SANDBOX_LEARN_HANDOFF_FD), &program, &length, &error) == 0, let program else {
+                throw .programFailed(Errno(rawValue: error.error_number))
+            }
+            defer { free(program) }
+            filter = Array(UnsafeRawBufferPointer(start: program, count: Int(length) * 8))
+            ruleCount = 0
+            readPaths = []
+            writePaths = []
+            return
+        }
         readPaths = try sandbox.allowRead.map(Self.absolute)
         writePaths = try sandbox.allowWrite.map(Self.absolute)
         var flags = forPool ? UInt32(FL_SECCOMP_POOL_WORKER) : 0
@@ -96,7 +110,7 @@ struct SandboxProgram {
         return try filter.withUnsafeBytes { program in
             try readPointers.withUnsafeBufferPointer { readBuffer in
                 try writePointers.withUnsafeBufferPointer { writeBuffer in
-                    var flags: UInt32 = 0
+                    var flags: UInt32 = sandbox.learn ? UInt32(FL_SANDBOX_LEARN) : 0
                     if sandbox.network == .none { flags |= UInt32(FL_SANDBOX_NETWORK_NONE) }
                     if sandbox.strict { flags |= UInt32(FL_SANDBOX_STRICT) }
                     if sandbox.cpuLimit != nil { flags |= UInt32(FL_SANDBOX_LIMIT_CPU) }
