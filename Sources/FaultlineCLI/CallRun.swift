@@ -21,6 +21,17 @@ final class SandboxAnnouncement {
     var status: SandboxStatus?
     /// Learning mode: what the pool recorded.
     var learned: (() -> [LearnedSyscall]?)?
+    /// Learning mode: the run-wide index of the input that first made each call. The
+    /// pool records it within the chunk being run, so it is read after every chunk.
+    private(set) var firstInputs: [String: Int] = [:]
+
+    /// Notes the calls first made in the chunk that starts at input `firstIndex`.
+    func noteChunk(firstIndex: Int) {
+        guard let learned = learned?() else { return }
+        for call in learned where firstInputs[call.name] == nil {
+            if let first = call.firstInput { firstInputs[call.name] = firstIndex + first }
+        }
+    }
 }
 
 extension CallOptions {
@@ -95,6 +106,7 @@ extension CallOptions {
             try consume(output, AnsweredChunk(outcomes: outcomes, inputJSON: { inputJSON(inputs[$0]) }, firstIndex: answered,
                                               sandboxMember: answered == 0 ? sandboxMember : nil))
             output.flush()
+            announcement.noteChunk(firstIndex: answered)
             answered += inputs.count
             progress.update(done: answered)
         }

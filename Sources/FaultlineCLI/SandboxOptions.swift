@@ -103,7 +103,11 @@ extension Sandbox.Network: ExpressibleByArgument {}
 extension SandboxOptions {
     /// Learning mode, after the run: the calls on stderr, and the policy file if asked.
     func reportLearned(_ announcement: SandboxAnnouncement) {
-        guard learn, let learned = announcement.learned?() else { return }
+        guard learn, var learned = announcement.learned?() else { return }
+        // Run-wide input indices (the pool's are within a chunk).
+        for index in learned.indices {
+            if let first = announcement.firstInputs[learned[index].name] { learned[index].firstInput = first }
+        }
         let made = learned.filter { $0.firstInput != nil }
         StandardError.write("faultline: learned \(made.count) system calls (NOT sandboxed):")
         for call in made.sorted(by: { ($0.firstInput!, $0.name) < ($1.firstInput!, $1.name) }) {

@@ -33,6 +33,15 @@ final class SandboxLearnCLITests: XCTestCase {
         XCTAssertTrue(caught.stdout.contains("\"outcome\":\"violation\"") && caught.stdout.contains("\"name\":\"openat\""), caught.stdout)
     }
 
+    func testTheFirstInputIsCountedAcrossChunks() throws {
+        // With a signature the CLI runs 1,024 inputs at a time: the call first made by
+        // input 1,030 is said to be input 1,030, not the 6th of its chunk.
+        let inputs = (0..<1100).map { $0 == 1030 ? "[-1]" : "[\($0)]" }
+        let learned = try run(["fl_sb_open_etc", "--sandbox-learn", "--workers", "1", "--signature", "int32(int32)", "--"] + inputs)
+        XCTAssertEqual(learned.status, .exitCode(0), learned.stderr)
+        XCTAssertTrue(learned.stderr.contains("openat 1 first input 1030"), learned.stderr)
+    }
+
     func testLearningFlagsAreCheckedOneLineExit2() throws {
         for (flags, message) in [(["--sandbox-learn", "--strategy", "fork"], "--sandbox-learn needs --strategy pool"),
                                  (["--sandbox-learn", "--sandbox", "pure"], "--sandbox-learn runs without a sandbox"),
