@@ -42,7 +42,7 @@ struct FaultlineCommand: ParsableCommand {
     /// stderr and exit status 2; `--help` prints help and exits 0.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Self.spelledOut(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             // A run that failed because SIGINT/SIGTERM stopped the workers: the watcher exits.
@@ -58,6 +58,25 @@ struct FaultlineCommand: ParsableCommand {
             StandardError.write("faultline: \(message)")
             Glibc.exit(2)
         }
+    }
+}
+
+extension FaultlineCommand {
+    /// The arguments with `--sandbox-learn=FILE` spelled out as `--sandbox-learn
+    /// --sandbox-learn-file FILE` (an option whose value may be left out, which the
+    /// argument parser has no form for); nothing after `--` is touched.
+    static func spelledOut(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var options = true
+        for argument in arguments {
+            if argument == "--" { options = false }
+            if options, argument.hasPrefix("--sandbox-learn=") {
+                result += ["--sandbox-learn", "--sandbox-learn-file", String(argument.dropFirst("--sandbox-learn=".count))]
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
     }
 }
 

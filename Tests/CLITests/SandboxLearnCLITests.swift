@@ -20,7 +20,7 @@ final class SandboxLearnCLITests: XCTestCase {
         XCTAssertTrue(open.stdout.contains("\"sandbox\":{\"sandboxed\":false,\"learn\":true}"), open.stdout)
         XCTAssertTrue(open.stderr.contains("NOT sandboxed"), open.stderr)
         XCTAssertTrue(open.stderr.contains("openat 1 first input 1"), open.stderr)
-        let socket = try run(["fl_sb_socket", "--sandbox-learn", "--sandbox-learn-file", path, "--workers", "1", "--", "-1"])
+        let socket = try run(["fl_sb_socket", "--sandbox-learn=\(path)", "--workers", "1", "--", "-1"])
         XCTAssertEqual(socket.status, .exitCode(0), socket.stderr)
         XCTAssertTrue(socket.stderr.contains("socket 1 first input 0"), socket.stderr)
         let policy = try String(contentsOfFile: path, encoding: .utf8)

@@ -14,10 +14,11 @@ from ._run import (FaultlineError, FaultlineNotFoundError, FaultlineUsageError, 
                    find_executable, stream)
 from ._executor import FaultlineExecutor
 from ._triage import Group, Triage, triage
+from ._learn import Learned, LearnedCall, learn
 from ._version import __version__
 
 __all__ = [
-    "call", "stream", "triage", "find_executable", "FaultlineExecutor", "Triage", "Group",
+    "call", "stream", "triage", "learn", "Learned", "LearnedCall", "find_executable", "FaultlineExecutor", "Triage", "Group",
     "Outcome", "Returned", "Signaled", "Exited", "TimedOut", "Corrupted", "Violation", "Syscall", "Frame",
     "Sandbox",
     "FaultlineError", "FaultlineUsageError", "FaultlineNotFoundError",
