@@ -110,8 +110,7 @@ void fl_fault_facts_load(void) {
     }
 }
 
-/* Copies up to `size` bytes at `from` (any address) into `to`; the count copied. */
-static size_t copy_checked(void *to, const void *from, size_t size) {
+size_t fl_copy_checked(void *to, const void *from, size_t size) {
     struct iovec local = {.iov_base = to, .iov_len = size};
     struct iovec remote = {.iov_base = (void *)(uintptr_t)from, .iov_len = size};
     long copied = syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L);
@@ -126,7 +125,7 @@ static void take_text(fl_report *report, const char *prefix, const char *from) {
     while (length < FL_MESSAGE_MAX) {
         size_t chunk = 4096 - ((uintptr_t)from & 4095);
         if (chunk > FL_MESSAGE_MAX - length) chunk = FL_MESSAGE_MAX - length;
-        size_t copied = copy_checked(report->message + length, from, chunk);
+        size_t copied = fl_copy_checked(report->message + length, from, chunk);
         size_t end = 0;
         while (end < copied && report->message[length + end] != '\0') end++;
         length += end;
@@ -140,9 +139,9 @@ static void take_text(fl_report *report, const char *prefix, const char *from) {
 static void capture_message(fl_report *report) {
     if (abort_msg_slot != NULL) {
         struct fl_abort_msg *message = NULL;
-        if (copy_checked(&message, (const void *)abort_msg_slot, sizeof message) == sizeof message && message != NULL) {
+        if (fl_copy_checked(&message, (const void *)abort_msg_slot, sizeof message) == sizeof message && message != NULL) {
             unsigned int size = 0;
-            copy_checked(&size, &message->size, sizeof size);
+            fl_copy_checked(&size, &message->size, sizeof size);
             take_text(report, "", message->msg);
             *abort_msg_slot = NULL;
             if (size >= 4096 && size <= (1u << 20) && ((uintptr_t)message & 4095) == 0) syscall(SYS_munmap, message, (size_t)size);
@@ -154,9 +153,9 @@ static void capture_message(fl_report *report) {
         /* std::type_info: a vtable pointer, then the mangled name (a leading '*' marks a local type). */
         const void *type = type_of();
         const char *name = NULL;
-        if (type != NULL && copy_checked(&name, (const char *)type + sizeof(void *), sizeof name) == sizeof name && name != NULL) {
+        if (type != NULL && fl_copy_checked(&name, (const char *)type + sizeof(void *), sizeof name) == sizeof name && name != NULL) {
             char first = 0;
-            copy_checked(&first, name, 1);
+            fl_copy_checked(&first, name, 1);
             take_text(report, "typeinfo:", first == '*' ? name + 1 : name);
         }
     }

@@ -17,8 +17,8 @@
  * address in no object the helper has loaded (a library the callee loaded in
  * the worker) is located by the worker's own note of it (image_notes.c).
  *
- * Encoding keeps a cache of encoded frames by address: crashes tend to
- * happen at the same few places.
+ * Encoding keeps a cache of the frames the helper located, by address:
+ * crashes tend to happen at the same few places.
  *
  * Never used in a signal handler (dl_iterate_phdr, realpath, malloc). The
  * cache is not thread-safe: only the single-threaded helper encodes.
@@ -58,8 +58,13 @@ static const fl_image_note *noted_image(const fl_report *crash, uint64_t pc) {
     return NULL;
 }
 
-/* The encoded frame for `address`, from the cache or made now; NULL without memory. */
-static const char *encoded_frame(const fl_report *crash, uint64_t address, int is_return_address, size_t *length) {
+/* The encoded frame for `address`, from the cache or made now; NULL without memory.
+   Only what the helper located in its own address space is cached: a frame it
+   could not locate (found by the worker's note, or by nothing) may be another
+   image in the next worker, so it is made anew and *owned says the caller frees it. */
+static const char *encoded_frame(const fl_report *crash, uint64_t address, int is_return_address, size_t *length,
+                                 int *owned) {
+    *owned = 0;
     size_t slot = (size_t)((address >> 2) % CACHE_SLOTS);
     if (cache[slot].bytes && cache[slot].address == address) {
         *length = cache[slot].length;
@@ -68,9 +73,9 @@ static const char *encoded_frame(const fl_report *crash, uint64_t address, int i
     fl_image_location location;
     /* A return address may be one past its image's last byte: located one byte earlier. */
     uint64_t pc = is_return_address && address > 0 ? address - 1 : address;
-    int found = address > 0 && fl_image_locate(pc, &location);
-    /* Not loaded here: the worker's own note, never cached (another worker may have
-       loaded something else at that address). */
+    const int located = address > 0 && fl_image_locate(pc, &location);
+    int found = located;
+    /* Not loaded here: the worker's own note of it. */
     const fl_image_note *note = found || address == 0 ? NULL : noted_image(crash, pc);
     if (note) {
         found = 1;
@@ -94,15 +99,15 @@ static const char *encoded_frame(const fl_report *crash, uint64_t address, int i
     put32(bytes + 24, image_length);
     if (id_length) memcpy(bytes + FRAME_HEADER, location.build_id, id_length);
     if (image_length) memcpy(bytes + FRAME_HEADER + id_length, path, image_length);
-    if (note) {
-        *length = size;
-        return bytes; /* the caller frees it */
+    *length = size;
+    if (!located) {
+        *owned = 1;
+        return bytes;
     }
     free(cache[slot].bytes);
     cache[slot].address = address;
     cache[slot].bytes = bytes;
     cache[slot].length = size;
-    *length = size;
     return bytes;
 }
 
@@ -110,15 +115,15 @@ size_t fl_frames_encode(const fl_report *crash, char *out, size_t capacity) {
     size_t used = 0;
     for (uint32_t i = 0; i < crash->frame_count && i < FL_MAX_FRAMES; i++) {
         size_t length = 0;
-        const char *bytes = encoded_frame(crash, crash->frames[i], i > 0, &length);
-        int owned = bytes && !(cache[(size_t)((crash->frames[i] >> 2) % CACHE_SLOTS)].bytes == bytes);
-        if (!bytes || length > capacity - used) {
-            if (owned) free((void *)bytes);
-            break;
+        int owned = 0;
+        const char *bytes = encoded_frame(crash, crash->frames[i], i > 0, &length, &owned);
+        int fits = bytes && length <= capacity - used;
+        if (fits) {
+            memcpy(out + used, bytes, length);
+            used += length;
         }
-        memcpy(out + used, bytes, length);
-        used += length;
         if (owned) free((void *)bytes);
+        if (!fits) break;
     }
     return used;
 }

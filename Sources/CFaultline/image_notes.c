@@ -27,8 +27,6 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 
 #define MAX_KNOWN 256
 
@@ -65,9 +63,7 @@ static int is_known(uint64_t pc) {
 
 /* Copies `size` bytes at any address; 1 when all were readable. */
 static int copy_in(void *to, uint64_t from, size_t size) {
-    struct iovec local = {.iov_base = to, .iov_len = size};
-    struct iovec remote = {.iov_base = (void *)(uintptr_t)from, .iov_len = size};
-    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)size;
+    return fl_copy_checked(to, (const void *)(uintptr_t)from, size) == size;
 }
 
 /* The build-id of the object at `bias` from its PT_NOTE segment `phdr`. */

@@ -22,6 +22,10 @@ void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void
    abort message, libstdc++'s current exception, libffi's code). Call again after a
    library was loaded: a C++ runtime loaded with it is found then. */
 void fl_fault_facts_load(void);
+/* fault_facts.c, async-signal-safe (one process_vm_readv on this process): copies up to
+   `size` bytes at `from`, any address, into `to`; returns the count copied. A wild
+   pointer gives a short count (EFAULT), never a fault in the handler that reads it. */
+size_t fl_copy_checked(void *to, const void *from, size_t size);
 /* fault_facts.c, async-signal-safe: sp, access and (SIGABRT) message of `report`
    (its `code` already filled) from the signal's context; for SIGSYS from
    seccomp (SYS_SECCOMP), kind VIOLATION with the system call's number, arch,

@@ -109,11 +109,10 @@ package enum JSONText {
         line += ",\"backtrace\":[" + fault.backtrace.map { quoted($0.description) }.joined(separator: ",") + "]"
         line += ",\"frames\":[" + fault.backtrace.map(frame).joined(separator: ",") + "]"
         if fault.truncated { line += ",\"truncated\":true" }
-        line += ",\"access\":" + (fault.access.map { "\"\($0.rawValue)\"" } ?? "null")
+        line += ",\"access\":" + access(fault.access)
         if let message = fault.message { line += ",\"message\":" + quoted(message) }
         if let stackPointer = fault.stackPointer { line += ",\"stack_pointer\":\(stackPointer)" }
-        let severity = fault.severity
-        line += ",\"severity\":{\"class\":\"\(severity.crashClass)\",\"exploitability\":\"\(severity.exploitability.rawValue)\"}"
+        line += ",\"severity\":" + severity(fault.severity)
         line += ",\"bucket\":\"\(fault.bucket)\""
         if fault.cutAtCall { line += ",\"cut_at_call\":true" }
         faultCache.withLock { cache in
@@ -159,6 +158,16 @@ package enum JSONText {
     }
 
     private static let faultCache = Mutex(FaultCache())
+
+    /// An access kind as JSON: `"write"`, or `null` when unknown.
+    package static func access(_ access: Fault.Access?) -> String {
+        access.map { "\"\($0.rawValue)\"" } ?? "null"
+    }
+
+    /// A severity in the same shape as its Codable form: `{"class":…,"exploitability":…}`.
+    package static func severity(_ severity: Severity) -> String {
+        "{\"class\":\"\(severity.crashClass)\",\"exploitability\":\"\(severity.exploitability.rawValue)\"}"
+    }
 
     /// A frame in the same shape as `Frame`'s Codable form.
     package static func frame(_ frame: Frame) -> String {

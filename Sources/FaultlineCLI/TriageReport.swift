@@ -36,10 +36,9 @@ struct TriageReport {
             var members = ["\"bucket\":" + JSONText.quoted(group.key), "\"count\":\(group.count)",
                            "\"outcome\":\"\(group.outcome.kind)\""]
             if let fault = group.outcome.fault {
-                let severity = fault.severity
                 members += ["\"signal\":\"\(fault.signal.name)\"",
-                            "\"access\":" + (fault.access.map { "\"\($0.rawValue)\"" } ?? "null"),
-                            "\"severity\":{\"class\":\"\(severity.crashClass)\",\"exploitability\":\"\(severity.exploitability.rawValue)\"}",
+                            "\"access\":" + JSONText.access(fault.access),
+                            "\"severity\":" + JSONText.severity(fault.severity),
                             "\"message\":" + (fault.message.map(JSONText.quoted) ?? "null"),
                             "\"frames\":[" + fault.backtrace.prefix(Self.shownFrames).map(JSONText.frame).joined(separator: ",") + "]"]
             }
