@@ -115,6 +115,7 @@ void fl_helper_main(int control, const fl_helper_config *config) {
     }
     int learn_record = -1;
     if (config->sandboxed && (config->sandbox.flags & FL_SANDBOX_LEARN) && (learn_record = fl_helper_learn_record()) < 0) _exit(4);
+    fl_helper_choose_fork();
     send_ready(control, config->sandboxed ? &sandbox : NULL, learn_record);
     /* From here on the control socket's end-of-file tells us the supervisor is
        gone; the parent-death signal, tied to the thread that spawned us, would

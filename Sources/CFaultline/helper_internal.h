@@ -63,6 +63,12 @@ void fl_helper_channel_released(uint32_t id);
 /* Reads what the supervisor sent on the control socket (RELEASE); shuts the helper down at its end. */
 void fl_helper_read_control(int control);
 
+/* helper_fork.c: decides once, after load and init, how workers are forked
+   (_Fork when nothing loaded can have registered a fork handler); then forks one. */
+void fl_helper_choose_fork(void);
+int fl_helper_forks_bare(void);
+pid_t fl_helper_fork(void);
+
 /* Reports workers whose handler wrote a crash (CRASHED), then reaps every dead child (EXITED). */
 void fl_helper_collect_deaths(helper_workers *workers);
 /* Kills and reaps every worker and the whole process group, then exits. */

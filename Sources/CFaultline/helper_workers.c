@@ -102,13 +102,17 @@ static int spawn_worker(helper_workers *workers, int as_spare) {
     fl_channel *channel = fl_helper_channel_map(channel_id);
     uint64_t secret = fl_new_secret();
     pid_t helper = workers->pid;
-    /* The frames above this one are the worker's too: walked here (hits once
+    /* The frames above this one are the worker's too: walked here once (then
        cached), the worker's own walks find them in the caches it inherits. */
-    if (workers->options & FL_CAPTURE_BACKTRACE) fl_backtrace_walk_once();
+    static int walked;
+    if ((workers->options & FL_CAPTURE_BACKTRACE) && !walked) {
+        fl_backtrace_walk_once();
+        walked = 1;
+    }
     const int learning = workers->sandbox != NULL && (workers->sandbox->flags & FL_SANDBOX_LEARN);
     int handoff[2] = {-1, -1};
     if (learning && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) != 0) handoff[0] = handoff[1] = -1;
-    pid_t pid = fork();
+    pid_t pid = fl_helper_fork();
     if (pid == 0) {
         if (learning) {
             fl_helper_learn_close_in_child();

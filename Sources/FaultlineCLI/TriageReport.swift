@@ -57,6 +57,53 @@ struct TriageReport {
         } + ["{\"total\":\(triage.total),\"returned\":\(triage.returned),\"groups\":\(triage.groups.count)}"]
     }
 
+    /// A group's top frames for a person: where it died, then — past the C and
+    /// C++ runtime's frames that say how (`raise`, `abort`, `__assert_fail`,
+    /// `free`, …), named in one line — the frames of the code that did it.
+    static func frameLines(_ backtrace: [Frame]) -> [String] {
+        func line(_ frame: Frame, first: Bool) -> String {
+            (first ? "    at " : "       ") + frame.description + (frame.inlined ? " [inlined]" : "")
+        }
+        guard let first = backtrace.first else { return [] }
+        var lines = [line(first, first: true)]
+        var next = 1
+        if Bucket.isRuntime(first), let own = backtrace.firstIndex(where: { !Bucket.isRuntime($0) }), own > 1 {
+            let skipped = backtrace[1..<own].map { $0.symbol.map(SourceSymbolizer.baseName) ?? $0.imageName ?? "?" }
+            lines.append("       … \(skipped.count) runtime frame\(skipped.count == 1 ? "" : "s"): " + skipped.joined(separator: ", "))
+            next = own
+        }
+        // Recursion: a frame, or a cycle of up to 4 frames, repeated in a row is shown once, with its count.
+        let rest = Array(backtrace[next...])
+        func same(_ a: Frame, _ b: Frame) -> Bool { a.description == b.description && a.inlined == b.inlined }
+        var runs: [(frames: ArraySlice<Frame>, count: Int)] = []
+        var at = 0
+        while at < rest.count {
+            var best = (period: 1, count: 1)
+            for period in 1...4 where at + 2 * period <= rest.count {
+                var count = 1
+                while at + (count + 1) * period <= rest.count,
+                      (0..<period).allSatisfy({ same(rest[at + $0], rest[at + count * period + $0]) }) {
+                    count += 1
+                }
+                if count > 1 && period * count > best.period * best.count { best = (period, count) }
+            }
+            runs.append((rest[at..<(at + best.period)], best.count))
+            at += best.period * best.count
+        }
+        var shown = 0, used = 0
+        for run in runs where shown + run.frames.count <= shownFrames - 1 {
+            for (index, frame) in run.frames.enumerated() {
+                let last = index == run.frames.count - 1 && run.count > 1
+                let repeated = run.frames.count == 1 ? "  × \(run.count)" : "  (these \(run.frames.count) × \(run.count))"
+                lines.append(line(frame, first: false) + (last ? repeated : ""))
+            }
+            shown += run.frames.count
+            used += run.frames.count * run.count
+        }
+        if rest.count - used > 0 { lines.append("       … \(rest.count - used) more") }
+        return lines
+    }
+
     /// The blocks for a person.
     func textLines() -> [String] {
         var lines: [String] = []
@@ -67,10 +114,7 @@ struct TriageReport {
             lines.append("    " + Self.headline(group.outcome))
             if let message = group.outcome.fault?.message { lines.append("    message: \(message)") }
             if let backtrace = group.outcome.fault?.backtrace ?? group.outcome.violation?.backtrace {
-                for (index, frame) in backtrace.prefix(Self.shownFrames).enumerated() {
-                    lines.append((index == 0 ? "    at " : "       ") + frame.description + (frame.inlined ? " [inlined]" : ""))
-                }
-                if backtrace.count > Self.shownFrames { lines.append("       … \(backtrace.count - Self.shownFrames) more") }
+                lines += Self.frameLines(backtrace)
             }
             let more = group.count > entry.inputs.count ? " … (\(group.count - entry.inputs.count) more)" : ""
             lines.append("    inputs: " + entry.inputs.joined(separator: ", ") + more)

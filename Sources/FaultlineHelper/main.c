@@ -19,6 +19,10 @@
  */
 #include <stdio.h>
 
+/* Tells CFaultline's helper_fork.c that this program is the dedicated helper:
+   its only fork handler is the fork strategy's lock, which a helper never uses. */
+const int fl_helper_program = 1;
+
 int main(void) {
     fputs("faultline-helper: started by Faultline's worker pools, not by hand\n", stderr);
     return 2;

@@ -67,6 +67,22 @@ final class TriageCommandTests: XCTestCase {
         XCTAssertTrue(stdout.hasSuffix("10 inputs: 4 returned, 6 failed in 3 groups\n"), stdout)
     }
 
+    func testBlocksSkipTheRuntimesFramesOfAnAbortAndFoldARecursion() throws {
+        // fl_mixed(-4) calls abort(); fl_mixed(-5) recurses until the stack runs out.
+        let (status, stdout, stderr) = try run(["triage", Fixtures.victimsLibrary, "fl_mixed", "--replays", "0", "--", "-4", "-5"])
+        XCTAssertEqual(status, .exitCode(0), stderr)
+        let blocks = stdout.components(separatedBy: "\n\n")
+        let abort = try XCTUnwrap(blocks.first { $0.contains("SIGABRT") }, stdout)
+        // Where it died, the runtime's frames in one line, then the library's own frame.
+        let lines = abort.split(separator: "\n").map(String.init)
+        let at = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("    at ") }, abort)
+        XCTAssertTrue(lines[at + 1].contains("runtime frame") && lines[at + 1].contains("abort"), abort)
+        XCTAssertTrue(lines[at + 2].contains("fl_abort") || lines[at + 2].contains("fl_mixed"), abort) // a tail call may leave fl_abort out
+        let overflow = try XCTUnwrap(blocks.first { $0.contains("StackOverflow") }, stdout)
+        XCTAssertTrue(overflow.contains("recurse") && overflow.contains("× "), overflow)
+        XCTAssertLessThan(overflow.split(separator: "\n").count, 12, overflow)
+    }
+
     func testStandardInputAndSignaturesAndBadFlags() throws {
         let (status, stdout, _) = try run(["triage", Fixtures.victimsLibrary, "fl_mixed", "--json", "--replays", "0",
                                            "--signature", "int32(int32)"], stdin: "[-1]\n[5]\n[-1]\n")

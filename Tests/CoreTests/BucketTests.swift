@@ -40,6 +40,28 @@ final class BucketTests: XCTestCase {
         XCTAssertEqual(Bucket.significantFrames(of: onlyLibc), ["__strlen_avx2"])
     }
 
+    func testAbortsInOneFunctionAreTwoBugsWhenTheirCausesDiffer() {
+        let libc = "/lib/x86_64-linux-gnu/libc.so.6"
+        func aborted(_ message: String?, in function: String = "rb_do") -> Fault {
+            fault([frame("raise", image: libc), frame("abort", image: libc), frame(function, offset: 0x200)],
+                  signal: .abort, code: -6, address: nil, access: nil, message: message)
+        }
+        let assertion = aborted("bugs.c:19: rb_do: Assertion `which == 99' failed.")
+        let doubleFree = aborted("free(): double free detected in tcache 2")
+        let otherAssertion = aborted("bugs.c:40: rb_do: Assertion `n > 0' failed.")
+        let exception = aborted("uncaught exception of type std::runtime_error")
+        let otherException = aborted("uncaught exception of type std::bad_alloc")
+        let plain = aborted(nil)
+        let keys = [assertion, doubleFree, otherAssertion, exception, otherException, plain].map(\.bucket)
+        XCTAssertEqual(Set(keys).count, keys.count, "each cause its own key: \(keys)")
+        XCTAssertEqual(Bucket.keyText(for: assertion), "SIGABRT|sent|-|assert:which == 99|rb_do")
+        // The same assertion moved to another line, or another heap check's text, is the same bug.
+        XCTAssertEqual(assertion.bucket, aborted("bugs.c:25: rb_do: Assertion `which == 99' failed.").bucket)
+        XCTAssertEqual(doubleFree.bucket, aborted("free(): invalid pointer").bucket)
+        // A fault that is not an abort has no cause in its key.
+        XCTAssertEqual(Bucket.keyText(for: fault([frame("rb_do")])), "SIGSEGV|1|write|rb_do")
+    }
+
     func testRecursionAndCloneSuffixesCollapse() {
         let looped = fault([frame("a"), frame("b"), frame("a"), frame("b"), frame("a"), frame("c"), frame("c"), frame("d")])
         // a b a b a c c d: the repeated pair and the repeated frame count once.

@@ -3,7 +3,11 @@
 /// The key is a hash (64-bit FNV-1a) of a short text: the signal, the class of
 /// its code (`1` for `SEGV_MAPERR`, `sent`, `kernel`, or `overflow` for a
 /// stack overflow, whatever code the stack's guard gave), the access kind,
-/// and the top three *significant* frames:
+/// for an abort what aborted (the expression of a failed `assert`, the type of
+/// an uncaught C++ exception, else the severity class: `HeapError` for
+/// glibc's malloc checks, `StackGuard`, `SafeFunctionCheck`, `AbortSignal`), so
+/// that an assertion and a double free in one function differ, and the top
+/// three *significant* frames:
 ///
 /// 1. frames of the C and C++ runtimes (libc, libstdc++, libgcc, libc++,
 ///    the dynamic loader) are dropped — `abort`, `raise`, `__assert_fail`,
@@ -23,7 +27,8 @@
 /// worker count or the strategy. So the same bug has the same key across runs
 /// (ASLR), strategies, worker counts and machines with the same build of the
 /// library; a rebuild that renames or inlines differently may change it. Two
-/// bugs in the same function with the same signal and access share a key.
+/// bugs in the same function with the same signal and access (and, for an
+/// abort, the same cause) share a key.
 /// The `fl1` prefix names this algorithm: a change to it gets a new prefix.
 public enum Bucket {
     /// The algorithm's version, the keys' prefix.
@@ -52,7 +57,21 @@ public enum Bucket {
         else if let code = fault.code { codeClass = code <= 0 ? "sent" : code == Fault.kernelCode ? "kernel" : String(code) }
         else { codeClass = "none" }
         let access = overflow ? "-" : (fault.access?.rawValue ?? "-")
-        return ([fault.signal.name, codeClass, access] + significantFrames(of: fault)).joined(separator: "|")
+        return ([fault.signal.name, codeClass, access] + abortCause(of: fault) + significantFrames(of: fault)).joined(separator: "|")
+    }
+
+    /// For an abort, what aborted: `assert:EXPR`, `exception:TYPE`, or the
+    /// severity class (never the file, line or program name a message holds).
+    static func abortCause(of fault: Fault) -> [String] {
+        guard fault.signal == .abort else { return [] }
+        let message = fault.message ?? ""
+        if let start = message.firstRange(of: "Assertion `"),
+           let end = message[start.upperBound...].ranges(of: "' failed").last {
+            return ["assert:" + message[start.upperBound..<end.lowerBound]]
+        }
+        let exception = "uncaught exception of type "
+        if message.hasPrefix(exception) { return ["exception:" + message.dropFirst(exception.count)] }
+        return [fault.severity.crashClass]
     }
 
     /// The names of the frames the key is made of, innermost first (at most ``keyFrames``).
@@ -85,8 +104,9 @@ public enum Bucket {
         return "?"
     }
 
-    /// Frames of the C and C++ runtimes and the dynamic loader.
-    static func isRuntime(_ frame: Frame) -> Bool {
+    /// Whether a frame belongs to the C and C++ runtimes or the dynamic loader
+    /// (such frames say how a program died, not where the bug is).
+    public static func isRuntime(_ frame: Frame) -> Bool {
         guard let image = frame.imageName else { return false }
         return runtimeImages.contains { image.hasPrefix($0) }
     }
