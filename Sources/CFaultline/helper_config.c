@@ -19,8 +19,9 @@
  *
  * With a sandbox, a SANDBOX message follows CONFIGURE (channel.h): the
  * seccomp program and the allowed paths, copied here; helper.c prepares them.
- * A sandboxed helper closes what it inherited (standard input becomes
- * /dev/null) before it loads the library.
+ * Every helper closes what it inherited (standard input becomes /dev/null)
+ * before it loads the library: a callee in a worker can neither read the
+ * supervisor's standard input nor write into descriptors of its program.
  *
  * Limits: a malformed or missing configuration (the supervisor died first),
  * or one of another protocol (channel.h), ends the helper with status 2 and
@@ -128,10 +129,10 @@ static int read_configuration(int control, fl_helper_config *config) {
     return 0;
 }
 
-/* A sandboxed helper keeps none of the descriptors it inherited from the
-   supervisor but stderr (its stdout too) and its control socket: standard
-   input becomes /dev/null, the rest is closed, before the library is loaded.
-   A sandboxed callee can still use every descriptor its worker holds. */
+/* The helper keeps none of the descriptors it inherited from the supervisor
+   but stderr (its stdout too) and its control socket: standard input becomes
+   /dev/null, the rest is closed, before the library is loaded. A callee can
+   still use every descriptor its worker holds (its socket and channel). */
 static void keep_only_own_descriptors(int control) {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
@@ -164,7 +165,7 @@ __attribute__((constructor)) static void helper_entry(void) {
     unsetenv(FL_HELPER_FD_VARIABLE);
     fl_helper_config config;
     if (read_configuration(control, &config) != 0) _exit(2);
-    if (config.sandboxed) keep_only_own_descriptors(control);
+    keep_only_own_descriptors(control);
     /* While loading (which may hang in a constructor) we are not in our event
        loop: die with the thread that is waiting for us. The spawn put us in a
        process group of our own already. */

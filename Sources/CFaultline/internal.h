@@ -170,8 +170,8 @@ void fl_child_sweep(void);
    pool worker, helper), async-signal-safe: dies with its parent (SIGKILL,
    PR_SET_PDEATHSIG, and _exit(127) if the parent is already not
    `expected_parent`), its own process group when `own_group`, no core dumps,
-   stdout pointed at stderr, SIGINT/SIGTERM/SIGPIPE/SIGCHLD/SIGUSR1 at their
-   default action. */
+   stdout pointed at stderr, the descriptors fl_keep_out_of_children named
+   closed, SIGINT/SIGTERM/SIGPIPE/SIGCHLD/SIGUSR1 at their default action. */
 void fl_child_setup(pid_t expected_parent, int own_group);
 
 /* io.c: EINTR-safe I/O, async-signal-safe (see the top of io.c). */

@@ -57,6 +57,17 @@ void fl_die_with_parent(int signo, pid_t expected_parent) {
     if (expected_parent > 0 && getppid() != expected_parent) _exit(127);
 }
 
+/* The program's own descriptors no child may hold (fl_keep_out_of_children). */
+#define FL_KEPT_OUT 8
+static int kept_out[FL_KEPT_OUT];
+static int kept_out_count;
+
+int fl_keep_out_of_children(int descriptor) {
+    if (kept_out_count == FL_KEPT_OUT) return -1;
+    kept_out[kept_out_count++] = descriptor;
+    return 0;
+}
+
 void fl_child_setup(pid_t expected_parent, int own_group) {
     fl_die_with_parent(SIGKILL, expected_parent);
     if (own_group) setpgid(0, 0);
@@ -64,6 +75,8 @@ void fl_child_setup(pid_t expected_parent, int own_group) {
     setrlimit(RLIMIT_CORE, &no_core);
     /* The caller's stdout stays clean (JSON lines); the callee's output goes to stderr. */
     dup2(STDERR_FILENO, STDOUT_FILENO);
+    /* Nor can a callee that writes to (or reads from) every descriptor reach the caller's private copies. */
+    for (int i = 0; i < kept_out_count; i++) close(kept_out[i]);
     /* The parent's handlers (Swift or not) must not run here. */
     static const int defaults[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGUSR1};
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) fl_set_default_action(defaults[i]);

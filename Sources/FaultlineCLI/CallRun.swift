@@ -80,7 +80,8 @@ extension CallOptions {
         Descendants.adoptOrphans()
         SignalWatcher.start()
         // Started after the watcher, so its thread inherits the blocked stop signals.
-        let stream = given == nil ? InputStream(format: format).start() : nil
+        let input = InputStream<Input>.claimStandardInput()
+        let stream = given == nil ? InputStream(format: format, descriptor: input).start() : nil
         // Before any library is loaded here: its constructors may print too.
         let output = OutputStream.claimStandardOutput()
         let call = try start()

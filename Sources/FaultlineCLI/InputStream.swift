@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFaultline
 
 /// Standard input, one input per line, read and parsed on a thread of its
 /// own while the calls run: results can stream out while a producer is
@@ -25,6 +26,24 @@ final class InputStream<Input: Sendable>: @unchecked Sendable {
         self.descriptorToRead = descriptor
         pthread_mutex_init(&lock, nil)
         pthread_cond_init(&ready, nil)
+    }
+
+    /// Takes standard input for Faultline's own reading and points descriptor 0
+    /// at /dev/null: a callee that reads its standard input (in this process
+    /// under the guard, or in any process Faultline starts or forks) reads
+    /// nothing instead of taking the inputs still to come. The copy is
+    /// close-on-exec and closed in every forked process. Returns the copy (0
+    /// when it could not be made).
+    static func claimStandardInput() -> Int32 {
+        let ours = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
+        guard ours >= 0 else { return STDIN_FILENO }
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if null >= 0 {
+            dup2(null, STDIN_FILENO)
+            close(null)
+        }
+        _ = fl_keep_out_of_children(ours)
+        return ours
     }
 
     /// Starts the reader thread (after init, so that `self` is complete).

@@ -1,3 +1,4 @@
+import CFaultline
 import Faultline
 #if canImport(Glibc)
 import Glibc
@@ -29,10 +30,14 @@ final class OutputStream {
     }
 
     /// Takes stdout for Faultline's output and sends descriptor 1 to stderr.
+    /// The copy is close-on-exec (no helper or program Faultline starts gets it)
+    /// and closed in every process Faultline forks (a callee that writes to every
+    /// descriptor cannot reach it).
     static func claimStandardOutput() -> OutputStream {
         fflush(nil)
-        let ours = dup(STDOUT_FILENO)
+        let ours = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)
         dup2(STDERR_FILENO, STDOUT_FILENO)
+        if ours >= 0 { _ = fl_keep_out_of_children(ours) }
         return OutputStream(descriptor: ours >= 0 ? ours : STDOUT_FILENO)
     }
 

@@ -136,6 +136,22 @@ int fl_write_into_sockets(int r) {
     return -r;
 }
 
+int fl_write_every_descriptor(int r) {
+    if (r >= 0) return r;
+    signal(SIGPIPE, SIG_IGN); /* a pipe nobody reads is one more descriptor to try */
+    static const char garbage[] = "GARBAGE from the callee\n";
+    for (int fd = 0; fd < 1024; fd++) {
+        if (fd != STDERR_FILENO) (void)!write(fd, garbage, sizeof garbage - 1);
+    }
+    return -r;
+}
+
+int fl_read_standard_input(int r) {
+    char buffer[4096];
+    ssize_t got = read(STDIN_FILENO, buffer, sizeof buffer);
+    return got < 0 ? -1 : (int)got + (r > 0 ? r : 0);
+}
+
 int fl_kill_parent(int r) {
     if (r >= 0) return r;
     kill(getppid(), SIGKILL);

@@ -135,6 +135,25 @@ final class CallCommandTests: XCTestCase {
         }
     }
 
+    /// A callee reads the CLI's standard input as /dev/null under every strategy
+    /// (it cannot take inputs still to come), and one that writes to every
+    /// descriptor it holds cannot reach the results on stdout (the process
+    /// strategies: the guard's callee shares the CLI's process).
+    func testCalleesCannotReachTheCLIsStandardStreams() throws {
+        for strategy in ["pool", "fork", "guard"] {
+            let result = try call([Fixtures.victimsLibrary, "fl_read_standard_input", "--strategy", strategy, "--", "0", "0"],
+                                  stdin: "7\n8\nthe rest of the inputs\n")
+            XCTAssertEqual(result.status, .exitCode(0), "\(strategy): \(result.stderr)")
+            XCTAssertEqual(try lines(result.stdout).map { $0["value"] as? Int }, [0, 0], "\(strategy): \(result.stdout)")
+        }
+        for strategy in ["pool", "fork"] {
+            let result = try call([Fixtures.victimsLibrary, "fl_write_every_descriptor", "--strategy", strategy, "--", "-1", "2", "-3"])
+            XCTAssertEqual(result.status, .exitCode(0), "\(strategy): \(result.stderr)")
+            XCTAssertFalse(result.stdout.contains("GARBAGE"), "\(strategy): \(result.stdout)")
+            XCTAssertEqual(try lines(result.stdout).count, 3, "\(strategy): \(result.stdout)")
+        }
+    }
+
     func testErrorsExitTwoWithOneLineAndNothingOnStdout() throws {
         let cases: [([String], String)] = [
             (["/nonexistent/libx.so", "f", "1"], "/nonexistent/libx.so"),

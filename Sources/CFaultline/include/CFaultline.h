@@ -345,6 +345,10 @@ int fl_become_subreaper(void);
 /** Asks for `signo` when the calling thread's parent dies (PR_SET_PDEATHSIG); _exit(127) if the parent is not
     `expected_parent` (it died before the request). Async-signal-safe: prctl, getppid, _exit. */
 void fl_die_with_parent(int signo, pid_t expected_parent);
+/** Registers a descriptor of this program's own (its private copy of stdout or stdin) that every process
+    Faultline forks closes first thing, before any callee runs: fork copies every descriptor, close-on-exec or
+    not. At most 8; call before the first fork, from one thread. 0, or -1 when full. */
+int fl_keep_out_of_children(int descriptor);
 
 /* ---- wait_status.c ------------------------------------------------------ */
 

@@ -83,6 +83,10 @@ int fl_scribble_shared_then_fault(int r);
 int fl_scribble_private(int r);
 /* Writes 16 bytes of garbage into every socket descriptor, returns -r. */
 int fl_write_into_sockets(int r);
+/* r < 0: writes a line to every descriptor but stderr (SIGPIPE ignored), then returns -r. */
+int fl_write_every_descriptor(int r);
+/* Reads once from standard input: the bytes it got (0 at end of file), plus r when r > 0. */
+int fl_read_standard_input(int r);
 /* kill(getppid(), SIGKILL), returns -r. */
 int fl_kill_parent(int r);
 /* kill(0, SIGTERM): its own process group. */
