@@ -114,6 +114,30 @@ void fl_backtrace_warm_up(void) {
     fl_backtrace_map_headers();
 }
 
+uint32_t fl_backtrace_from_pushed_return(void *context, uint64_t *frames, uint32_t capacity) {
+#if defined(__x86_64__)
+    if (capacity < 2 || context == NULL || !loaded) return 0;
+    const ucontext_t *uc = context;
+    uint64_t sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP], pushed = 0;
+    if (fl_copy_checked(&pushed, (const void *)(uintptr_t)sp, sizeof pushed) != sizeof pushed || pushed == 0) return 0;
+    /* The state of the caller just after its call: every register as the call
+       left it, the return address popped. Not a signal frame: the look-up of
+       the return address is at pc - 1, as for any caller. */
+    ucontext_t caller = *uc;
+    caller.uc_mcontext.gregs[REG_RIP] = (greg_t)pushed;
+    caller.uc_mcontext.gregs[REG_RSP] = (greg_t)(sp + sizeof pushed);
+    unw_cursor_t cursor;
+    if (unwind_init_local2(&cursor, (unw_context_t *)&caller, 0) < 0) return 0;
+    frames[0] = fl_context_pc(context);
+    return 1 + walk(&cursor, frames + 1, capacity - 1);
+#else
+    (void)context;
+    (void)frames;
+    (void)capacity;
+    return 0;
+#endif
+}
+
 uint32_t fl_backtrace_from_context(void *context, uint64_t *frames, uint32_t capacity) {
     if (capacity == 0) return 0;
     if (!loaded) {

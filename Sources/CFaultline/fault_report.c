@@ -52,6 +52,14 @@ void fl_report_capture(fl_report *report, int signo, const siginfo_t *info, void
     fl_fault_facts_capture(report, signo, info, context);
     if (options & FL_CAPTURE_BACKTRACE) {
         uint32_t count = fl_backtrace_from_context(context, report->frames, FL_MAX_FRAMES);
+        /* A call through a pointer to nowhere (NULL, a freed vtable): the fault
+           is the fetch of the instruction at pc, which has no unwind entry, so
+           the walk ends there; its caller's return address is on the stack. */
+        if (count <= 1 && report->access == FL_ACCESS_EXEC && report->address == fl_context_pc(context)) {
+            uint32_t recovered = fl_backtrace_from_pushed_return(context, report->frames, FL_MAX_FRAMES);
+            if (recovered > count) count = recovered;
+            else if (count == 0) report->frames[count++] = fl_context_pc(context);
+        }
         int cut = 0;
         report->frame_count = fl_frames_cut_at_call(report->frames, count, &cut);
         if (cut) report->flags |= FL_REPORT_CUT_AT_CALL;

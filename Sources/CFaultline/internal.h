@@ -63,6 +63,11 @@ void fl_install_sigsys_reporter(void);
    stack (libunwind's caches filled in this process), and every loaded module's
    program headers read (their pages mapped). Never in a handler. */
 void fl_backtrace_walk_once(void);
+/* backtrace.c, async-signal-safe: for a fault fetching the instruction at pc (a
+   call through a bad pointer): pc, then the walk from the return address the
+   call pushed at the stack pointer (read with fl_copy_checked). 0 when there is
+   none (or not x86-64). */
+uint32_t fl_backtrace_from_pushed_return(void *context, uint64_t *frames, uint32_t capacity);
 void fl_backtrace_map_headers(void);
 
 /* altstack.c: an alternate signal stack, `size` usable bytes from `base`, with a

@@ -259,4 +259,39 @@ final class CrashReportTests: XCTestCase {
         XCTAssertEqual(triage.groups.map(\.indices), [[1, 3, 5], [0, 4], [7]])
         XCTAssertEqual(triage.groups[1].outcome.signal, .floatingPointException)
     }
+
+    /// A call through a bad pointer faults fetching the instruction at its
+    /// target, which has no unwind entry: the backtrace is that address, then
+    /// the caller, from the return address the call pushed. Two callers are
+    /// two buckets; each is one bucket under every strategy.
+    func testACallThroughABadPointerNamesItsCaller() throws {
+        let library = try CompiledCode.library("badcall", """
+        typedef int (*handler)(int);
+        __attribute__((noinline)) int dispatch_null(int n) { handler volatile h = 0; return h(n) + 1; }
+        __attribute__((noinline)) int dispatch_wild(int n) { handler volatile h = (handler)0x10000; return h(n) + 1; }
+        int bug(int input) { return input == 1 ? dispatch_null(input) : input == 2 ? dispatch_wild(input) : input; }
+        """, flags: ["-O1", "-g"])
+        let inputs: [Int32] = [1, 2, 1, 3]
+        let pool = try WorkerPool(library: library, symbol: "bug", configuration: .init(workers: 2))
+        defer { pool.shutdown() }
+        let function = try NativeFunction(library: library, symbol: "bug")
+        let byStrategy: [String: [Outcome]] = [
+            "pool": Array(try pool.run(inputs)),
+            "fork": try inputs.map { try ForkStrategy(function, timeout: .seconds(30)).call($0) },
+            "guard": try inputs.map { try GuardStrategy(function).call($0) },
+        ]
+        for (strategy, outcomes) in byStrategy {
+            XCTAssertEqual(outcomes[3], .returned(3), strategy)
+            for (index, caller, target) in [(0, "dispatch_null", UInt64(0)), (1, "dispatch_wild", UInt64(0x10000))] {
+                let fault = try XCTUnwrap(outcomes[index].fault, "\(strategy): \(outcomes[index])")
+                XCTAssertEqual(fault.access, .exec, strategy)
+                XCTAssertEqual(fault.backtrace.first?.address, target, "\(strategy): \(fault.backtrace)")
+                XCTAssertEqual(fault.backtrace.dropFirst().first?.symbol, caller, "\(strategy): \(fault.backtrace)")
+                XCTAssertTrue(fault.cutAtCall, "\(strategy): \(fault.backtrace)")
+            }
+            XCTAssertEqual(outcomes[0].fault?.bucket, outcomes[2].fault?.bucket, strategy)
+            XCTAssertNotEqual(outcomes[0].fault?.bucket, outcomes[1].fault?.bucket, strategy)
+        }
+        XCTAssertEqual(Set(byStrategy.values.map { $0[0].fault?.bucket }).count, 1)
+    }
 }
