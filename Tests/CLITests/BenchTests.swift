@@ -123,8 +123,15 @@ final class BenchTests: XCTestCase {
 
         // faultline call end to end: both figures, each with a positive value or a reason.
         let cli = try XCTUnwrap(report["cli"] as? [String: Any])
-        XCTAssertTrue((number(cli, "guard_fault_ns", "cli") ?? 0) > 0 || cli["guard_note"] is String, "\(cli)")
-        XCTAssertTrue((number(cli, "pool_crashes_per_second", "cli") ?? 0) > 0 || cli["pool_note"] is String, "\(cli)")
+        // (A quick run's difference of two short runs can drown in noise: then a note says so instead of a figure.)
+        for (key, note) in [("guard_fault_ns", "guard_note"), ("pool_crashes_per_second", "pool_note")] {
+            if let reason = cli[note] as? String {
+                XCTAssertFalse(reason.isEmpty, "\(cli)")
+                XCTAssertNil(cli[key] as? NSNumber, "a figure and a note: \(cli)")
+            } else {
+                XCTAssertGreaterThan(number(cli, key, "cli") ?? 0, 0, "\(cli)")
+            }
+        }
         // The pool's own crash timeline: fault -> outcome <= fault -> capacity restored.
         let pool = try XCTUnwrap(strategies["pool"] as? [String: Any])
         if let outcome = number(pool, "fault_to_outcome_p50_ns", "pool"), let restored = number(pool, "fault_to_restored_p50_ns", "pool") {
