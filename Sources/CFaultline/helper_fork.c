@@ -99,6 +99,4 @@ void fl_helper_choose_fork(void) {
 #endif
 }
 
-int fl_helper_forks_bare(void) { return use_bare_fork; }
-
 pid_t fl_helper_fork(void) { return use_bare_fork ? _Fork() : fork(); }

@@ -66,7 +66,6 @@ void fl_helper_read_control(int control);
 /* helper_fork.c: decides once, after load and init, how workers are forked
    (_Fork when nothing loaded can have registered a fork handler); then forks one. */
 void fl_helper_choose_fork(void);
-int fl_helper_forks_bare(void);
 pid_t fl_helper_fork(void);
 
 /* Reports workers whose handler wrote a crash (CRASHED), then reaps every dead child (EXITED). */
